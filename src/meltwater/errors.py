@@ -1,0 +1,36 @@
+"""Typed errors: each message names the file or parameter and what was expected."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CatalogError",
+    "CheckpointError",
+    "CubeError",
+    "DataNotFoundError",
+    "GridMismatchError",
+    "MeltwaterError",
+]
+
+
+class MeltwaterError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class CatalogError(MeltwaterError, ValueError):
+    """The data catalog is malformed, or names an unknown source, split or variable."""
+
+
+class DataNotFoundError(MeltwaterError, FileNotFoundError):
+    """A file or folder the catalog promises is missing."""
+
+
+class GridMismatchError(MeltwaterError, ValueError):
+    """A raster is not on the reference grid (CRS, transform, shape) or has the wrong dtype."""
+
+
+class CubeError(MeltwaterError, ValueError):
+    """An analysis cube is missing, incomplete or inconsistent with its source."""
+
+
+class CheckpointError(MeltwaterError, ValueError):
+    """A model checkpoint is missing, corrupt or does not match what it is used for."""
