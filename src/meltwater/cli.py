@@ -1,0 +1,114 @@
+"""The ``meltwater`` command. Each subcommand is a small function registered in `COMMANDS`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from meltwater.errors import MeltwaterError
+
+__all__ = ["main"]
+
+log = logging.getLogger("meltwater")
+
+
+def _add_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", default="demo", help="catalog source (default: demo)")
+    p.add_argument("--catalog", default=None, help="catalog YAML (default: data_catalog/catalog.yaml)")
+    p.add_argument("--data-root", default=None, help="data directory (default: $MELTWATER_DATA or data/)")
+
+
+def _years(text: str | None) -> list[int] | None:
+    return [int(y) for y in text.split(",")] if text else None
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from meltwater.catalog import get_source
+    from meltwater.synthetic import DemoConfig, write_demo
+
+    source = get_source("demo", args.catalog, args.data_root)
+    cfg = DemoConfig.preset(args.size, seed=args.seed)
+    write_demo(source.root, cfg, overwrite=args.overwrite)
+    print(f"demo data ({args.size}, seed {args.seed}) in {source.root}")
+
+
+def _setup_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="generate the synthetic Helheim demo data")
+    p.add_argument("--size", default="default", choices=["tiny", "small", "default"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--catalog", default=None)
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--overwrite", action="store_true", help="replace existing demo data")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_cube(args: argparse.Namespace) -> None:
+    from meltwater.catalog import get_source
+    from meltwater.cube import build_cube
+
+    source = get_source(args.source, args.catalog, args.data_root)
+    path = build_cube(source, years=_years(args.years), overwrite=args.overwrite)
+    print(f"cube written to {path}")
+
+
+def _setup_cube(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cube", help="build the zarr analysis cube of a source")
+    _add_source(p)
+    p.add_argument("--years", default=None, help="comma-separated years (default: all)")
+    p.add_argument("--overwrite", action="store_true", help="rebuild even if the cube is complete")
+    p.set_defaults(func=_cmd_cube)
+
+
+def _cmd_download(args: argparse.Namespace) -> None:
+    from meltwater.catalog import get_source
+    from meltwater.download import download
+
+    source = get_source(args.source, args.catalog, args.data_root)
+    variables = args.variables.split(",") if args.variables else None
+    path = download(source, years=_years(args.years), variables=variables)
+    print(f"downloaded to {path}")
+
+
+def _setup_download(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("download", help="download the real MeltwaterBench data from the hub")
+    _add_source(p)
+    p.set_defaults(source="meltwaterbench")
+    p.add_argument("--years", default=None, help="comma-separated years, e.g. 2019,2020")
+    p.add_argument("--variables", default=None, help="comma-separated: sar,pmw,mar_wa1")
+    p.set_defaults(func=_cmd_download)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _setup_demo,
+    _setup_download,
+    _setup_cube,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meltwater", description=__doc__)
+    parser.add_argument("--verbose", action="store_true", help="full tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for setup in COMMANDS:
+        setup(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors print one clear line and exit 2 (tracebacks with --verbose)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    try:
+        args.func(args)
+    except (MeltwaterError, FileNotFoundError) as e:
+        if args.verbose:
+            raise
+        print(f"meltwater {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
