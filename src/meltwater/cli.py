@@ -67,8 +67,10 @@ def _cmd_download(args: argparse.Namespace) -> None:
 
     source = get_source(args.source, args.catalog, args.data_root)
     variables = args.variables.split(",") if args.variables else None
-    path = download(source, years=_years(args.years), variables=variables)
-    print(f"downloaded to {path}")
+    path = download(
+        source, years=_years(args.years), variables=variables, verify_existing=args.verify
+    )
+    print(f"downloaded to {path} (sha256 of every file in {path / 'MANIFEST.sha256'})")
 
 
 def _setup_download(sub: argparse._SubParsersAction) -> None:
@@ -77,6 +79,11 @@ def _setup_download(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(source="meltwaterbench")
     p.add_argument("--years", default=None, help="comma-separated years, e.g. 2019,2020")
     p.add_argument("--variables", default=None, help="comma-separated: sar,pmw,mar_wa1")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-hash files already downloaded and fetch again those that no longer match",
+    )
     p.set_defaults(func=_cmd_download)
 
 
