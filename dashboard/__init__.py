@@ -1,0 +1,1 @@
+"""MeltwaterBench Explorer dashboard (Panel): ``panel serve dashboard/app.py``."""

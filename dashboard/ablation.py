@@ -1,0 +1,52 @@
+"""Input-channel toggles: switching a channel off reruns the UNet on the shown day."""
+
+from __future__ import annotations
+
+import panel as pn
+
+from .state import CHANNELS, DashboardState
+
+__all__ = ["ablation_panel"]
+
+LABELS = {"pmw": "PMW", "mar_wa1": "MAR", "sar_interp": "SAR interp", "dem": "DEM"}
+
+
+def ablation_panel(state: DashboardState) -> pn.layout.Panel:
+    """Channel toggles (pressed = used by the UNet), a busy spinner and the day's metric change."""
+    toggles = pn.widgets.CheckButtonGroup(
+        name="UNet inputs",
+        options={LABELS[c]: c for c in CHANNELS},
+        value=[c for c in CHANNELS if c not in state.ablate],
+        button_type="primary",
+        button_style="outline",
+        sizing_mode="stretch_width",
+    )
+
+    def on_toggle(event) -> None:
+        state.ablate = [c for c in CHANNELS if c not in event.new]
+
+    def on_state(event) -> None:
+        used = [c for c in CHANNELS if c not in event.new]
+        if toggles.value != used:
+            toggles.value = used
+
+    toggles.param.watch(on_toggle, "value")
+    state.param.watch(on_state, "ablate")
+    spinner = pn.indicators.LoadingSpinner(
+        value=state.param.busy, size=20, name="running the UNet…", visible=state.param.busy
+    )
+
+    def change() -> pn.viewable.Viewable:
+        if not state.ablation:
+            return pn.pane.Markdown("All inputs on. Switch one off to rerun the UNet on this day.")
+        df = state.day_metrics()
+        if "unet" not in df.index:
+            return pn.pane.Markdown("")
+        delta = (df.drop(index="unet") - df.loc["unet"]).round(3)
+        delta.index = [f"Δ {i}" for i in delta.index]
+        return pn.pane.DataFrame(delta, sizing_mode="stretch_width")
+
+    table = pn.bind(lambda *_: change(), state.param.ablate, state.param.day, state.param.year)
+    return pn.Column(
+        pn.pane.Markdown("**UNet inputs** (off = ablated)"), pn.Row(toggles, spinner), table
+    )

@@ -1,0 +1,100 @@
+"""MeltwaterBench Explorer dashboard: ``panel serve dashboard/app.py`` (assembly only)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script by `panel serve`: make `dashboard` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import panel as pn
+
+from dashboard.ablation import ablation_panel
+from dashboard.curves import curves_tab
+from dashboard.errors import errors_tab
+from dashboard.export import export_panel
+from dashboard.maps import input_maps, readout, result_maps
+from dashboard.state import TABS, DashboardState
+from dashboard.url import UrlState, link_url
+
+SPEEDS = {"slow": 1000, "normal": 500, "fast": 250}
+TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
+
+
+def _day_controls(state: DashboardState) -> pn.Column:
+    slider = pn.widgets.IntSlider.from_param(
+        state.param.day, name="Day of season", sizing_mode="stretch_width"
+    )
+    player = pn.widgets.Player.from_param(
+        state.param.day,
+        interval=SPEEDS["normal"],
+        loop_policy="loop",
+        show_loop_controls=False,
+        show_value=False,
+        width=260,
+        scale_buttons=0.7,
+        name="",
+    )
+    speed = pn.widgets.RadioButtonGroup(options=list(SPEEDS), value="normal", button_type="light")
+    speed.param.watch(lambda e: setattr(player, "interval", SPEEDS[e.new]), "value")
+    label = pn.bind(
+        lambda *_: f"### {state.date:%d %b %Y}" + (" · SAR scene" if state.has_sar else ""),
+        state.param.day,
+        state.param.year,
+        state.param.source,
+    )
+    return pn.Column(pn.pane.Markdown(label), slider, player, speed)
+
+
+def _sidebar(state: DashboardState) -> pn.Column:
+    w = pn.widgets
+    return pn.Column(
+        pn.pane.Markdown(
+            "## MeltwaterBench Explorer\nDaily 100 m surface meltwater, Helheim Glacier"
+        ),
+        w.Select.from_param(state.param.source, name="Source"),
+        w.Select.from_param(state.param.year, name="Season"),
+        _day_controls(state),
+        w.Select.from_param(state.param.model, name="Model"),
+        pn.Row(
+            w.Checkbox.from_param(state.param.compare, name="Compare with"),
+            w.Select.from_param(state.param.model_b, name="", width=150),
+        ),
+        ablation_panel(state),
+        pn.pane.Markdown("**Values at the pointer**"),
+        pn.pane.HTML(pn.bind(lambda *_: readout(state), state.param.hover, state.param.tick_maps)),
+        pn.pane.Markdown("**Export**"),
+        export_panel(state),
+        width=330,
+    )
+
+
+def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn.viewable.Viewable:
+    """The whole page for one session (``sync_url``: mirror the state in the query string)."""
+    state = state or DashboardState()
+    views = {
+        "maps": pn.bind(lambda *_: result_maps(state), state.param.source, state.param.compare),
+        "inputs": pn.bind(lambda *_: input_maps(state), state.param.source),
+        "curves": curves_tab(state),
+        "errors": pn.bind(lambda *_: errors_tab(state), state.param.source),
+    }
+    tabs = pn.Tabs(
+        *[(TAB_TITLES[t], pn.panel(views[t])) for t in TABS],
+        dynamic=True,
+        active=TABS.index(state.tab),
+    )
+    tabs.param.watch(lambda e: setattr(state, "tab", TABS[e.new]), "active")
+    state.param.watch(lambda e: setattr(tabs, "active", TABS.index(e.new)), "tab")
+    page = pn.Row(_sidebar(state), tabs, sizing_mode="stretch_width")
+    if sync_url and pn.state.location is not None:
+        url = UrlState()
+        pn.state.location.sync(url, {k: k for k in UrlState.param if k != "name"})
+        link_url(state, url)
+    page.state = state
+    return page
+
+
+pn.extension(notifications=True)
+if pn.state.served:
+    build_app(sync_url=True).servable(title="MeltwaterBench Explorer")

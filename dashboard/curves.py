@@ -1,0 +1,130 @@
+"""Season curves: daily bias and melt fraction vs SAR, melt area, monthly bias, day metrics.
+
+Curves come from `data.daily_summary` (computed from the cube's predictions once per source and
+year). The current day is a VLine in its own DynamicMap, so scrubbing only moves the line; a tap
+on a curve plot selects the nearest day.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import xarray as xr
+
+from . import data
+from .state import DashboardState
+
+__all__ = ["curves_tab", "day_line", "season_plot", "summary_frame"]
+
+PLOTS = {
+    "bias": ("Daily bias vs SAR (prediction − SAR, SAR days)", "bias", "melt fraction"),
+    "melt_fraction": ("Mean melt fraction on valid SAR pixels", "melt fraction", "melt fraction"),
+    "melt_area_km2": ("Melt area (pixels > 0.1)", "melt area", "km²"),
+}
+# Category10, spelled out so the module does not need a plotting backend at import
+COLORS = hv.Cycle(
+    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+)
+OPTS = dict(frame_width=520, frame_height=200, show_grid=True, tools=["hover", "tap"])
+
+
+def summary_frame(state: DashboardState) -> pd.DataFrame:
+    """The season's daily summary as a wide table (one column per variable and model)."""
+    ds = data.daily_summary(state.source, int(state.year))
+    cols = {}
+    for var in ds.data_vars:
+        da = ds[var]
+        if "model" in da.dims:
+            for m in ds.model.values:
+                cols[f"{var}_{m}"] = da.sel(model=m).to_series()
+        else:
+            cols[var] = da.to_series()
+    return pd.DataFrame(cols).rename_axis("date")
+
+
+def _curves(ds: xr.Dataset, var: str) -> hv.Overlay:
+    title, label, unit = PLOTS[var]
+    vdim = hv.Dimension(var, label=label, unit=unit)
+    layers = []
+    for m in ds.model.values:
+        s = ds[var].sel(model=m).to_series().dropna()
+        layers.append(hv.Curve((s.index, s.values), "date", vdim, label=str(m)))
+        if var != "melt_area_km2":
+            layers.append(hv.Scatter((s.index, s.values), "date", vdim, label=str(m)).opts(size=4))
+    if var == "melt_fraction":
+        s = ds["sar_melt_fraction"].to_series().dropna()
+        layers.append(
+            hv.Scatter((s.index, s.values), "date", vdim, label="SAR").opts(color="black", size=6)
+        )
+    if var == "melt_area_km2":
+        s = ds["sar_melt_area_km2"].to_series().dropna()
+        layers.append(
+            hv.Scatter((s.index, s.values), "date", vdim, label="SAR (valid pixels)").opts(
+                color="black", size=5
+            )
+        )
+    return hv.Overlay(layers).opts(title=title, legend_position="right")
+
+
+def day_line(state: DashboardState) -> hv.DynamicMap:
+    """A VLine at the current day (moves without redrawing the curves)."""
+
+    def line(day: int, year: int) -> hv.VLine:
+        return hv.VLine(state.date).opts(color="red", line_width=2, line_dash="dashed")
+
+    return hv.DynamicMap(line, streams=[hv.streams.Params(state, ["day", "year"])])
+
+
+def season_plot(state: DashboardState, var: str) -> hv.DynamicMap:
+    """Curves of ``var`` per model for the season, with the day line; tap to select a day."""
+
+    def plot(source: str, year: int) -> hv.Overlay:
+        return _curves(data.daily_summary(source, int(year)), var).opts(
+            hv.opts.Curve(color=COLORS, **OPTS), hv.opts.Scatter(color=COLORS, **OPTS)
+        )
+
+    dmap = hv.DynamicMap(plot, streams=[hv.streams.Params(state, ["source", "year"])])
+    tap = hv.streams.Tap(source=dmap)
+    tap.add_subscriber(lambda x, y: state.jump_to(x))
+    return dmap * day_line(state)
+
+
+def _monthly(state: DashboardState) -> hv.Overlay:
+    from meltwater.summary import monthly_curves
+
+    mon = monthly_curves(data.daily_summary(state.source, int(state.year)))
+    vdim = hv.Dimension("bias", label="monthly mean bias", unit="melt fraction")
+    layers = []
+    for m in mon.model.values:
+        s = mon["bias"].sel(model=m).to_series()
+        layers.append(hv.Curve((s.index, s.values), "month", vdim, label=str(m)))
+        layers.append(hv.Scatter((s.index, s.values), "month", vdim, label=str(m)))
+    return (hv.Overlay(layers) * hv.HLine(0).opts(color="grey")).opts(
+        hv.opts.Curve(color=COLORS, frame_width=520, frame_height=200, show_grid=True),
+        hv.opts.Scatter(color=COLORS, size=6, tools=["hover"]),
+        hv.opts.Overlay(title=f"Monthly mean bias vs SAR, {state.year}", legend_position="right"),
+    )
+
+
+def _day_table(state: DashboardState) -> pn.pane.DataFrame:
+    df = state.day_metrics().round(3)
+    return pn.pane.DataFrame(df, sizing_mode="stretch_width", max_width=520)
+
+
+def curves_tab(state: DashboardState) -> pn.layout.Panel:
+    """Tab with the season curves, the monthly bias and the current day's metrics."""
+    plots = [pn.pane.HoloViews(season_plot(state, var), linked_axes=True) for var in PLOTS]
+    monthly = pn.pane.HoloViews(
+        pn.bind(lambda *_: _monthly(state), state.param.source, state.param.year)
+    )
+    table = pn.bind(
+        lambda *_: _day_table(state), state.param.day, state.param.year, state.param.model
+    )
+    return pn.Column(
+        pn.pane.Markdown("Click a curve plot to jump to that day."),
+        *plots,
+        monthly,
+        pn.pane.Markdown("**Metrics of the shown day vs SAR**"),
+        table,
+    )

@@ -1,0 +1,167 @@
+"""Linked maps in the cube's native CRS: rasterized DynamicMaps over a DEM hillshade.
+
+Each map is ``hillshade * rasterize(DynamicMap)``: the DynamicMap redraws when its tab's tick
+changes (see `state`), datashader regrids the full grid to screen pixels, pan/zoom is shared by
+every map (same x/y dimensions). Colour limits are fixed per variable so colours mean the same
+on every day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+from holoviews.operation.datashader import rasterize
+
+from . import data
+from .state import DashboardState
+
+__all__ = ["STYLES", "hillshade_layer", "input_maps", "map_view", "readout", "result_maps"]
+
+KDIMS = [hv.Dimension("x", label="x", unit="m"), hv.Dimension("y", label="y", unit="m")]
+# key: (label, units, colormap, colour limits)
+STYLES: dict[str, tuple[str, str, str, tuple[float, float]]] = {
+    "pmw": ("PMW brightness temperature", "K", "inferno", (150.0, 280.0)),
+    "mar_wa1": ("MAR liquid water WA1", "kg m⁻²", "YlGnBu", (0.0, 0.05)),
+    "sar_interp": ("Time-interpolated SAR", "melt fraction", "Blues", (0.0, 1.0)),
+    "dem": ("Elevation", "m", "gist_earth", (0.0, 3500.0)),
+    "pred": ("Prediction", "melt fraction", "Blues", (0.0, 1.0)),
+    "sar": ("SAR observation", "melt fraction", "Blues", (0.0, 1.0)),
+    "error": ("Error: prediction − SAR", "melt fraction", "RdBu_r", (-1.0, 1.0)),
+    "mae": ("Per-pixel MAE vs SAR", "melt fraction", "magma_r", (0.0, 0.6)),
+    "bias": ("Per-pixel mean bias vs SAR", "melt fraction", "RdBu_r", (-0.6, 0.6)),
+}
+MAP_OPTS = dict(frame_width=380, data_aspect=1, colorbar=True, tools=["hover", "tap"])
+
+
+def _vdim(key: str) -> hv.Dimension:
+    label, unit, _, _ = STYLES[key]
+    return hv.Dimension(key, label=label, unit=unit)
+
+
+def hillshade_layer(source: str) -> hv.DynamicMap:
+    """The static grey DEM hillshade under every map (rasterized once per zoom)."""
+    g = data.grid(source)
+    img = hv.Image(data.hillshade(source), bounds=g.bounds, kdims=KDIMS, vdims=["hillshade"])
+    return rasterize(img).opts(cmap="gray", clim=(0.0, 1.0), colorbar=False, tools=[])
+
+
+def map_view(
+    state: DashboardState,
+    key: str,
+    getter: Callable[[], np.ndarray],
+    title: Callable[[], str],
+    tick: str | None = None,
+) -> hv.DynamicMap:
+    """A rasterized map of ``getter()`` redrawn on ``tick`` (static without one).
+
+    Pointer moves set ``state.hover`` and taps set ``state.pixel``.
+    """
+    label, unit, cmap, clim = STYLES[key]
+    g = data.grid(state.source)
+
+    def image(**_) -> hv.Image:
+        return hv.Image(getter(), bounds=g.bounds, kdims=KDIMS, vdims=[_vdim(key)], label=title())
+
+    streams = [hv.streams.Params(state, [tick])] if tick else []
+    dmap = hv.DynamicMap(image, streams=streams)
+    raster = rasterize(dmap).opts(
+        cmap=cmap, clim=clim, clabel=f"{label} ({unit})", alpha=0.9, **MAP_OPTS
+    )
+    overlay = (hillshade_layer(state.source) * raster).opts(title=title() if not tick else "")
+    pointer = hv.streams.PointerXY(source=raster)
+    pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
+    tap = hv.streams.Tap(source=raster)
+    tap.add_subscriber(lambda x, y: _set_point(state, "pixel", x, y))
+    return overlay
+
+
+def _set_point(state: DashboardState, name: str, x, y) -> None:
+    if x is not None and y is not None:
+        setattr(state, name, (float(x), float(y)))
+
+
+def _pane(obj) -> pn.pane.HoloViews:
+    return pn.pane.HoloViews(obj, linked_axes=True, margin=(0, 4))
+
+
+def result_maps(state: DashboardState) -> pn.layout.Panel:
+    """Prediction(s), SAR of the day and error, redrawn on the maps tick."""
+    tick = "tick_maps"
+
+    def pred_title(which: str) -> Callable[[], str]:
+        def title() -> str:
+            m = state.model_b if which == "b" else state.model
+            off = f" without {', '.join(state.ablation)}" if m == "unet" and state.ablation else ""
+            return f"{m}{off} — {state.date_str}"
+
+        return title
+
+    maps = [map_view(state, "pred", lambda: state.prediction(), pred_title("a"), tick)]
+    if state.compare:
+        maps.append(
+            map_view(state, "pred", lambda: state.prediction(state.model_b), pred_title("b"), tick)
+        )
+    maps.append(
+        map_view(
+            state,
+            "sar",
+            lambda: state.layer("sar"),
+            lambda: f"SAR {state.date_str}" + ("" if state.has_sar else " (no scene)"),
+            tick,
+        )
+    )
+    maps.append(
+        map_view(state, "error", state.error, lambda: f"{state.model} − SAR {state.date_str}", tick)
+    )
+    return pn.FlexBox(*[_pane(m) for m in maps])
+
+
+def input_maps(state: DashboardState) -> pn.layout.Panel:
+    """The four model inputs of the day (the DEM is static)."""
+    tick = "tick_inputs"
+    panes = [
+        map_view(
+            state,
+            var,
+            lambda v=var: state.layer(v),
+            lambda v=var: f"{STYLES[v][0]} — {state.date_str}",
+            tick,
+        )
+        for var in ("pmw", "mar_wa1", "sar_interp")
+    ]
+    dem = map_view(state, "dem", lambda: data.frame(state.source, "dem", ""), lambda: "Elevation")
+    return pn.FlexBox(*[_pane(m) for m in [*panes, dem]])
+
+
+def readout(state: DashboardState) -> str:
+    """HTML table of every layer's value at the pointer, with lat/lon."""
+    if state.hover is None:
+        return "<i>Move the pointer over a map to read values.</i>"
+    x, y = state.hover
+    g = data.grid(state.source)
+    idx = g.index(x, y)
+    if idx is None:
+        return "<i>Pointer outside the grid.</i>"
+    r, c = idx
+    rows = [("x, y", f"{g.xs[c]:.0f}, {g.ys[r]:.0f} m")]
+    ll = g.lonlat(float(g.xs[c]), float(g.ys[r]))
+    if ll is not None:
+        rows.append(("lat, lon", f"{ll[1]:.4f}°, {ll[0]:.4f}°"))
+    for var in ("pmw", "mar_wa1", "sar_interp", "sar"):
+        rows.append((STYLES[var][0], _fmt(state.layer(var)[r, c], STYLES[var][1])))
+    rows.append(("Elevation", _fmt(data.frame(state.source, "dem", "")[r, c], "m")))
+    for m in state.shown_models:
+        rows.append((f"pred {m}", _fmt(state.prediction(m)[r, c], "")))
+        rows.append((f"error {m}", _fmt(state.error(m)[r, c], "")))
+    body = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>" for k, v in rows)
+    return f"<table style='font-size:12px'>{body}</table>"
+
+
+def _fmt(value: float, unit: str) -> str:
+    if not np.isfinite(value):
+        return "—"
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3f}"
+    return f"{text} {unit}".strip()

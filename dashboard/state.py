@@ -1,0 +1,231 @@
+"""The dashboard's state: one `param.Parameterized` that every view reads and writes.
+
+Views never hold state of their own. Maps redraw through per-tab tick counters: a change of
+day, model or ablation bumps only the tick of the tab in view and marks the other tabs stale,
+so hidden maps cost nothing while the player runs and catch up when their tab opens.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from meltwater import metrics
+from meltwater.errors import CubeError, MeltwaterError
+from meltwater.summary import ABLATION_CHANNELS, models_in, pixel_area_km2
+
+from . import data
+
+__all__ = ["CHANNELS", "MONTHS", "TABS", "DashboardState"]
+
+CHANNELS = ABLATION_CHANNELS
+TABS = ("maps", "inputs", "curves", "errors")
+MONTHS = (4, 5, 6, 7, 8, 9)
+_MAP_TABS = ("maps", "inputs", "errors")
+
+
+class DashboardState(param.Parameterized):
+    """Selected source, day, models, ablations, tab, pixel; data access for the current view."""
+
+    source = param.Selector(objects=[], doc="catalog source whose cube is shown")
+    year = param.Selector(objects=[], doc="season shown")
+    day = param.Integer(default=0, bounds=(0, None), doc="index of the day within the season")
+    model = param.Selector(objects=[], doc="model whose prediction is shown")
+    compare = param.Boolean(default=False, doc="show a second model side by side")
+    model_b = param.Selector(objects=[], doc="second model of the compare mode")
+    ablate = param.ListSelector(default=[], objects=list(CHANNELS), doc="UNet inputs switched off")
+    tab = param.Selector(default="maps", objects=list(TABS))
+    months = param.ListSelector(default=list(MONTHS), objects=list(MONTHS))
+    pixel = param.Tuple(default=None, length=2, allow_None=True, doc="tapped (x, y)")
+    hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
+    busy = param.Boolean(default=False, doc="a live prediction is running")
+    message = param.String(default="", doc="last notification shown to the user")
+    tick_maps = param.Integer(default=0)
+    tick_inputs = param.Integer(default=0)
+    tick_errors = param.Integer(default=0)
+
+    def __init__(self, source: str | None = None, **params):
+        sources = data.available_sources()
+        if not sources:
+            raise CubeError(
+                "no analysis cube found: run `meltwater demo` and `meltwater cube` "
+                "(and `meltwater precompute` for predictions) first"
+            )
+        self.param.source.objects = sources
+        self._stale: set[str] = set()
+        super().__init__(source=source or sources[0])
+        self._load_source()
+        self.param.update(**params)
+
+    # ----- derived values
+    @property
+    def cube(self):
+        return data.get_cube(self.source)
+
+    @property
+    def days(self) -> pd.DatetimeIndex:
+        times = pd.DatetimeIndex(self.cube.time.values)
+        return times[times.year == self.year]
+
+    @property
+    def date(self) -> pd.Timestamp:
+        return self.days[self.day]
+
+    @property
+    def date_str(self) -> str:
+        return self.date.strftime("%Y-%m-%d")
+
+    @property
+    def has_sar(self) -> bool:
+        return bool(self.cube["has_sar"].sel(time=self.date))
+
+    @property
+    def ablation(self) -> tuple[str, ...]:
+        """Switched-off channels in the canonical channel order."""
+        return tuple(c for c in CHANNELS if c in self.ablate)
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.param.model.objects)
+
+    @property
+    def shown_models(self) -> list[str]:
+        return [self.model, self.model_b] if self.compare else [self.model]
+
+    # ----- data of the current day (rows north → south)
+    def prediction(self, model: str | None = None) -> np.ndarray:
+        """Prediction of ``model`` (default: the selected one), with the ablation for the UNet."""
+        model = model or self.model
+        if model == "unet" and self.ablation:
+            return data.ablated_prediction(self.source, self.date_str, self.ablation)
+        return data.frame(self.source, f"pred_{model}", self.date_str)
+
+    def layer(self, var: str) -> np.ndarray:
+        return data.frame(self.source, var, self.date_str)
+
+    def error(self, model: str | None = None) -> np.ndarray:
+        """prediction − SAR on valid pixels, NaN elsewhere (all NaN on days without SAR)."""
+        valid = self.layer("valid").astype(bool)
+        return np.where(valid, self.prediction(model) - self.layer("sar"), np.nan)
+
+    def day_metrics(self) -> pd.DataFrame:
+        """The day's MAE, bias, accuracy vs SAR and melt area of each shown prediction."""
+        sar, valid = self.layer("sar"), self.layer("valid").astype(bool)
+        land = data.frame(self.source, "land", "").astype(bool)
+        area = pixel_area_km2(self.cube)
+        rows = {}
+        names = list(dict.fromkeys(self.shown_models + (["unet"] if self.ablation else [])))
+        for m in names:
+            preds = {m: data.frame(self.source, f"pred_{m}", self.date_str)}
+            if m == "unet" and self.ablation:
+                preds[f"unet − {'/'.join(self.ablation)}"] = self.prediction("unet")
+            for label, p in preds.items():
+                rows[label] = {
+                    "MAE": metrics.mae(p, sar, valid),
+                    "bias": metrics.bias(p, sar, valid),
+                    "accuracy": metrics.accuracy(p, sar, valid),
+                    "melt area km²": float((land & (p > metrics.BINARY_THRESHOLD)).sum()) * area,
+                }
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    # ----- actions
+    def notify(self, msg: str, level: str = "warning") -> None:
+        """Tell the user (toast when served) and keep the text in `message`."""
+        self.message = msg
+        if pn.state.notifications is not None:
+            getattr(pn.state.notifications, level)(msg, duration=5000)
+
+    def jump_to(self, when) -> None:
+        """Select the day of the cube nearest to ``when`` (a date or epoch milliseconds)."""
+        if when is None:
+            return
+        t = pd.Timestamp(when, unit="ms") if isinstance(when, int | float) else pd.Timestamp(when)
+        times = pd.DatetimeIndex(self.cube.time.values)
+        nearest = times[np.abs((times - t.tz_localize(None)).total_seconds()).argmin()]
+        with param.parameterized.batch_call_watchers(self):
+            self.year = int(nearest.year)
+            self.day = int(np.flatnonzero(self.days == nearest)[0])
+
+    # ----- watchers
+    def _load_source(self) -> None:
+        cube = self.cube
+        years = sorted({int(y) for y in pd.DatetimeIndex(cube.time.values).year})
+        models = models_in(cube)
+        if not models:
+            raise CubeError(
+                f"cube of source {self.source!r} has no pred_<model> variables: "
+                "run `meltwater precompute` first"
+            )
+        self.param.year.objects = years
+        self.param.model.objects = models
+        self.param.model_b.objects = models
+        self.param.update(
+            year=years[-1] if self.year not in years else self.year,
+            day=0,
+            model=models[0],
+            model_b=models[1] if len(models) > 1 else models[0],
+            pixel=None,
+        )
+        self.param.day.bounds = (0, len(self.days) - 1)
+
+    @param.depends("source", watch=True)
+    def _on_source(self) -> None:
+        self._load_source()
+        self._refresh()
+
+    @param.depends("year", watch=True)
+    def _on_year(self) -> None:
+        self.param.day.bounds = (0, len(self.days) - 1)
+        self.day = min(self.day, len(self.days) - 1)
+
+    @param.depends("ablate", watch=True)
+    def _on_ablate(self) -> None:
+        if self.ablation and not self._compute_ablation():
+            self.ablate = []
+            return
+        self._refresh(("maps",))
+
+    @param.depends("day", "year", watch=True)
+    def _on_day(self) -> None:
+        if self.ablation and not self._compute_ablation():
+            self.ablate = []
+        self._refresh(("maps", "inputs"))
+
+    @param.depends("model", "model_b", "compare", watch=True)
+    def _on_model(self) -> None:
+        self._refresh(("maps", "errors"))
+
+    @param.depends("months", watch=True)
+    def _on_months(self) -> None:
+        self._refresh(("errors",))
+
+    @param.depends("tab", watch=True)
+    def _on_tab(self) -> None:
+        if self.tab in self._stale:
+            self._stale.discard(self.tab)
+            self._bump(self.tab)
+
+    def _compute_ablation(self) -> bool:
+        """Run or fetch the ablated UNet prediction of the day; False (and a message) on failure."""
+        self.busy = True
+        try:
+            data.ablated_prediction(self.source, self.date_str, self.ablation)
+            return True
+        except MeltwaterError as e:
+            self.notify(f"ablation unavailable: {e}", "error")
+            return False
+        finally:
+            self.busy = False
+
+    def _bump(self, tab: str) -> None:
+        name = f"tick_{tab}"
+        setattr(self, name, getattr(self, name) + 1)
+
+    def _refresh(self, tabs: tuple[str, ...] = _MAP_TABS) -> None:
+        for tab in tabs:
+            if tab == self.tab:
+                self._bump(tab)
+            else:
+                self._stale.add(tab)

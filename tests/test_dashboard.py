@@ -1,0 +1,194 @@
+"""Dashboard state and views driven from Python on the hand-set toy cube (tests/toycube.py)."""
+
+from __future__ import annotations
+
+import io
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from pyproj import Transformer
+from toycube import NX, NY, OCEAN_COLS, make_toy_cube
+
+from dashboard import data
+from dashboard.curves import season_plot, summary_frame
+from dashboard.errors import pixel_frame
+from dashboard.export import map_png
+from dashboard.maps import map_view, readout
+from dashboard.state import DashboardState
+from dashboard.url import apply_url
+from meltwater.errors import MeltwaterError
+
+hv.extension("bokeh")
+
+
+class FakeUNet:
+    """Stands in for UNetPredictor.predict: 0.1 × number of switched-off channels."""
+
+    def __init__(self, fail: bool = False):
+        self.calls: list[tuple] = []
+        self.fail = fail
+
+    def __call__(self, cube, date, ablate):
+        self.calls.append((pd.Timestamp(date), tuple(ablate)))
+        if self.fail:
+            raise MeltwaterError("no checkpoint in models/models.yaml")
+        return np.full((cube.sizes["y"], cube.sizes["x"]), 0.1 * len(ablate), np.float32)
+
+
+@pytest.fixture
+def unet():
+    fake = FakeUNet()
+    data.register_cube("toy", make_toy_cube())
+    data.set_predictor(fake)
+    yield fake
+    data.set_predictor(None)
+
+
+@pytest.fixture
+def state(unet):
+    return DashboardState(source="toy", year=2019)
+
+
+def test_initial_state(state):
+    assert state.param.year.objects == [2019, 2020]
+    assert state.models == ["unet", "mar_interp"]
+    assert state.date == pd.Timestamp("2019-06-01")
+    assert state.param.day.bounds == (0, 11)
+
+
+def test_day_change_shows_that_day(state):
+    state.day = 2
+    assert state.date == pd.Timestamp("2019-06-03")
+    assert state.layer("pmw")[0, 0] == 202.0  # pmw = 200 + cube time index
+    state.year = 2020
+    assert state.date == pd.Timestamp("2020-06-03")
+    assert state.layer("pmw")[0, 0] == 214.0
+    assert state.has_sar
+    state.day = 3
+    assert not state.has_sar and np.isnan(state.layer("sar")).all()
+
+
+def test_model_switch_and_error(state):
+    assert state.prediction()[0, OCEAN_COLS] == 0.75
+    state.model = "mar_interp"
+    err = state.error()
+    assert err[0, OCEAN_COLS] == 0.0 and err[-1, OCEAN_COLS] == 1.0
+    assert np.isnan(err[:, :OCEAN_COLS]).all()
+    state.param.update(compare=True, model_b="unet")
+    assert state.shown_models == ["mar_interp", "unet"]
+    assert state.error("unet")[0, OCEAN_COLS] == pytest.approx(-0.25)
+
+
+def test_ablation_precomputed_then_live_and_cached(state, unet):
+    state.ablate = ["pmw"]  # SAR day: precomputed pred_unet_no_pmw = 0.25
+    assert state.prediction()[0, OCEAN_COLS] == 0.25
+    assert unet.calls == []
+    state.ablate = ["dem", "pmw"]  # no precomputed pair → live, canonical order
+    assert state.prediction()[5, 20] == pytest.approx(0.2)
+    assert unet.calls == [(pd.Timestamp("2019-06-01"), ("pmw", "dem"))]
+    state.ablate = ["pmw"]
+    state.ablate = ["pmw", "dem"]
+    assert len(unet.calls) == 1  # cached per (source, day, subset)
+    df = state.day_metrics()
+    assert df.loc["unet", "MAE"] == pytest.approx(0.125)
+    assert df.loc["unet − pmw/dem", "MAE"] == pytest.approx(0.5 * 0.8 + 0.5 * 0.2)
+    assert df.loc["unet − pmw/dem", "melt area km²"] == pytest.approx(20.0)
+    state.day = 1  # no SAR scene: precomputed is NaN → the live run for the new day
+    assert unet.calls[-1] == (pd.Timestamp("2019-06-02"), ("pmw", "dem"))
+
+
+def test_ablation_failure_reverts_with_message(unet):
+    unet.fail = True
+    state = DashboardState(source="toy")
+    state.ablate = ["mar_wa1"]
+    assert state.ablate == []
+    assert "ablation unavailable" in state.message and "models.yaml" in state.message
+    assert not state.busy
+
+
+def test_only_the_tab_in_view_redraws(state):
+    before = (state.tick_maps, state.tick_inputs)
+    state.day = 4
+    assert state.tick_maps == before[0] + 1 and state.tick_inputs == before[1]
+    state.tab = "inputs"
+    assert state.tick_inputs == before[1] + 1
+    state.tab = "maps"
+    assert state.tick_maps == before[0] + 1  # nothing changed while away
+
+
+def _image_renderer(fig):
+    from bokeh.models import Image as BkImage
+
+    return [r for r in fig.renderers if isinstance(getattr(r, "glyph", None), BkImage)]
+
+
+def test_map_renders_bokeh_with_current_day(state):
+    state.model = "mar_interp"
+    dmap = map_view(state, "error", state.error, lambda: "err", "tick_maps")
+    fig = hv.render(dmap)
+    images = _image_renderer(fig)
+    assert len(images) == 2  # hillshade + error
+    err = np.asarray(images[1].data_source.data["image"][0])
+    assert np.nanmin(err) == 0.0 and np.nanmax(err) == 1.0
+    state.day = 1  # no SAR: error all NaN after the redraw
+    fig = hv.render(dmap)
+    assert np.isnan(np.asarray(_image_renderer(fig)[1].data_source.data["image"][0])).all()
+
+
+def test_curves_and_tap_jump(state):
+    dmap = season_plot(state, "bias")
+    overlay = dmap[()]
+    curves = [el for el in overlay.traverse(lambda e: e, [hv.Curve])]
+    unet_curve = next(c for c in curves if c.label == "unet")
+    assert np.allclose(unet_curve.dimension_values(1), -0.125)
+    assert len(unet_curve) == 6  # SAR days of 2019
+    hv.render(dmap)
+    state.jump_to(pd.Timestamp("2020-09-02 10:00").value // 10**6)  # epoch ms from Bokeh
+    assert (state.year, state.date) == (2020, pd.Timestamp("2020-09-02"))
+    df = summary_frame(state)
+    assert df.index[0] == pd.Timestamp("2020-06-01") and "bias_unet" in df
+
+
+def test_url_values_validated(state):
+    cube_before = (state.source, state.date, state.model)
+    bad = apply_url(
+        state,
+        {"source": "../../etc/passwd", "date": "2031-01-01", "model": "gpt", "tab": "x"},
+    )
+    assert len(bad) == 4 and "passwd" in state.message
+    assert (state.source, state.date, state.model) == cube_before
+    good = apply_url(
+        state,
+        {"date": "2020-09-03", "model": "mar_interp", "ablate": "dem,bogus", "tab": "curves"},
+    )
+    assert good == ["ablate 'bogus'"]
+    assert (state.date, state.model, state.ablate, state.tab) == (
+        pd.Timestamp("2020-09-03"),
+        "mar_interp",
+        ["dem"],
+        "curves",
+    )
+
+
+def test_png_export_orientation(state):
+    img = Image.open(io.BytesIO(map_png(state))).convert("RGB")
+    assert img.size == (NX, NY)
+    top, bottom = np.asarray(img)[2, 30], np.asarray(img)[-3, 30]
+    assert top[2] > top[0]  # 0.75 melt: blue at the top (north)
+    assert not np.array_equal(top, bottom)
+
+
+def test_readout_and_pixel_series(state):
+    x, y = float(state.cube.x[20]), float(state.cube.y[3])
+    state.hover = (x, y)
+    html = readout(state)
+    lon, lat = Transformer.from_crs("EPSG:3413", "EPSG:4326", always_xy=True).transform(x, y)
+    assert f"{lat:.4f}°, {lon:.4f}°" in html
+    assert "200 K" in html and "0.750" in html
+    state.pixel = (x, y)
+    df = pixel_frame(state)
+    assert list(df.columns) == ["sar", "sar_interp", "pmw", "mar_wa1", "pred_unet"]
+    assert len(df) == 12 and df["sar"].notna().sum() == 6
