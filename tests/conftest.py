@@ -1,0 +1,40 @@
+"""Shared fixtures: the tiny synthetic demo (generated, never committed) and offline settings."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("MPLBACKEND", "agg")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("agg")
+
+import pytest  # noqa: E402
+
+from meltwater.catalog import get_source  # noqa: E402
+from meltwater.cube import build_cube, open_cube  # noqa: E402
+from meltwater.synthetic import DemoConfig, write_demo  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_data_root(tmp_path_factory):
+    """A data directory holding the tiny demo's GeoTIFF layout and its cube."""
+    root = tmp_path_factory.mktemp("data")
+    source = get_source("demo", data_root=root)
+    write_demo(source.root, DemoConfig.preset("tiny"))
+    build_cube(source)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_source(tiny_data_root):
+    """The ``demo`` catalog source resolved against the tiny data directory (cube built)."""
+    return get_source("demo", data_root=tiny_data_root)
+
+
+@pytest.fixture(scope="session")
+def tiny_cube(tiny_source):
+    """The tiny demo's analysis cube, opened lazily. Treat as read-only."""
+    return open_cube(tiny_source)
