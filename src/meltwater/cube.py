@@ -119,6 +119,7 @@ def build_cube(
     ny, nx = ds.sizes["y"], ds.sizes["x"]
     encoding = {v: {"chunks": (1, ny, nx)} for v in DAILY}
     encoding["pmw_winter"] = {"chunks": (1, ny, nx)}
+    encoding["sar_interp"]["dtype"] = "float16"  # a 0–1 mean: float16 is ample, 1/3 of the disk
     with atomic_path(path) as tmp:
         ds.to_zarr(tmp, mode="w-", compute=False, encoding=encoding, consolidated=False)
         for start in tqdm(range(0, len(times), batch_days), desc=f"cube {source.name}", unit="batch"):

@@ -1,0 +1,43 @@
+# MeltwaterBench Explorer. `make serve` installs, builds the demo and serves the dashboard;
+# `make test` runs the test suite. Everything goes into a local virtual environment (.venv).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5006
+SIZE ?= default
+
+.PHONY: install demo serve test browser lint bench clean-data
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: install
+	$(BIN)/meltwater demo --size $(SIZE)
+	$(BIN)/meltwater cube --source demo
+
+serve: demo
+	$(BIN)/panel serve dashboard/app.py --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
+
+# Debian's chromium for the browser tests (skipped with a reason when it is absent).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: browser tests will be skipped"; fi
+
+test: install browser
+	$(BIN)/python -m pytest -n 2
+
+lint: install
+	$(BIN)/ruff check src tests dashboard benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/inference.py
+	$(BIN)/python benchmarks/dashboard.py
+
+clean-data:
+	rm -rf data
