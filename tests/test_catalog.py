@@ -21,7 +21,8 @@ def test_sources_resolve_relative_to_data_root(tmp_path):
     assert src.root == tmp_path / "demo"
     assert src.cube_path == tmp_path / "cubes" / "demo.zarr"
     assert src.day_path("sar", "2019-06-01") == (
-        tmp_path / "demo/raw/Helheim_data/reprojected_100m/SAR/S1Xv1.2/HH_PercentMelt/2019_06_01.tif"
+        tmp_path
+        / "demo/raw/Helheim_data/reprojected_100m/SAR/S1Xv1.2/HH_PercentMelt/2019_06_01.tif"
     )
     assert src.static_path("dem").name == "dem_100m.tif"
     assert src.winter_mean_path(2019).name == "2019_jan_feb.tif"

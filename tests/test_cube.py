@@ -16,7 +16,9 @@ def test_cube_equals_the_geotiffs(tiny_source, tiny_cube):
         np.testing.assert_array_equal(
             tiny_cube[v].sel(time=day).values, read_raster(tiny_source.day_path(v, day))
         )
-    np.testing.assert_array_equal(tiny_cube["dem"].values, read_raster(tiny_source.static_path("dem")))
+    np.testing.assert_array_equal(
+        tiny_cube["dem"].values, read_raster(tiny_source.static_path("dem"))
+    )
     assert tiny_cube.rio.crs.to_dict()["proj"] == "aea"
     assert tiny_cube["pmw"].encoding["chunks"] == (1, 64, 96)
 

@@ -8,7 +8,15 @@ from affine import Affine
 
 from meltwater.catalog import get_source
 from meltwater.errors import DataNotFoundError, GridMismatchError
-from meltwater.io import Grid, coords_from_grid, open_source, read_grid, read_raster, winter_means, write_raster
+from meltwater.io import (
+    Grid,
+    coords_from_grid,
+    open_source,
+    read_grid,
+    read_raster,
+    winter_means,
+    write_raster,
+)
 from meltwater.synthetic import DEMO_CRS
 
 

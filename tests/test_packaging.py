@@ -21,7 +21,9 @@ def test_environment_yml_matches_pyproject():
     reqs = project["dependencies"] + project["optional-dependencies"]["test"]
     expected = dict(_split(r) for r in reqs)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = [d for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip"))]
+    conda = [
+        d for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip"))
+    ]
     got = dict(_split(d) for d in conda)
     assert got == expected
 

@@ -80,7 +80,9 @@ def test_split_follows_the_paper_rule(sim):
         assert ((split["test"].year == 2018) & (split["test"].month == month)).sum() == 2
         assert ((split["val"].year == 2018) & (split["val"].month == month)).sum() == 2
     all_days = split["train"].union(split["val"]).union(split["test"])
-    assert len(all_days) == len(sim["sar_days"]) and split["train"].intersection(split["test"]).empty
+    assert (
+        len(all_days) == len(sim["sar_days"]) and split["train"].intersection(split["test"]).empty
+    )
 
 
 def test_written_layout_matches_the_real_one(tiny_source):

@@ -33,7 +33,7 @@ DATA_ENV = "MELTWATER_DATA"
 
 
 def data_dir(catalog_path: Path | None = None) -> Path:
-    """The data directory: ``$MELTWATER_DATA`` when set, else ``data/`` beside the catalog folder."""
+    """The data directory: ``$MELTWATER_DATA``, else ``data/`` beside the catalog's folder."""
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env).expanduser()
@@ -137,7 +137,10 @@ class Source:
 
     def day_path(self, variable: str, date: pd.Timestamp | str) -> Path:
         """Path of one day's GeoTIFF, named ``YYYY_MM_DD.tif``."""
-        return self.variable_dir(variable) / f"{pd.Timestamp(date).strftime(self.layout.date_format)}.tif"
+        return (
+            self.variable_dir(variable)
+            / f"{pd.Timestamp(date).strftime(self.layout.date_format)}.tif"
+        )
 
     def static_path(self, variable: str) -> Path:
         """Path of a static raster (``dem`` or ``land``)."""
@@ -179,8 +182,16 @@ class Source:
 
     def require_files(self) -> None:
         """Raise `DataNotFoundError` naming every missing folder or static file of the layout."""
-        missing = [str(self.variable_dir(v)) for v in self.layout.daily if not self.variable_dir(v).is_dir()]
-        missing += [str(self.static_path(v)) for v in self.layout.static if not self.static_path(v).is_file()]
+        missing = [
+            str(self.variable_dir(v))
+            for v in self.layout.daily
+            if not self.variable_dir(v).is_dir()
+        ]
+        missing += [
+            str(self.static_path(v))
+            for v in self.layout.static
+            if not self.static_path(v).is_file()
+        ]
         if missing:
             hint = "`meltwater demo`" if self.kind == "synthetic" else "`meltwater download`"
             raise DataNotFoundError(
@@ -226,7 +237,9 @@ def get_source(
     root_dir = Path(data_root) if data_root is not None else data_dir(catalog_path)
     kind = _require(d, "kind", where)
     if kind not in ("synthetic", "real"):
-        raise CatalogError(f"catalog key {where}.kind: expected 'synthetic' or 'real', got {kind!r}")
+        raise CatalogError(
+            f"catalog key {where}.kind: expected 'synthetic' or 'real', got {kind!r}"
+        )
     splits = _require(d, "splits", where)
     rel = _require(splits, "relative_to", f"{where}.splits")
     if rel not in ("data", "catalog"):

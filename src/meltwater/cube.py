@@ -109,11 +109,15 @@ def build_cube(
     ds["sar_interp"] = xr.zeros_like(ds["sar"])
     ds["has_sar"] = ("time", has_sar, {"long_name": "a SAR scene exists this day"})
     codes = np.array([SPLIT_CODES.index(s) for s in split], dtype=np.int8)
-    ds["split"] = ("time", codes, {
-        "long_name": "split of the day's SAR scene",
-        "flag_values": list(range(len(SPLIT_CODES))),
-        "flag_meanings": " ".join(SPLIT_CODES),
-    })
+    ds["split"] = (
+        "time",
+        codes,
+        {
+            "long_name": "split of the day's SAR scene",
+            "flag_values": list(range(len(SPLIT_CODES))),
+            "flag_meanings": " ".join(SPLIT_CODES),
+        },
+    )
     ds["pmw_winter"] = winter_means(source, sorted(set(times.year)))
     ds.attrs.update(_attrs(source, fingerprint))
     ny, nx = ds.sizes["y"], ds.sizes["x"]
@@ -122,7 +126,9 @@ def build_cube(
     encoding["sar_interp"]["dtype"] = "float16"  # a 0–1 mean: float16 is ample, 1/3 of the disk
     with atomic_path(path) as tmp:
         ds.to_zarr(tmp, mode="w-", compute=False, encoding=encoding, consolidated=False)
-        for start in tqdm(range(0, len(times), batch_days), desc=f"cube {source.name}", unit="batch"):
+        for start in tqdm(
+            range(0, len(times), batch_days), desc=f"cube {source.name}", unit="batch"
+        ):
             sl = slice(start, min(start + batch_days, len(times)))
             batch = ds[["pmw", "mar_wa1", "sar", "valid"]].isel(time=sl).load()
             batch["sar_interp"] = time_interpolated_sar(ds["sar"], train, times[sl])
@@ -139,7 +145,11 @@ def open_cube(source_or_path: Source | Path | str) -> xr.Dataset:
     """
     path = source_or_path.cube_path if isinstance(source_or_path, Source) else Path(source_or_path)
     if not path.exists():
-        hint = f" (run `meltwater cube --source {source_or_path.name}`)" if isinstance(source_or_path, Source) else ""
+        hint = (
+            f" (run `meltwater cube --source {source_or_path.name}`)"
+            if isinstance(source_or_path, Source)
+            else ""
+        )
         raise CubeError(f"no analysis cube at {path}{hint}")
     try:
         ds = xr.open_zarr(path, chunks=None, consolidated=False, decode_coords="all")
@@ -155,5 +165,3 @@ def open_cube(source_or_path: Source | Path | str) -> xr.Dataset:
             f"cube_version {ds.attrs.get('cube_version')!r} (expected {CUBE_VERSION!r}); rebuild it"
         )
     return ds
-
-

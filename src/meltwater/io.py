@@ -56,7 +56,8 @@ class Grid:
 
     def describe(self) -> str:
         t = self.transform
-        return f"shape {self.shape}, CRS {self.crs.to_string()}, origin ({t.c}, {t.f}), res ({t.a}, {t.e})"
+        crs = self.crs.to_string()
+        return f"shape {self.shape}, CRS {crs}, origin ({t.c}, {t.f}), res ({t.a}, {t.e})"
 
 
 def read_grid(path: Path) -> Grid:
@@ -112,14 +113,24 @@ def read_raster(path: Path, grid: Grid | None = None) -> np.ndarray:
     return np.ma.filled(arr.astype(np.float32), np.nan)
 
 
-def write_raster(path: Path, data: np.ndarray, grid: Grid, *, nodata: float | None = np.nan) -> None:
+def write_raster(
+    path: Path, data: np.ndarray, grid: Grid, *, nodata: float | None = np.nan
+) -> None:
     """Write a single-band float32 GeoTIFF atomically (deflate, tiled when large enough)."""
     data = np.asarray(data, dtype=np.float32)
     if data.shape != grid.shape:
         raise GridMismatchError(f"{path}: data shape {data.shape} != grid shape {grid.shape}")
     profile = dict(
-        driver="GTiff", height=grid.shape[0], width=grid.shape[1], count=1, dtype="float32",
-        crs=grid.crs, transform=grid.transform, nodata=nodata, compress="deflate", predictor=3,
+        driver="GTiff",
+        height=grid.shape[0],
+        width=grid.shape[1],
+        count=1,
+        dtype="float32",
+        crs=grid.crs,
+        transform=grid.transform,
+        nodata=nodata,
+        compress="deflate",
+        predictor=3,
     )
     if min(grid.shape) >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
@@ -131,11 +142,15 @@ def list_dates(folder: Path, date_format: str = "%Y_%m_%d") -> pd.DatetimeIndex:
     """Dates of the ``YYYY_MM_DD.tif`` files in ``folder`` (others are ignored)."""
     if not folder.is_dir():
         return pd.DatetimeIndex([], name="time")
-    dates = pd.to_datetime([p.stem for p in folder.glob("*.tif")], format=date_format, errors="coerce")
+    dates = pd.to_datetime(
+        [p.stem for p in folder.glob("*.tif")], format=date_format, errors="coerce"
+    )
     return pd.DatetimeIndex(sorted(dates.dropna()), name="time")
 
 
-def season_dates(years: Iterable[int], season: tuple[str, str] = ("04-01", "09-30")) -> pd.DatetimeIndex:
+def season_dates(
+    years: Iterable[int], season: tuple[str, str] = ("04-01", "09-30")
+) -> pd.DatetimeIndex:
     """Every day of the melt season (inclusive) of each year."""
     parts = [pd.date_range(f"{y}-{season[0]}", f"{y}-{season[1]}", freq="D") for y in sorted(years)]
     return pd.DatetimeIndex(np.concatenate(parts) if parts else [], name="time")
@@ -146,7 +161,10 @@ def _time_axis(source: Source, years: Sequence[int] | None) -> pd.DatetimeIndex:
     try:
         dates = source.split_dates("deploy")
     except DataNotFoundError:
-        found = [list_dates(source.variable_dir(v), source.layout.date_format) for v in ("pmw", "mar_wa1")]
+        found = [
+            list_dates(source.variable_dir(v), source.layout.date_format)
+            for v in ("pmw", "mar_wa1")
+        ]
         dates = found[0].union(found[1])
         start, end = source.season
         md = dates.strftime("%m-%d")
@@ -220,7 +238,11 @@ def open_source(
             ds[v].attrs.update(units=spec.units, long_name=spec.long_name)
     dem = read_raster(dem_path, grid)
     land = read_raster(source.static_path("land"), grid)
-    ds["dem"] = (("y", "x"), dem, {"units": "m", "long_name": source.layout.static["dem"].long_name})
+    ds["dem"] = (
+        ("y", "x"),
+        dem,
+        {"units": "m", "long_name": source.layout.static["dem"].long_name},
+    )
     ds["land"] = (("y", "x"), land > 0, {"long_name": "land (True) / ocean (False)"})
     if "sar" in ds:
         ds["valid"] = ds["sar"].notnull() & ds["land"]
@@ -260,7 +282,8 @@ def winter_means(source: Source, years: Iterable[int]) -> xr.DataArray:
         out.append(read_raster(path, grid))
     coords = coords_from_grid(grid)
     return xr.DataArray(
-        np.stack(out), dims=("year", "y", "x"),
+        np.stack(out),
+        dims=("year", "y", "x"),
         coords={"year": sorted(set(int(y) for y in years)), **coords},
         attrs={"units": "K", "long_name": "Jan–Feb mean PMW brightness temperature"},
     )

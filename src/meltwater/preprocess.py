@@ -135,7 +135,9 @@ def time_interpolated_sar(
         times: dates to compute; defaults to every date of ``sar``.
         n: scenes on each side.
     """
-    train = pd.DatetimeIndex(sorted(pd.DatetimeIndex(train_dates).intersection(sar.indexes["time"])))
+    train = pd.DatetimeIndex(
+        sorted(pd.DatetimeIndex(train_dates).intersection(sar.indexes["time"]))
+    )
     times = pd.DatetimeIndex(sar.indexes["time"] if times is None else times)
     cache: dict[pd.Timestamp, np.ndarray] = {}
 

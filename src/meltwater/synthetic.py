@@ -40,7 +40,8 @@ __all__ = ["GENERATOR_VERSION", "DemoConfig", "demo_split", "simulate", "write_d
 GENERATOR_VERSION = "1.0"
 # Albers equal-area centred on south-east Greenland; the domain's east edge is near Helheim.
 DEMO_CRS = CRS.from_proj4(
-    "+proj=aea +lat_0=66 +lon_0=-38 +lat_1=60 +lat_2=75 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+    "+proj=aea +lat_0=66 +lon_0=-38 +lat_1=60 +lat_2=75 +x_0=0 +y_0=0 "
+    "+datum=WGS84 +units=m +no_defs"
 )
 LAYOUT = "raw/Helheim_data/reprojected_100m"
 
@@ -83,7 +84,9 @@ def _rngs(seed: int, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
-def _relief(rng: np.random.Generator, shape: tuple[int, int], scales_px: tuple[float, ...]) -> np.ndarray:
+def _relief(
+    rng: np.random.Generator, shape: tuple[int, int], scales_px: tuple[float, ...]
+) -> np.ndarray:
     """Multi-scale smooth random relief in roughly [-1, 1]."""
     out = np.zeros(shape)
     for i, s in enumerate(scales_px):
@@ -177,7 +180,7 @@ def _block_mean(a: np.ndarray, block: int, weights: np.ndarray | None = None) ->
 
 
 def _revisit(days: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarray:
-    """Sentinel-1-like acquisition days: two tracks, 6-day repeat (12-day from 2022), ~8 % missed."""
+    """Sentinel-1-like acquisitions: two tracks, 6-day repeat (12 from 2022), ~8 % missed."""
     n = (days - pd.Timestamp("2016-01-01")).days.to_numpy()
     repeat = np.where(days.year >= 2022, 12, 6)
     hit = ((n % repeat) == 0) | (((n - 2) % repeat) == 0)
@@ -222,18 +225,24 @@ def simulate(cfg: DemoConfig) -> dict:
         mar[i] = np.where(land, 0.09 * _wet_fraction(water_mar, hetero_mar), 0.0)
         refreeze = np.clip(0.5 - 0.1 * (temp[i] - cfg.lapse_rate * dem), 0.0, 0.9)
         wet_pass = _block_mean(wet * (1 - refreeze), pmw_px)
-        pmw[i] = np.where(
-            land, tb_dry + wet_pass * (272.0 - tb_dry), 165.0
-        ) + r_pmw.normal(0, 1.5, cfg.shape)
+        pmw[i] = np.where(land, tb_dry + wet_pass * (272.0 - tb_dry), 165.0) + r_pmw.normal(
+            0, 1.5, cfg.shape
+        )
     pmw = _block_mean_stack(pmw, pmw_px)
     scene = _revisit(days, r_revisit)
     sar = np.stack([_observe_sar(truth[i], land, dem, cfg, r_sar) for i in np.flatnonzero(scene)])
-    winter = {
-        y: (tb_dry + r_pmw.normal(0, 0.4, cfg.shape)).astype(np.float32) for y in cfg.years
-    }
+    winter = {y: (tb_dry + r_pmw.normal(0, 0.4, cfg.shape)).astype(np.float32) for y in cfg.years}
     return dict(
-        grid=cfg.grid, dem=dem, land=land, days=days, truth=truth, mar=mar, pmw=pmw,
-        sar=sar, sar_days=days[scene], winter=winter,
+        grid=cfg.grid,
+        dem=dem,
+        land=land,
+        days=days,
+        truth=truth,
+        mar=mar,
+        pmw=pmw,
+        sar=sar,
+        sar_days=days[scene],
+        winter=winter,
     )
 
 
@@ -241,7 +250,9 @@ def _block_mean_stack(a: np.ndarray, block: int) -> np.ndarray:
     return np.stack([_block_mean(x, block) for x in a]).astype(np.float32)
 
 
-def _observe_sar(truth: np.ndarray, land: np.ndarray, dem: np.ndarray, cfg: DemoConfig, rng) -> np.ndarray:
+def _observe_sar(
+    truth: np.ndarray, land: np.ndarray, dem: np.ndarray, cfg: DemoConfig, rng
+) -> np.ndarray:
     """One Sentinel-1 scene: truth + speckle, partial swath, layover/shadow and ocean → NaN."""
     speckle = ndimage.gaussian_filter(rng.normal(0, 0.12, truth.shape), 0.7)
     obs = np.clip(truth + speckle * (0.5 + truth * (1 - truth) * 2), 0, 1)
@@ -259,7 +270,7 @@ def _observe_sar(truth: np.ndarray, land: np.ndarray, dem: np.ndarray, cfg: Demo
 
 
 def demo_split(sar_days: pd.DatetimeIndex, seed: int) -> dict[str, pd.DatetimeIndex]:
-    """The paper's rule: first year all train; each later year and month 2 test, 2 val, rest train."""
+    """Paper rule: first year all train; later years 2 test + 2 val per month, rest train."""
     rng = np.random.default_rng(seed)
     first = sar_days.year.min()
     test, val = [], []
@@ -292,16 +303,24 @@ def write_demo(root: Path | str, cfg: DemoConfig | None = None, *, overwrite: bo
     root = Path(root)
     meta_path = root / "demo.json"
     meta = {"generator_version": GENERATOR_VERSION, "config": asdict(cfg)}
-    if meta_path.is_file() and not overwrite and json.loads(meta_path.read_text()) == json.loads(
-        json.dumps(meta)
+    if (
+        meta_path.is_file()
+        and not overwrite
+        and json.loads(meta_path.read_text()) == json.loads(json.dumps(meta))
     ):
         return root
     sim = simulate(cfg)
     grid, base = sim["grid"], root / LAYOUT
     write_raster(base / "GrIMP_DEM/dem_100m.tif", sim["dem"], grid, nodata=None)
-    write_raster(base / "GIMP_Mask/landMask_100m.tif", np.where(sim["land"], 1.0, -1.0), grid, nodata=None)
+    write_raster(
+        base / "GIMP_Mask/landMask_100m.tif", np.where(sim["land"], 1.0, -1.0), grid, nodata=None
+    )
     for year, tb in sim["winter"].items():
-        write_raster(root / f"interim/Helheim_data/reprojected_100m/PMWv1.0_winter_means/{year}_jan_feb.tif", tb, grid)
+        write_raster(
+            root / f"interim/Helheim_data/reprojected_100m/PMWv1.0_winter_means/{year}_jan_feb.tif",
+            tb,
+            grid,
+        )
     days = sim["days"]
     for i, day in enumerate(tqdm(days, desc="write PMW/MAR days")):
         name = f"{day:%Y_%m_%d}.tif"

@@ -1,0 +1,28 @@
+import pytest
+
+from meltwater.catalog import get_source
+from meltwater.cli import main
+from meltwater.cube import open_cube
+
+
+def test_demo_and_cube_commands(tmp_path, capsys):
+    root = str(tmp_path)
+    assert main(["demo", "--size", "tiny", "--data-root", root]) == 0
+    assert main(["cube", "--source", "demo", "--years", "2018", "--data-root", root]) == 0
+    cube = open_cube(get_source("demo", data_root=tmp_path))
+    assert set(cube.indexes["time"].year) == {2018}
+    assert "cube written to" in capsys.readouterr().out
+
+
+def test_user_errors_are_one_line(tmp_path, capsys):
+    assert main(["cube", "--source", "nope", "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("meltwater cube: error: unknown source 'nope'") and "\n" not in err
+    assert "Traceback" not in err
+    assert main(["cube", "--source", "demo", "--data-root", str(tmp_path)]) == 2
+    assert "run `meltwater demo` first" in capsys.readouterr().err
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="unknown source"):
+        main(["--verbose", "cube", "--source", "nope", "--data-root", str(tmp_path)])
