@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import huggingface_hub.constants
 import pytest
 from fakehub import FakeHub, serve
 
+import meltwater.download
 from meltwater.catalog import get_source
 from meltwater.download import (
     MANIFEST_NAME,
@@ -28,6 +30,7 @@ DIRS = {
 WINTER = "interim/Helheim_data/reprojected_100m/PMWv1.0_winter_means"
 STATIC = [f"{BASE}/GrIMP_DEM/dem_100m.tif", f"{BASE}/GIMP_Mask/landMask_100m.tif"]
 DAYS = ["06_01", "06_13", "07_02"]
+LOCK = f".{MANIFEST_NAME}.lock"
 
 
 def _repo_files() -> dict[str, bytes]:
@@ -68,7 +71,7 @@ def _local_files(root) -> set[str]:
     return {
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and ".cache" not in p.parts and p.name != MANIFEST_NAME
+        if p.is_file() and ".cache" not in p.parts and p.name not in (MANIFEST_NAME, LOCK)
     }
 
 
@@ -121,9 +124,11 @@ def test_download_selects_layout_and_rerun_is_noop(hub, source):
     assert verify(source, progress=False) == []
 
     hub.log.clear()
+    stamp = (root / MANIFEST_NAME).stat().st_mtime_ns
     download(source, years=[2019], variables=["sar"], progress=False, endpoint=hub.url)
     assert hub.downloaded() == [], "a re-run fetches nothing new"
     assert read_manifest(source) == manifest
+    assert (root / MANIFEST_NAME).stat().st_mtime_ns == stamp, "an unchanged manifest is kept"
 
     download(source, years=[2018, 2019], variables=["sar", "pmw"], progress=False, endpoint=hub.url)
     new = {f"{DIRS[v]}/2018_{d}.tif" for v in ("sar", "pmw") for d in DAYS}
@@ -213,3 +218,33 @@ def test_manifest_errors(source):
     (source.root / MANIFEST_NAME).write_text(f"{'a' * 64}  ../../etc/passwd\n")
     with pytest.raises(DataNotFoundError, match=r"line 1 is corrupt"):
         read_manifest(source)
+
+
+def test_concurrent_downloads_keep_each_others_manifest_entries(hub, source, monkeypatch):
+    # Both runs read the (empty) manifest, then download, then meet before writing it.
+    barrier = threading.Barrier(2, timeout=30)
+    real = meltwater.download.snapshot_download
+
+    def snapshot_then_wait(*args, **kwargs):
+        out = real(*args, **kwargs)
+        barrier.wait()
+        return out
+
+    monkeypatch.setattr(meltwater.download, "snapshot_download", snapshot_then_wait)
+    errors = []
+
+    def run(year):
+        try:
+            download(source, years=[year], variables=["sar"], progress=False, endpoint=hub.url)
+        except Exception as e:  # surfaced by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(y,)) for y in (2018, 2019)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    days = {f"{DIRS['sar']}/{y}_{d}.tif" for y in (2018, 2019) for d in DAYS}
+    assert days <= set(read_manifest(source))
+    assert verify(source, progress=False) == []

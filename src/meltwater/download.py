@@ -12,6 +12,7 @@ source root; `verify` re-hashes the recorded files and returns the bad ones.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
@@ -254,11 +255,19 @@ def read_manifest(source: Source) -> dict[str, str]:
     return entries
 
 
-def _write_manifest(source: Source, entries: dict[str, str]) -> Path:
+def _update_manifest(source: Source, added: dict[str, str], removed: Iterable[str]) -> None:
+    """Merge entries into the manifest under an exclusive lock (re-read inside it), so that
+    concurrent downloads into one root keep each other's entries; unchanged → not rewritten."""
     final = manifest_path(source)
-    with atomic_path(final) as tmp:
-        tmp.write_text("".join(f"{entries[k]}  {k}\n" for k in sorted(entries)))
-    return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    removed = set(removed)
+    with open(final.with_name(f".{final.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = read_manifest(source) if final.is_file() else {}
+        merged = {k: v for k, v in {**current, **added}.items() if k not in removed}
+        if merged != current or not final.is_file():
+            with atomic_path(final) as tmp:
+                tmp.write_text("".join(f"{merged[k]}  {k}\n" for k in sorted(merged)))
 
 
 def verify(
@@ -330,10 +339,12 @@ def download(
     wanted = _select(listing, patterns, f"{repo_id!r}@{commit[:10]}")
     root = source.root
     old = read_manifest(source) if manifest_path(source).is_file() else {}
+    dropped = []
     if verify_existing and old:
         for bad in verify(source, progress=progress, only=wanted):
             remove_path(bad)
-            old.pop(bad.relative_to(root).as_posix(), None)
+            dropped.append(bad.relative_to(root).as_posix())
+            old.pop(dropped[-1], None)
     before = {k: _stat_key(root / k) for k in wanted}
     snapshot_download(
         repo_id,
@@ -349,17 +360,16 @@ def download(
     digests = _hash_files(
         [root / k for k in fresh], progress, "checksums", [listing[k].lfs is None for k in fresh]
     )
-    entries, mismatched = dict(old), []
+    added, mismatched = {}, []
     for rel, (sha, git) in zip(fresh, digests, strict=True):
         info = listing[rel]
         expected = info.lfs.sha256 if info.lfs is not None else info.blob_id
         if (sha if info.lfs is not None else git) != expected:
             remove_path(root / rel)
-            entries.pop(rel, None)
             mismatched.append(rel)
         else:
-            entries[rel] = sha
-    _write_manifest(source, entries)
+            added[rel] = sha
+    _update_manifest(source, added, dropped + mismatched)
     if mismatched:
         raise DataNotFoundError(
             f"{len(mismatched)} downloaded file(s) did not match the hub's hash and were removed: "
