@@ -419,6 +419,52 @@ def test_corrupt_manifest(tmp_path):
         read_manifest(real)
 
 
+# --- dashboard URL ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "rejected"),
+    [
+        ({"source": "../../etc/passwd"}, "source '../../etc/passwd'"),
+        ({"date": "2019-06-01T00:00:00Z"}, "date '2019-06-01T00:00:00Z'"),
+        ({"date": "2019-06-02T12:00"}, "date '2019-06-02T12:00'"),
+        ({"date": "2019-12-25"}, "date '2019-12-25'"),
+        ({"date": "99999-01-01"}, "date '99999-01-01'"),
+        ({"date": "NaT"}, "date 'NaT'"),
+        ({"model": "unet\n"}, "model 'unet\\n'"),
+        ({"compare": "gpt"}, "compare 'gpt'"),
+        ({"tab": "<script>"}, "tab '<script>'"),
+        ({"ablate": "pmw;rm"}, "ablate 'pmw;rm'"),
+    ],
+    ids=[
+        "source-path",
+        "tz-date",
+        "time-of-day",
+        "off-season",
+        "overflow",
+        "nat",
+        "model-newline",
+        "compare",
+        "tab-html",
+        "ablate",
+    ],
+)
+def test_invalid_url_values_are_dropped_with_a_message(values, rejected):
+    from toycube import make_toy_cube
+
+    from dashboard import data
+    from dashboard.state import DashboardState
+    from dashboard.url import apply_url
+
+    data.register_cube("toy", make_toy_cube())
+    state = DashboardState(source="toy", year=2019)
+    before = (state.source, state.date, state.model, state.compare, state.tab, list(state.ablate))
+    assert apply_url(state, values) == [rejected]
+    assert rejected in state.message
+    after = (state.source, state.date, state.model, state.compare, state.tab, list(state.ablate))
+    assert after == before
+
+
 # --- command line ------------------------------------------------------------------------------
 
 
