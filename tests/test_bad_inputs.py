@@ -491,3 +491,20 @@ def test_cli_user_errors_are_one_line(tmp_path, capsys, argv, match):
     assert err.count("\n") == 1 and "Traceback" not in err
     with pytest.raises((CatalogError, DataNotFoundError)):
         main(["--verbose", *argv, "--data-root", str(tmp_path)])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="cli._years does int() on each item: '--years 2019,abc' escapes as a ValueError "
+    "traceback instead of one line naming --years",
+)
+@pytest.mark.parametrize("command", ["download", "cube"])
+def test_cli_non_numeric_years(tmp_path, capsys, command):
+    try:
+        rc = main([command, "--years", "2019,abc", "--data-root", str(tmp_path)])
+    except SystemExit as e:  # argparse type errors exit 2 with a usage line
+        rc = e.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "--years" in err and "abc" in err and "Traceback" not in err
