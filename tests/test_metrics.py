@@ -157,3 +157,12 @@ def test_aggregate_all_nan_is_nan():
     vals = xr.DataArray([np.nan, np.nan], dims="time")
     agg = M.aggregate(vals, xr.DataArray([5.0, 5.0], dims="time"))
     assert np.isnan(agg.values).all()
+
+
+def test_image_metrics_ssim_sigma():
+    rng = np.random.default_rng(4)
+    a, b = rng.random((40, 40)), rng.random((40, 40))
+    assert math.isnan(M.image_metrics(a, b)["ssim"])  # 40 px < 71-px window
+    got = M.image_metrics(a, b, ssim_sigma=2.0)["ssim"]
+    assert got == pytest.approx(M.ssim(a, b, sigma=2.0))
+    assert not math.isnan(got)

@@ -87,10 +87,59 @@ def _setup_download(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_download)
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from meltwater.catalog import data_dir, get_source
+    from meltwater.cube import open_cube
+    from meltwater.errors import CatalogError
+    from meltwater.evaluate import default_models, evaluate, results_table, save_results
+    from meltwater.predictors import MODEL_NAMES
+
+    source = get_source(args.source, args.catalog, args.data_root)
+    cube = open_cube(source)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if models == ["auto"]:
+        models = default_models(cube)
+    unknown = [m for m in models if m not in MODEL_NAMES]
+    if unknown or not models:
+        raise CatalogError(f"--models: unknown {unknown or models}; valid: {list(MODEL_NAMES)}")
+    ds = evaluate(
+        cube,
+        models,
+        args.split,
+        use_cube=not args.live,
+        area_days=args.area_days,
+        workers=args.workers,
+    )
+    root = Path(args.data_root) if args.data_root else data_dir(args.catalog)
+    nc, md = save_results(ds.assign_attrs(source=source.name), root)
+    print(results_table(ds))
+    print(f"results written to {nc} and {md} ({ds.attrs['elapsed_s']} s)")
+
+
+def _setup_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="score models against SAR on a split (netCDF + table)")
+    _add_source(p)
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument(
+        "--models", default="auto", help="comma-separated model names (default auto: all available)"
+    )
+    p.add_argument(
+        "--live", action="store_true", help="predict live even where the cube has pred_<model>"
+    )
+    p.add_argument(
+        "--area-days", default="all", choices=["all", "split"], help="days of the melt-area series"
+    )
+    p.add_argument("--workers", type=int, default=2, help="threads over days (default 2)")
+    p.set_defaults(func=_cmd_evaluate)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _setup_demo,
     _setup_download,
     _setup_cube,
+    _setup_evaluate,
 ]
 
 

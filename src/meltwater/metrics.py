@@ -200,8 +200,14 @@ def image_metrics(
     target: ArrayLike,
     mask: ArrayLike | None = None,
     metrics: Sequence[str] = METRIC_NAMES,
+    ssim_sigma: float = SSIM_SIGMA,
 ) -> dict[str, float]:
     """All requested metrics of one image plus ``n_valid`` (its valid-pixel count).
+
+    Args:
+        pred, target, mask: as for the single metrics.
+        metrics: names from `METRICS`.
+        ssim_sigma: Gaussian σ of the SSIM window (pixels).
 
     Raises:
         KeyError: an unknown metric name (the message lists the valid ones).
@@ -209,7 +215,10 @@ def image_metrics(
     unknown = [k for k in metrics if k not in METRICS]
     if unknown:
         raise KeyError(f"unknown metric(s) {unknown}; valid: {sorted(METRICS)}")
-    out = {k: METRICS[k](pred, target, mask) for k in metrics}
+    out = {
+        k: ssim(pred, target, mask, ssim_sigma) if k == "ssim" else METRICS[k](pred, target, mask)
+        for k in metrics
+    }
     out["n_valid"] = float(valid_pixels(pred, target, mask).sum())
     return out
 

@@ -31,8 +31,8 @@ __all__ = ["MarInterp", "fit_brightness_gamma", "mar_mapping"]
 
 MAR_SIGMA = 33.0
 MAR_KERNEL = 99
-_LOG_B = np.linspace(np.log(1.0), np.log(1e5), 71)
-_LOG_G = np.linspace(np.log(0.05), np.log(300.0), 71)
+_LOG_B = np.linspace(np.log(1.0), np.log(1e5), 41)
+_LOG_G = np.linspace(np.log(0.05), np.log(300.0), 41)
 
 
 def mar_mapping(mar: np.ndarray, brightness: float, gamma: float) -> np.ndarray:
@@ -45,15 +45,22 @@ def _mse(log_b: float, log_g: float, mar: np.ndarray, target: np.ndarray) -> flo
 
 
 def fit_brightness_gamma(
-    mar: np.ndarray, target: np.ndarray, max_grid_samples: int = 50_000, seed: int = 0
+    mar: np.ndarray,
+    target: np.ndarray,
+    max_grid_samples: int = 20_000,
+    max_samples: int = 100_000,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """Least-squares brightness and gamma of `mar_mapping` for paired samples.
+
+    A 41 × 41 log-spaced grid search on a subsample, refined by Nelder–Mead on a larger one.
 
     Args:
         mar: blurred MAR values, 1-D.
         target: SAR melt fraction at the same pixels, 1-D.
-        max_grid_samples: samples used by the coarse grid search (all are used to refine).
-        seed: seed of the grid-search subsample.
+        max_grid_samples: samples used by the grid search.
+        max_samples: samples used by the refinement.
+        seed: seed of the subsamples.
 
     Returns:
         ``(brightness, gamma)``.
@@ -62,21 +69,20 @@ def fit_brightness_gamma(
     target = np.asarray(target, dtype=np.float64).ravel()
     if mar.size == 0 or mar.size != target.size:
         raise ValueError(f"need equal, non-empty samples; got {mar.size} MAR and {target.size} SAR")
-    sub = np.arange(mar.size)
-    if mar.size > max_grid_samples:
-        sub = np.random.default_rng(seed).choice(mar.size, max_grid_samples, replace=False)
-    m, t = mar[sub], target[sub]
-    best = (np.inf, 0.0, 0.0)
+    order = np.random.default_rng(seed).permutation(mar.size)
+    m, t = mar[order[:max_grid_samples]], target[order[:max_grid_samples]]
     with np.errstate(divide="ignore"):
-        for lb in _LOG_B:
-            logx = np.log(np.clip(np.exp(lb) * m, 0.0, 1.0))
-            pred = np.exp(np.exp(_LOG_G)[:, None] * logx[None, :])
-            err = ((pred - t[None, :]) ** 2).mean(axis=1)
-            i = int(np.argmin(err))
-            if err[i] < best[0]:
-                best = (float(err[i]), float(lb), float(_LOG_G[i]))
+        logm = np.log(np.clip(m, 0.0, None))
+    best = (np.inf, 0.0, 0.0)
+    for lb in _LOG_B:
+        logx = np.minimum(lb + logm, 0.0)  # log of clip(b·m, 0, 1)
+        err = ((np.exp(np.exp(_LOG_G)[:, None] * logx[None, :]) - t) ** 2).mean(axis=1)
+        i = int(np.argmin(err))
+        if err[i] < best[0]:
+            best = (float(err[i]), float(lb), float(_LOG_G[i]))
+    m, t = mar[order[:max_samples]], target[order[:max_samples]]
     res = minimize(
-        lambda p: _mse(p[0], p[1], mar, target),
+        lambda p: _mse(p[0], p[1], m, t),
         x0=np.array(best[1:]),
         method="Nelder-Mead",
         options={"xatol": 1e-7, "fatol": 1e-14, "maxiter": 2000},

@@ -52,7 +52,7 @@ class RandomForest(Baseline):
         self,
         n_estimators: int = 200,
         max_depth: int = 16,
-        max_pixels: int = 20_000,
+        max_pixels: int = 8_000,
         n_jobs: int | None = None,
         seed: int = 0,
     ) -> None:
