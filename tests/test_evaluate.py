@@ -178,3 +178,21 @@ def test_cli_evaluate(tiny_source, tiny_data_root, capsys):
     out = capsys.readouterr().out
     assert "| pmw_threshold |" in out and str(nc) in out
     assert main(["evaluate", "--data-root", str(tiny_data_root), "--models", "x"]) == 2
+
+
+def test_slow_live_models_area_on_scored_days_only():
+    cube = make_cube()
+    models = ["random_forest", "pmw_threshold"]
+    preds = E.make_predictors(
+        cube,
+        models,
+        cube.time.to_index()[cube.split.values == "train"],
+        baseline_kwargs={"random_forest": {"n_estimators": 2, "max_depth": 3}},
+    )
+    ds = E.evaluate(cube, models, predictors=preds, ssim_sigma=2.0, progress=False)
+    rf = ds.melt_area_km2.sel(model="random_forest")
+    scored = ds.day.isin(ds.time.values)
+    assert np.isfinite(rf.where(scored, drop=True)).all()
+    assert np.isnan(rf.where(~scored, drop=True)).all()
+    assert np.isfinite(ds.melt_area_km2.sel(model="pmw_threshold")).all()
+    assert ds.attrs["area_models"] == "pmw_threshold"

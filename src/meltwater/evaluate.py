@@ -40,6 +40,7 @@ __all__ = [
     "MONTHS",
     "SCHEMA_VERSION",
     "SEASON_DAYS",
+    "SLOW_LIVE",
     "TABLE_METRICS",
     "default_models",
     "evaluate",
@@ -57,6 +58,9 @@ SEASON_DAYS = np.arange(183)  # 0 = 1 April … 182 = 30 September
 GAP_BINS = ("1", "2-3", "4-6", ">6")
 _GAP_EDGES = np.array([1, 3, 6])  # upper bounds of the first three bins
 ELEVATION_STEP_M = 500.0
+# Too slow to predict live on every day on a CPU: their melt-area series covers the scored
+# days only unless the cube stores their predictions (``meltwater precompute``).
+SLOW_LIVE = ("unet", "random_forest")
 TABLE_METRICS = {
     "accuracy": "Accuracy",
     "mae": "MAE",
@@ -166,6 +170,9 @@ def _one_day(
         out["sar_melt"] = metrics.masked_mean(sar, valid)
         out["band_count"] = np.bincount(band[valid], minlength=n_bands).astype(float)
     for name, p in preds.items():
+        if not score and name not in ctx["area_models"]:
+            out["area"][name] = np.nan
+            continue
         pred = np.asarray(p.predict(cube, date).values, dtype=np.float32)
         out["area"][name] = float((land & (pred > metrics.BINARY_THRESHOLD)).sum()) * area
         if score:
@@ -218,7 +225,9 @@ def evaluate(
             cube's ``train`` split.
         predictors: ready predictors by model name (default: `make_predictors`).
         use_cube: read the cube's ``pred_<model>`` where present (else always predict live).
-        area_days: ``"all"``: melt area for every day of the cube; ``"split"``: scored days only.
+        area_days: ``"all"``: melt area for every day of the cube (for models in `SLOW_LIVE`
+            only where the cube stores their predictions, else NaN off the scored days);
+            ``"split"``: scored days only.
         workers: threads over days.
         ssim_sigma: Gaussian σ of the SSIM window.
         progress: show a tqdm bar.
@@ -252,6 +261,9 @@ def evaluate(
         "n_bands": len(edges) - 1,
         "area": pixel_area_km2(cube),
         "ssim_sigma": ssim_sigma,
+        "area_models": [
+            m for m, p in preds.items() if m not in SLOW_LIVE or isinstance(p, CubePredictor)
+        ],
     }
     all_days = pd.DatetimeIndex(cube.indexes["time"] if area_days == "all" else dates, name="day")
     scored = set(dates)
@@ -273,6 +285,7 @@ def evaluate(
         threshold=metrics.BINARY_THRESHOLD,
         ssim_sigma=ssim_sigma,
         elevation_step_m=ELEVATION_STEP_M,
+        area_models=",".join(ctx["area_models"]) if area_days == "all" else "",
         workers=workers,
         elapsed_s=round(elapsed, 2),
         created=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
