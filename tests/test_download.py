@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import threading
 
 import huggingface_hub.constants
@@ -52,8 +53,23 @@ def _repo_files() -> dict[str, bytes]:
 
 @pytest.fixture
 def online(monkeypatch):
-    """Allow hub calls even where the test session sets HF_HUB_OFFLINE=1."""
+    """Allow hub calls (the session sets HF_HUB_OFFLINE=1) to loopback only; no telemetry."""
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    real_connect, outside = socket.socket.connect, []
+
+    def loopback_only(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in (
+            "127.0.0.1",
+            "::1",
+        ):
+            outside.append(address)
+            raise OSError(f"test tried to reach {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    yield
+    assert outside == [], "the download tests must not leave the machine"
 
 
 @pytest.fixture

@@ -196,7 +196,9 @@ def _hash_files(
     """sha256 (and the git blob id where asked) of each file, with one byte progress bar."""
     out = []
     total = sum(p.stat().st_size for p in paths)
-    with tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not progress) as bar:
+    with tqdm(
+        total=total, unit="B", unit_scale=True, desc=desc, disable=not (progress and paths)
+    ) as bar:
         for i, path in enumerate(paths):
             sha = hashlib.sha256()
             git = (
