@@ -98,6 +98,8 @@ def test_patterns_and_valid_years(source):
     assert pats["static"] == STATIC
     assert pats["winter_means"] == [f"{WINTER}/2019_jan_feb.tif"]
     assert len(allow_patterns(source)["daily"]) == 3 * 7
+    assert allow_patterns(source, years=2019, variables="sar") == pats
+    assert allow_patterns(source, years=["2019", 2019], variables=("sar",)) == pats
 
 
 @pytest.mark.parametrize(
@@ -106,7 +108,8 @@ def test_patterns_and_valid_years(source):
         ({"variables": ["sar", "ndvi"]}, r"variables.*'ndvi'.*valid: \['sar', 'pmw', 'mar_wa1'\]"),
         ({"years": [2012]}, r"years.*2012.*valid: \[2017, 2018, .*2023\]"),
         ({"years": ["twenty"]}, r"'years'.*not a list of int"),
-        ({"variables": []}, r"variables.*valid"),
+        ({"variables": []}, r"parameter 'variables' is empty; valid"),
+        ({"variables": "ndvi"}, r"unknown variables \['ndvi'\]"),
     ],
 )
 def test_unknown_choices_raise(source, kwargs, match):

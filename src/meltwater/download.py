@@ -82,23 +82,24 @@ def _year_glob(date_format: str, year: int) -> str:
     return f"{glob}.tif"
 
 
-def _check_choice(name: str, requested: Sequence | None, valid: Sequence, cast: type) -> list:
+def _check_choice(name: str, requested: object, valid: Sequence, cast: type) -> list:
+    """``requested`` (None = all, a scalar or an iterable) as a de-duplicated list of ``valid``."""
     if requested is None:
         return list(valid)
-    if isinstance(requested, str | int):
-        requested = [requested]
+    items = [requested] if isinstance(requested, str | int) else requested
     try:
-        values = [cast(v) for v in requested]
+        values = [cast(v) for v in items]
     except (TypeError, ValueError):
         raise CatalogError(
-            f"download: parameter {name!r} = {list(requested)!r} is not a list of {cast.__name__}; "
+            f"download: parameter {name!r} = {requested!r} is not a list of {cast.__name__}; "
             f"valid: {list(valid)}"
         ) from None
+    if not values:
+        raise CatalogError(f"download: parameter {name!r} is empty; valid: {list(valid)}")
     unknown = [v for v in values if v not in valid]
-    if unknown or not values:
+    if unknown:
         raise CatalogError(
-            f"download: unknown {name} {unknown or values!r} (parameter {name!r}); "
-            f"valid: {list(valid)}"
+            f"download: unknown {name} {unknown!r} (parameter {name!r}); valid: {list(valid)}"
         )
     return list(dict.fromkeys(values))
 
@@ -126,10 +127,8 @@ def allow_patterns(
         CatalogError: an unknown year or variable; the message lists the valid values.
     """
     layout = source.layout
-    variables = _check_choice(
-        "variables", None if variables is None else list(variables), list(layout.daily), str
-    )
-    years = _check_choice("years", None if years is None else list(years), valid_years(source), int)
+    variables = _check_choice("variables", variables, list(layout.daily), str)
+    years = _check_choice("years", years, valid_years(source), int)
     base = PurePosixPath(layout.base)
     return {
         "daily": [
