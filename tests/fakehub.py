@@ -10,7 +10,8 @@ It serves the endpoints `huggingface_hub.snapshot_download` uses (huggingface_hu
 
 Files above `lfs_threshold` bytes are listed as LFS (``lfs.oid`` = sha256, ETag = sha256),
 smaller ones as git blobs (``oid`` = git blob sha1). `drop_once` makes the first GET of a file
-send only part of the body and close the connection, to exercise resuming.
+send only part of the body and close the connection, to exercise resuming; a file in `broken`
+answers with its HTTP status (5xx are retried by the client with backoff, 403 is not).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class FakeHub:
     page_size: int = 1000
     lfs_threshold: int = 64
     drop_once: dict[str, int] = field(default_factory=dict)
+    broken: dict[str, int] = field(default_factory=dict)
     log: list[tuple[str, str, str | None]] = field(default_factory=list)
     url: str = ""
 
@@ -109,6 +111,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _error(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("X-Error-Message", f"fake hub refuses {self.path}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_HEAD(self) -> None:
         self._route()
 
@@ -146,6 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._not_found("RevisionNotFound")
             if name not in hub.files:
                 return self._not_found("EntryNotFound")
+            if name in hub.broken:
+                return self._error(hub.broken[name])
             return self._file(name)
         return self._not_found("RepoNotFound")
 

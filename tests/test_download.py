@@ -267,3 +267,18 @@ def test_concurrent_downloads_keep_each_others_manifest_entries(hub, source, mon
     days = {f"{DIRS['sar']}/{y}_{d}.tif" for y in (2018, 2019) for d in DAYS}
     assert days <= set(read_manifest(source))
     assert verify(source, progress=False) == []
+
+
+def test_server_failure_keeps_what_arrived_and_rerun_completes(hub, source):
+    name = f"{DIRS['sar']}/2019_06_13.tif"
+    hub.broken[name] = 403
+    with pytest.raises(DataNotFoundError, match=r"stopped with 1 of 6 files missing.*2019_06_13"):
+        download(source, years=[2019], variables=["sar"], progress=False, endpoint=hub.url)
+    assert not (source.root / name).exists()
+    assert len(read_manifest(source)) == 5 and name not in read_manifest(source)
+    hub.broken.clear()
+    hub.log.clear()
+    download(source, years=[2019], variables=["sar"], progress=False, endpoint=hub.url)
+    assert hub.downloaded() == [name]
+    assert len(read_manifest(source)) == 6
+    assert verify(source, progress=False) == []

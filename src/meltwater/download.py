@@ -330,8 +330,9 @@ def download(
 
     Raises:
         CatalogError: unknown years/variables, or the source has no hub repository.
-        DataNotFoundError: the hub cannot be reached, lacks files the layout promises, or a
-            fetched file does not match the hub's hash (it is removed; run again).
+        DataNotFoundError: the hub cannot be reached or stops serving mid-way (files that
+            arrived are kept and recorded), lacks files the layout promises, or a fetched file
+            does not match the hub's hash (it is removed; run again).
     """
     repo_id, repo_type = _hub(source)
     patterns = allow_patterns(source, years, variables)
@@ -347,17 +348,25 @@ def download(
             dropped.append(bad.relative_to(root).as_posix())
             old.pop(dropped[-1], None)
     before = {k: _stat_key(root / k) for k in wanted}
-    snapshot_download(
-        repo_id,
-        repo_type=repo_type,
-        revision=commit,
-        local_dir=root,
-        allow_patterns=[p for group in patterns.values() for p in group],
-        max_workers=max_workers,
-        tqdm_class=None if progress else _SilentTqdm,
-        endpoint=endpoint,
-    )
-    fresh = [k for k in wanted if k not in old or _stat_key(root / k) != before[k]]
+    failure = None
+    try:
+        snapshot_download(
+            repo_id,
+            repo_type=repo_type,
+            revision=commit,
+            local_dir=root,
+            allow_patterns=[p for group in patterns.values() for p in group],
+            max_workers=max_workers,
+            tqdm_class=None if progress else _SilentTqdm,
+            endpoint=endpoint,
+        )
+    except (HfHubHTTPError, OSError, httpx2.HTTPError) as e:
+        failure = e  # record what did arrive, then report
+    fresh = [
+        k
+        for k in wanted
+        if (root / k).is_file() and (k not in old or _stat_key(root / k) != before[k])
+    ]
     digests = _hash_files(
         [root / k for k in fresh], progress, "checksums", [listing[k].lfs is None for k in fresh]
     )
@@ -371,6 +380,14 @@ def download(
         else:
             added[rel] = sha
     _update_manifest(source, added, dropped + mismatched)
+    if failure is not None:
+        missing = [k for k in wanted if not (root / k).is_file()]
+        reason = " ".join(str(failure).split())[:300] or type(failure).__name__
+        raise DataNotFoundError(
+            f"download from {repo_id!r} stopped with {len(missing)} of {len(wanted)} files "
+            f"missing (e.g. {missing[:3]}): {reason}; the files that arrived are kept, run "
+            "`meltwater download` again to fetch the rest"
+        ) from failure
     if mismatched:
         raise DataNotFoundError(
             f"{len(mismatched)} downloaded file(s) did not match the hub's hash and were removed: "
