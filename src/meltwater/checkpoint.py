@@ -250,7 +250,7 @@ def load_train_state(
     opt: torch.optim.Optimizer,
     sched: torch.optim.lr_scheduler.LRScheduler,
 ) -> dict[str, Any]:
-    """Restore what `save_train_state` wrote into ``model``, ``opt``, ``sched``; returns the loop state.
+    """Restore `save_train_state` output into model, optimiser, scheduler; return the loop state.
 
     Raises:
         CheckpointError: missing files or a state that does not fit the model.

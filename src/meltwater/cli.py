@@ -16,8 +16,12 @@ log = logging.getLogger("meltwater")
 
 def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", default="demo", help="catalog source (default: demo)")
-    p.add_argument("--catalog", default=None, help="catalog YAML (default: data_catalog/catalog.yaml)")
-    p.add_argument("--data-root", default=None, help="data directory (default: $MELTWATER_DATA or data/)")
+    p.add_argument(
+        "--catalog", default=None, help="catalog YAML (default: data_catalog/catalog.yaml)"
+    )
+    p.add_argument(
+        "--data-root", default=None, help="data directory (default: $MELTWATER_DATA or data/)"
+    )
 
 
 def _years(text: str | None) -> list[int] | None:
@@ -87,6 +91,42 @@ def _setup_download(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_download)
 
 
+def _cmd_train(args: argparse.Namespace) -> None:
+    import shlex
+
+    from meltwater.train import TrainConfig, train
+
+    cfg = TrainConfig.from_yaml(
+        args.config,
+        source=args.source,
+        catalog=args.catalog,
+        data_root=args.data_root,
+        out=args.out,
+        epochs=args.epochs,
+        max_minutes=args.max_minutes,
+    )
+    opts = {"--config": args.config, "--source": args.source, "--catalog": args.catalog}
+    opts.update({"--data-root": args.data_root, "--out": args.out, "--epochs": args.epochs})
+    opts["--max-minutes"] = args.max_minutes
+    words = [w for k, v in opts.items() if v is not None for w in (k, str(v))]
+    command = "meltwater train " + shlex.join(words)
+    path = train(cfg, resume=args.resume, command=command)
+    print(f"best checkpoint: {path}")
+
+
+def _setup_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the UNet on a source's training split")
+    p.add_argument("--config", required=True, help="training config YAML (see configs/)")
+    p.add_argument("--source", default=None, help="override the config's catalog source")
+    p.add_argument("--catalog", default=None)
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--out", default=None, help="override the checkpoint path stem")
+    p.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
+    p.add_argument("--max-minutes", type=float, default=None, help="override the time budget")
+    p.add_argument("--resume", action="store_true", help="continue from the last saved state")
+    p.set_defaults(func=_cmd_train)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -135,11 +175,49 @@ def _setup_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_evaluate)
 
 
+def _cmd_precompute(args: argparse.Namespace) -> None:
+    from meltwater.catalog import get_source
+    from meltwater.precompute import precompute
+
+    source = get_source(args.source, args.catalog, args.data_root)
+    models = args.models.split(",") if args.models else None
+    years = _years(args.years)
+    dates = None
+    if years:
+        import xarray as xr
+
+        times = xr.open_zarr(source.cube_path, chunks=None, consolidated=False).indexes["time"]
+        dates = times[times.year.isin(years)]
+    done = precompute(
+        source.cube_path,
+        models,
+        dates=dates,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        overwrite=args.overwrite,
+    )
+    for var, n in done.items():
+        print(f"{var}: {n} days")
+
+
+def _setup_precompute(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("precompute", help="store every model's predictions in the cube")
+    _add_source(p)
+    p.add_argument("--models", default=None, help="comma-separated model names (default: all)")
+    p.add_argument("--years", default=None, help="comma-separated years (default: all)")
+    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
+    p.add_argument("--workers", type=int, default=None, help="local threads (default: CPUs)")
+    p.add_argument("--overwrite", action="store_true", help="recompute days already done")
+    p.set_defaults(func=_cmd_precompute)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _setup_demo,
     _setup_download,
     _setup_cube,
     _setup_evaluate,
+    _setup_train,
+    _setup_precompute,
 ]
 
 

@@ -135,7 +135,7 @@ class UNetPredictor:
     def from_registry(
         cls, name: str | None = None, models_dir: Path | str | None = None, **kwargs: Any
     ) -> UNetPredictor:
-        """Load a model listed in ``models/models.yaml`` (its default entry when ``name`` is None)."""
+        """Load a model of ``models/models.yaml`` (its default entry when ``name`` is None)."""
         return cls.from_checkpoint(registry_entry(name, models_dir)["checkpoint"], **kwargs)
 
     @property

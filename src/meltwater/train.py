@@ -50,7 +50,7 @@ class TrainConfig:
             CosineAnnealingWarmRestarts schedule (in epochs).
         channel_dropout: probability of replacing each input channel by 0 in a sample.
         seed: seeds the model init and every epoch's crops.
-        device, precision: ``auto`` (CUDA → CPU; bf16 autocast where native) or explicit.
+        device, precision: ``auto`` (CUDA → CPU; bf16 autocast on CUDA) or explicit.
         val_days: at most this many val days per validation (evenly spaced; 0 = all).
         max_minutes: stop after the epoch that passes this wall time (0 = no limit).
     """
@@ -176,8 +176,11 @@ def evaluate_days(
     for k in range(len(data.dates)):
         pred = sliding_window(forward, data.x[k], multiple=multiple, device=device)
         rows.append(image_metrics(pred, data.target[k], data.mask[k]))
-    keys = [k for k in rows[0] if k != "n_valid"]
-    return {k: float(np.nanmean([r[k] for r in rows])) for k in keys}
+    out = {}
+    for key in (k for k in rows[0] if k != "n_valid"):
+        finite = [r[key] for r in rows if np.isfinite(r[key])]
+        out[key] = float(np.mean(finite)) if finite else float("nan")
+    return out
 
 
 def _split_dates(cube: xr.Dataset, split: str) -> list:
@@ -192,44 +195,57 @@ def _spaced(dates: list, n: int) -> list:
 
 
 def _data_info(cube: xr.Dataset, cfg: TrainConfig, data: TrainData) -> dict[str, Any]:
+    """Source, demo generator version/seed/size (when synthetic) and a hash of the train data."""
     import hashlib
+    import json
 
     h = hashlib.sha256()
     for arr in (data.x, data.target, data.mask):
         h.update(np.ascontiguousarray(arr).tobytes())
-    info = {"source": cfg.source, "train_days": len(data.dates), "data_hash": h.hexdigest()}
-    for key in ("generator_version", "demo_seed", "demo_size", "seed", "size"):
-        if key in cube.attrs:
-            info[key] = cube.attrs[key]
+    info: dict[str, Any] = {"source": cfg.source, "train_days": len(data.dates)}
+    if "demo_metadata" in cube.attrs:
+        demo = json.loads(cube.attrs["demo_metadata"])
+        demo_cfg = demo.get("config", {})
+        info["generator_version"] = demo.get("generator_version")
+        info["demo_seed"] = demo_cfg.get("seed")
+        info["demo_shape"] = demo_cfg.get("shape")
+        info["demo_years"] = demo_cfg.get("years")
+    info["data_hash"] = h.hexdigest()
     return info
 
 
-def train(cfg: TrainConfig, resume: bool = False, command: str | None = None) -> Path:
+def train(
+    cfg: TrainConfig,
+    resume: bool = False,
+    command: str | None = None,
+    cube: xr.Dataset | None = None,
+) -> Path:
     """Train, keep the best checkpoint by validation MAE, return its ``.safetensors`` path.
+
+    After the last epoch the best checkpoint is evaluated on the test days too and its
+    metadata/model card are rewritten with the val and test metrics.
 
     Args:
         cfg: the configuration.
-        resume: continue from the last state in ``cfg.work_dir`` if there is one.
+        resume: continue from the last state in the work dir if there is one.
         command: the command line recorded in the checkpoint metadata.
+        cube: an opened analysis cube (default: open the cube of ``cfg.source``).
     """
-    from meltwater.catalog import get_source
-    from meltwater.cube import open_cube
     from meltwater.preprocess import NormStats
 
     configure_threads()
     torch.manual_seed(cfg.seed)
     device = auto_device(cfg.device)
+    # auto: bf16 autocast on CUDA only; on CPU it made training steps slower (docs/model.md)
     bf16 = cfg.precision == "bf16" or (
-        cfg.precision == "auto"
-        and (
-            torch.cuda.is_bf16_supported()
-            if device.type == "cuda"
-            else torch.ops.mkldnn._is_mkldnn_bf16_supported()
-        )
+        cfg.precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported()
     )
     mcfg = cfg.model_config
-    source = get_source(cfg.source, cfg.catalog, cfg.data_root)
-    cube = open_cube(source)
+    if cube is None:
+        from meltwater.catalog import get_source
+        from meltwater.cube import open_cube
+
+        cube = open_cube(get_source(cfg.source, cfg.catalog, cfg.data_root))
     train_dates = _split_dates(cube, "train")
     stats = NormStats.compute(cube, train_dates)
     data = TrainData(cube, train_dates, stats)
@@ -292,7 +308,19 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None) ->
         if cfg.max_minutes and state["wall_s"] > 60 * cfg.max_minutes:
             log.info("time budget of %.1f min reached after epoch %d", cfg.max_minutes, epoch + 1)
             break
-    return out.with_suffix(".safetensors")
+    return _finalise(out, cube, stats, device, bf16, state)
+
+
+def _finalise(out: Path, cube: xr.Dataset, stats, device, bf16: bool, state: dict) -> Path:
+    """Add test metrics and the training history to the best checkpoint's metadata."""
+    from meltwater.checkpoint import load_checkpoint
+
+    model, meta = load_checkpoint(out, map_location=device)
+    test = TrainData(cube, _split_dates(cube, "test"), stats)
+    meta.metrics["test"] = evaluate_days(model, test, device, bf16, meta.model_config.multiple)
+    meta.training["history"] = state["history"]
+    log.info("best checkpoint %s: test %s", out, _short(meta.metrics["test"]))
+    return save_checkpoint(model, out, meta)
 
 
 def _short(metrics: dict[str, float]) -> str:

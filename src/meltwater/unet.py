@@ -108,11 +108,16 @@ MODEL_CONFIGS: dict[str, ModelConfig] = {
         description="the paper's UNet: Xception-71 encoder, smp default decoder, no batch-norm",
     ),
     "default": ModelConfig(
-        encoder_name="resnet18",
-        encoder_depth=5,
-        decoder_channels=(128, 64, 32, 16, 8),
+        encoder_name="tu-resnet10t",
+        encoder_depth=4,
+        decoder_channels=(128, 64, 32, 16),
         decoder_use_norm="batchnorm",
-        description="light CPU model: ResNet-18 encoder, half-width decoder (see docs/model.md)",
+        description="light CPU model: timm ResNet-10-T encoder, depth 4 (see docs/model.md)",
+    ),
+    "resnet18": ModelConfig(
+        encoder_name="resnet18",
+        decoder_channels=(128, 64, 32, 16, 8),
+        description="candidate: ResNet-18 encoder, half-width decoder (48 MB of weights)",
     ),
     "resnet10t": ModelConfig(
         encoder_name="tu-resnet10t",

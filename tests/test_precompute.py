@@ -1,0 +1,129 @@
+"""Precompute on the tiny cube: every model and ablation, float16, idempotent, resumable."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+import yaml
+import zarr
+
+from meltwater.checkpoint import CheckpointMeta, save_checkpoint
+from meltwater.preprocess import CHANNELS, NormStats
+from meltwater.train import _split_dates
+from meltwater.unet import ModelConfig, build_model
+
+MODELS = ("unet", "pmw_threshold", "sar_running_mean")
+SMALL = ModelConfig("resnet18", 3, (16, 8, 8))
+
+
+@pytest.fixture(scope="module")
+def models_dir(tiny_cube, tmp_path_factory):
+    """A registry with one small random-weight UNet, normalised with the tiny cube's stats."""
+    d = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    stats = NormStats.compute(tiny_cube, _split_dates(tiny_cube, "train"))
+    meta = CheckpointMeta(name="small", model=SMALL.to_dict(), norm_stats=stats.to_dict())
+    save_checkpoint(build_model(SMALL).eval(), d / "small", meta)
+    (d / "models.yaml").write_text(
+        yaml.safe_dump({"default": "small", "models": {"small": {"checkpoint": "small"}}})
+    )
+    return d
+
+
+@pytest.fixture
+def cube_copy(tiny_source, tmp_path):
+    dst = tmp_path / "demo.zarr"
+    shutil.copytree(tiny_source.cube_path, dst)
+    return dst
+
+
+def _days(cube, n=6):
+    """The first ``n`` days of the cube: a mix of SAR and non-SAR days."""
+    return cube.indexes["time"][:n]
+
+
+def _run(path, models_dir, **kw):
+    from meltwater.precompute import precompute
+
+    kw.setdefault("scheduler", "synchronous")
+    cube = xr.open_zarr(path, chunks=None, consolidated=False)
+    return precompute(path, MODELS, models_dir=models_dir, dates=_days(cube), **kw)
+
+
+def test_precompute_writes_every_model_and_ablation(cube_copy, models_dir, tiny_cube):
+    from meltwater.predict import UNetPredictor
+
+    done = _run(cube_copy, models_dir, scheduler=None, workers=2)
+    has_sar = tiny_cube["has_sar"].values.astype(bool)
+    n_sar = int(has_sar[:6].sum())
+    assert 0 < n_sar < 6
+    expected = {f"pred_{m}": 6 for m in MODELS} | {f"pred_unet_no_{c}": n_sar for c in CHANNELS}
+    assert done == expected
+    out = xr.open_zarr(cube_copy, chunks=None, consolidated=False)
+    assert out.attrs["cube_version"] == tiny_cube.attrs["cube_version"]
+    assert out["pred_unet"].dtype == np.float16
+    assert out["pred_unet"].dims == ("time", "y", "x")
+    abl = out["pred_unet_no_dem"].values
+    assert np.isnan(abl[6:]).all() and np.isnan(abl[:6][~has_sar[:6]]).all()
+    assert np.isfinite(abl[:6][has_sar[:6]]).all()
+    assert np.isfinite(out["pred_pmw_threshold"].values[:6]).all()
+    # stored values equal a live prediction (to float16 precision)
+    unet = UNetPredictor.from_registry(models_dir=models_dir)
+    day = tiny_cube.indexes["time"][np.flatnonzero(has_sar)[1]]
+    live = unet.predict(tiny_cube, day, ablate=("dem",)).values
+    stored = out["pred_unet_no_dem"].sel(time=day).values.astype(np.float32)
+    np.testing.assert_allclose(stored, live, atol=2e-3)
+
+
+def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, models_dir, monkeypatch):
+    from meltwater import precompute as pc
+
+    _run(cube_copy, models_dir)
+    days = _days(xr.open_zarr(cube_copy, consolidated=False))
+    assert pc.plan(cube_copy, MODELS, dates=days) == {}
+    assert (
+        len(pc.plan(cube_copy, MODELS))
+        == xr.open_zarr(cube_copy, consolidated=False).sizes["time"] - 6
+    )
+    before = xr.open_zarr(cube_copy, chunks=None, consolidated=False)["pred_unet"].values.copy()
+
+    # simulate a kill: forget 3 days of pred_unet and spoil their stored values
+    group = zarr.open_group(str(cube_copy), mode="r+")
+    done = list(group["pred_unet"].attrs[pc.DONE_ATTR])
+    group["pred_unet"].attrs[pc.DONE_ATTR] = done[3:]
+    group["pred_unet"][:3] = np.float16(7.0)
+    todo = pc.plan(cube_copy, MODELS, dates=days)
+    assert sorted(todo) == [0, 1, 2]
+    assert all(v == "pred_unet" for jobs in todo.values() for v, _, _ in jobs)
+
+    calls = []
+    real = pc._day_task
+    monkeypatch.setattr(pc, "_day_task", lambda *a: calls.append(a[3]) or real(*a))
+    _run(cube_copy, models_dir)
+    assert sorted(calls) == [0, 1, 2]
+    after = xr.open_zarr(cube_copy, chunks=None, consolidated=False)["pred_unet"].values
+    np.testing.assert_array_equal(after, before)
+    assert group["pred_unet"].attrs[pc.DONE_ATTR] == sorted(done)
+
+
+def test_changed_checkpoint_recomputes(cube_copy, models_dir, tmp_path):
+    from meltwater import precompute as pc
+
+    _run(cube_copy, models_dir, ablations=())
+    other = tmp_path / "other"
+    shutil.copytree(models_dir, other)
+    torch.manual_seed(1)
+    meta = CheckpointMeta(
+        name="small", model=SMALL.to_dict(), norm_stats=NormStats.paper().to_dict()
+    )
+    save_checkpoint(build_model(SMALL).eval(), other / "small", meta)
+    days = _days(xr.open_zarr(cube_copy, consolidated=False))
+    assert pc.plan(cube_copy, MODELS, (), days) == {}
+    ids = {"pred_unet": pc._model_id("unet", str(other))}
+    pc._ensure_variables(cube_copy, xr.open_zarr(cube_copy, consolidated=False), ids, False)
+    todo = pc.plan(cube_copy, MODELS, (), days)
+    assert {v for jobs in todo.values() for v, _, _ in jobs} == {"pred_unet"}
