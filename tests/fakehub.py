@@ -11,7 +11,8 @@ It serves the endpoints `huggingface_hub.snapshot_download` uses (huggingface_hu
 Files above `lfs_threshold` bytes are listed as LFS (``lfs.oid`` = sha256, ETag = sha256),
 smaller ones as git blobs (``oid`` = git blob sha1). `drop_once` makes the first GET of a file
 send only part of the body and close the connection, to exercise resuming; a file in `broken`
-answers with its HTTP status (5xx are retried by the client with backoff, 403 is not).
+answers with its HTTP status (5xx are retried by the client with backoff, 403 is not); a file
+in `stall` sends half its body and hangs until `release` is set.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class FakeHub:
     lfs_threshold: int = 64
     drop_once: dict[str, int] = field(default_factory=dict)
     broken: dict[str, int] = field(default_factory=dict)
+    stall: set[str] = field(default_factory=set)
+    release: threading.Event = field(default_factory=threading.Event)
     log: list[tuple[str, str, str | None]] = field(default_factory=list)
     url: str = ""
 
@@ -89,6 +92,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # keep pytest output clean
         pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):  # a client killed by a test
+            pass
 
     def _json(self, obj: object, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(obj).encode()
@@ -179,6 +188,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
+        if name in hub.stall:  # half the body, then hang until released (a client to kill)
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            hub.release.wait(30)
+            self.close_connection = True
+            return
         cut = hub.drop_once.pop(name, None) if start == 0 else None
         if cut is not None:
             self.wfile.write(data[:cut])
@@ -200,6 +215,7 @@ def serve(hub: FakeHub) -> Iterator[FakeHub]:
     try:
         yield hub
     finally:
+        hub.release.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 
 import huggingface_hub.constants
 import pytest
@@ -282,3 +287,44 @@ def test_server_failure_keeps_what_arrived_and_rerun_completes(hub, source):
     assert hub.downloaded() == [name]
     assert len(read_manifest(source)) == 6
     assert verify(source, progress=False) == []
+
+
+_DOWNLOAD_SCRIPT = """
+import sys
+from meltwater.catalog import get_source
+from meltwater.download import download
+source = get_source("meltwaterbench", data_root=sys.argv[1])
+download(source, years=[2019], variables=["sar"], progress=False, endpoint=sys.argv[2],
+         max_workers=1)
+"""
+
+
+def test_killed_download_leaves_no_partial_file_and_rerun_completes(hub, source, tmp_path):
+    name = f"{DIRS['sar']}/2019_06_13.tif"
+    hub.stall.add(name)
+    env = {**os.environ, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _DOWNLOAD_SCRIPT, str(tmp_path), hub.url], env=env
+    )
+    partials = source.root / ".cache" / "huggingface" / "download"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+        name in hub.downloaded() and list(partials.rglob("*.incomplete"))
+    ):
+        time.sleep(0.05)
+    proc.kill()
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    assert not (source.root / name).exists(), "no partial file in the layout"
+    for rel in _local_files(source.root):
+        assert (source.root / rel).read_bytes() == hub.files[rel]
+    stale = list(partials.rglob("*.incomplete"))
+    assert len(stale) == 1
+    hour_ago = time.time() - 3601
+    os.utime(stale[0], (hour_ago, hour_ago))
+
+    hub.stall.clear()
+    hub.log.clear()
+    download(source, years=[2019], variables=["sar"], progress=False, endpoint=hub.url)
+    assert name in hub.downloaded()
+    assert not stale[0].exists()
+    assert len(read_manifest(source)) == 6 and verify(source, progress=False) == []

@@ -4,8 +4,9 @@
 matches files there, and hands the allow patterns of the requested years and variables to
 `huggingface_hub.snapshot_download` into the source root. huggingface_hub skips files already
 fetched at that commit, resumes a dropped transfer with HTTP ``Range`` requests within a run and
-writes each file through a temporary name, so a killed run leaves no partial file in the layout
-(the next run fetches what is missing). Each new file is checked against the hub's hash (LFS
+writes each file through a temporary name, so a killed run leaves no partial file in the layout:
+the next run fetches the missing files again from their start (and removes the temporaries
+the killed run left behind). Each new file is checked against the hub's hash (LFS
 sha256 or git blob id) and recorded in ``MANIFEST.sha256`` (``sha256sum -c`` format) in the
 source root; `verify` re-hashes the recorded files and returns the bad ones.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "MANIFEST.sha256"
+PARTIAL_MAX_AGE_S = 3600.0
 _CHUNK = 1 << 20
 
 
@@ -224,6 +227,24 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
     return st.st_ino, st.st_mtime_ns, st.st_size
 
 
+def _remove_stale_partials(root: Path, max_age_s: float = PARTIAL_MAX_AGE_S) -> list[Path]:
+    """Delete the ``*.incomplete`` files a killed run left in ``root/.cache/huggingface``.
+
+    huggingface_hub downloads each file to a uniquely named temporary there and never reuses
+    one from another process; a live download keeps its temporary's mtime fresh, so only
+    those untouched for ``max_age_s`` are removed.
+    """
+    cutoff, removed = time.time() - max_age_s, []
+    for path in (root / ".cache" / "huggingface").rglob("*.incomplete"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 def manifest_path(source: Source) -> Path:
     """``MANIFEST.sha256`` in the source root."""
     return source.root / MANIFEST_NAME
@@ -340,6 +361,7 @@ def download(
     commit, listing = _list_repo(api, repo_id, repo_type, revision)
     wanted = _select(listing, patterns, f"{repo_id!r}@{commit[:10]}")
     root = source.root
+    _remove_stale_partials(root)
     old = read_manifest(source) if manifest_path(source).is_file() else {}
     dropped = []
     if verify_existing and old:
