@@ -13,8 +13,6 @@ source root; `verify` re-hashes the recorded files and returns the bad ones.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
@@ -26,9 +24,17 @@ from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils import filter_repo_objects
 from tqdm.auto import tqdm
 
-from meltwater.atomic import atomic_path, remove_path
+from meltwater.atomic import remove_path
 from meltwater.catalog import SPLITS, Source
 from meltwater.errors import CatalogError, DataNotFoundError
+from meltwater.manifest import (
+    MANIFEST_NAME,
+    hash_files,
+    manifest_path,
+    read_manifest,
+    update_manifest,
+    verify,
+)
 
 __all__ = [
     "MANIFEST_NAME",
@@ -40,9 +46,7 @@ __all__ = [
     "verify",
 ]
 
-MANIFEST_NAME = "MANIFEST.sha256"
 PARTIAL_MAX_AGE_S = 3600.0
-_CHUNK = 1 << 20
 
 
 class _SilentTqdm(tqdm):
@@ -192,32 +196,6 @@ def _select(files: Iterable[str], patterns: dict[str, list[str]], repo: str) -> 
     )
 
 
-def _hash_files(
-    paths: Sequence[Path], progress: bool, desc: str, git_blob: Sequence[bool] | None = None
-) -> list[tuple[str, str | None]]:
-    """sha256 (and the git blob id where asked) of each file, with one byte progress bar."""
-    out = []
-    total = sum(p.stat().st_size for p in paths)
-    with tqdm(
-        total=total, unit="B", unit_scale=True, desc=desc, disable=not (progress and paths)
-    ) as bar:
-        for i, path in enumerate(paths):
-            sha = hashlib.sha256()
-            git = (
-                hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
-                if git_blob and git_blob[i]
-                else None
-            )
-            with open(path, "rb") as f:
-                while block := f.read(_CHUNK):
-                    sha.update(block)
-                    if git is not None:
-                        git.update(block)
-                    bar.update(len(block))
-            out.append((sha.hexdigest(), git.hexdigest() if git is not None else None))
-    return out
-
-
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
     """Identity of a file's current content: a file replaced by a download changes inode."""
     try:
@@ -243,82 +221,6 @@ def _remove_stale_partials(root: Path, max_age_s: float = PARTIAL_MAX_AGE_S) -> 
         except FileNotFoundError:
             continue
     return removed
-
-
-def manifest_path(source: Source) -> Path:
-    """``MANIFEST.sha256`` in the source root."""
-    return source.root / MANIFEST_NAME
-
-
-def read_manifest(source: Source) -> dict[str, str]:
-    """The manifest as ``{relative POSIX path: sha256 hex}``.
-
-    Raises:
-        DataNotFoundError: the manifest is missing, or a line is not ``<sha256>  <relative path>``.
-    """
-    path = manifest_path(source)
-    if not path.is_file():
-        raise DataNotFoundError(
-            f"checksum manifest {path} is missing; run `meltwater download` first"
-        )
-    entries: dict[str, str] = {}
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        digest, sep, rel = line.partition("  ")
-        rel_path = PurePosixPath(rel.lstrip("*"))
-        bad_digest = len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest)
-        if not sep or bad_digest or rel_path.is_absolute() or ".." in rel_path.parts or not rel:
-            raise DataNotFoundError(
-                f"checksum manifest {path} line {n} is corrupt: expected "
-                f"'<64 hex sha256>  <relative path below the source root>', got {line[:120]!r}"
-            )
-        entries[str(rel_path)] = digest
-    return entries
-
-
-def _update_manifest(source: Source, added: dict[str, str], removed: Iterable[str]) -> None:
-    """Merge entries into the manifest under an exclusive lock (re-read inside it), so that
-    concurrent downloads into one root keep each other's entries; unchanged → not rewritten."""
-    final = manifest_path(source)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    removed = set(removed)
-    with open(final.with_name(f".{final.name}.lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        current = read_manifest(source) if final.is_file() else {}
-        merged = {k: v for k, v in {**current, **added}.items() if k not in removed}
-        if merged != current or not final.is_file():
-            with atomic_path(final) as tmp:
-                tmp.write_text("".join(f"{merged[k]}  {k}\n" for k in sorted(merged)))
-
-
-def verify(
-    source: Source, *, progress: bool = True, only: Iterable[str] | None = None
-) -> list[Path]:
-    """Re-hash the files recorded in the manifest.
-
-    Args:
-        source: the downloaded source.
-        progress: show a byte progress bar.
-        only: restrict to these relative paths (those not in the manifest are ignored).
-
-    Returns:
-        Sorted absolute paths of files that are missing or whose sha256 differs.
-
-    Raises:
-        DataNotFoundError: the manifest is missing or corrupt.
-    """
-    entries = read_manifest(source)
-    if only is not None:
-        keep = set(only)
-        entries = {k: v for k, v in entries.items() if k in keep}
-    bad = [source.root / k for k in entries if not (source.root / k).is_file()]
-    present = [k for k in entries if (source.root / k).is_file()]
-    digests = _hash_files([source.root / k for k in present], progress, "verifying")
-    bad += [
-        source.root / k for k, (sha, _) in zip(present, digests, strict=True) if sha != entries[k]
-    ]
-    return sorted(bad)
 
 
 def download(
@@ -389,7 +291,7 @@ def download(
         for k in wanted
         if (root / k).is_file() and (k not in old or _stat_key(root / k) != before[k])
     ]
-    digests = _hash_files(
+    digests = hash_files(
         [root / k for k in fresh], progress, "checksums", [listing[k].lfs is None for k in fresh]
     )
     added, mismatched = {}, []
@@ -401,7 +303,7 @@ def download(
             mismatched.append(rel)
         else:
             added[rel] = sha
-    _update_manifest(source, added, dropped + mismatched)
+    update_manifest(source, added, dropped + mismatched)
     if failure is not None:
         missing = [k for k in wanted if not (root / k).is_file()]
         reason = " ".join(str(failure).split())[:300] or type(failure).__name__
