@@ -14,11 +14,10 @@ LABELS = {"pmw": "PMW", "mar_wa1": "MAR", "sar_interp": "SAR interp", "dem": "DE
 def ablation_panel(state: DashboardState) -> pn.layout.Panel:
     """Channel toggles (pressed = used by the UNet), a busy spinner and the day's metric change."""
     toggles = pn.widgets.CheckButtonGroup(
-        name="UNet inputs",
         options={LABELS[c]: c for c in CHANNELS},
         value=[c for c in CHANNELS if c not in state.ablate],
-        button_type="primary",
-        button_style="outline",
+        color="primary",
+        variant="outline",
         sizing_mode="stretch_width",
     )
 
@@ -33,7 +32,7 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
     toggles.param.watch(on_toggle, "value")
     state.param.watch(on_state, "ablate")
     spinner = pn.indicators.LoadingSpinner(
-        value=state.param.busy, size=20, name="running the UNet…", visible=state.param.busy
+        value=state.param.busy, size=20, label="running the UNet…", visible=state.param.busy
     )
 
     def change() -> pn.viewable.Viewable:

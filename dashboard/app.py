@@ -18,33 +18,30 @@ from dashboard.maps import input_maps, readout, result_maps
 from dashboard.state import TABS, DashboardState
 from dashboard.url import UrlState, link_url
 
-SPEEDS = {"slow": 1000, "normal": 500, "fast": 250}
+PLAY_INTERVAL_MS = 500  # the player's − / + buttons change the speed
 TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
 
 
 def _day_controls(state: DashboardState) -> pn.Column:
     slider = pn.widgets.IntSlider.from_param(
-        state.param.day, name="Day of season", sizing_mode="stretch_width"
+        state.param.day, label="Day of season", sizing_mode="stretch_width"
     )
     player = pn.widgets.Player.from_param(
         state.param.day,
-        interval=SPEEDS["normal"],
+        interval=PLAY_INTERVAL_MS,
         loop_policy="loop",
         show_loop_controls=False,
         show_value=False,
         width=260,
-        scale_buttons=0.7,
-        name="",
+        label="",
     )
-    speed = pn.widgets.RadioButtonGroup(options=list(SPEEDS), value="normal", button_type="light")
-    speed.param.watch(lambda e: setattr(player, "interval", SPEEDS[e.new]), "value")
     label = pn.bind(
         lambda *_: f"### {state.date:%d %b %Y}" + (" · SAR scene" if state.has_sar else ""),
         state.param.day,
         state.param.year,
         state.param.source,
     )
-    return pn.Column(pn.pane.Markdown(label), slider, player, speed)
+    return pn.Column(pn.pane.Markdown(label), slider, player)
 
 
 def _sidebar(state: DashboardState) -> pn.Column:
@@ -53,13 +50,13 @@ def _sidebar(state: DashboardState) -> pn.Column:
         pn.pane.Markdown(
             "## MeltwaterBench Explorer\nDaily 100 m surface meltwater, Helheim Glacier"
         ),
-        w.Select.from_param(state.param.source, name="Source"),
-        w.Select.from_param(state.param.year, name="Season"),
+        w.Select.from_param(state.param.source, label="Source"),
+        w.Select.from_param(state.param.year, label="Season"),
         _day_controls(state),
-        w.Select.from_param(state.param.model, name="Model"),
+        w.Select.from_param(state.param.model, label="Model"),
         pn.Row(
-            w.Checkbox.from_param(state.param.compare, name="Compare with"),
-            w.Select.from_param(state.param.model_b, name="", width=150),
+            w.Checkbox.from_param(state.param.compare, label="Compare with"),
+            w.Select.from_param(state.param.model_b, label="", width=150),
         ),
         ablation_panel(state),
         pn.pane.Markdown("**Values at the pointer**"),

@@ -23,9 +23,7 @@ PLOTS = {
     "melt_area_km2": ("Melt area (pixels > 0.1)", "melt area", "km²"),
 }
 # Category10, spelled out so the module does not need a plotting backend at import
-COLORS = hv.Cycle(
-    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
-)
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 OPTS = dict(frame_width=520, frame_height=200, show_grid=True, tools=["hover", "tap"])
 
 
@@ -47,11 +45,16 @@ def _curves(ds: xr.Dataset, var: str) -> hv.Overlay:
     title, label, unit = PLOTS[var]
     vdim = hv.Dimension(var, label=label, unit=unit)
     layers = []
-    for m in ds.model.values:
+    for i, m in enumerate(ds.model.values):
         s = ds[var].sel(model=m).to_series().dropna()
-        layers.append(hv.Curve((s.index, s.values), "date", vdim, label=str(m)))
+        color = PALETTE[i % len(PALETTE)]
+        layers.append(hv.Curve((s.index, s.values), "date", vdim, label=str(m)).opts(color=color))
         if var != "melt_area_km2":
-            layers.append(hv.Scatter((s.index, s.values), "date", vdim, label=str(m)).opts(size=4))
+            layers.append(
+                hv.Scatter((s.index, s.values), "date", vdim, label=str(m)).opts(
+                    color=color, size=4
+                )
+            )
     if var == "melt_fraction":
         s = ds["sar_melt_fraction"].to_series().dropna()
         layers.append(
@@ -64,7 +67,7 @@ def _curves(ds: xr.Dataset, var: str) -> hv.Overlay:
                 color="black", size=5
             )
         )
-    return hv.Overlay(layers).opts(title=title, legend_position="right")
+    return hv.Overlay(layers).opts(legend_position="right")
 
 
 def day_line(state: DashboardState) -> hv.DynamicMap:
@@ -81,13 +84,15 @@ def season_plot(state: DashboardState, var: str) -> hv.DynamicMap:
 
     def plot(source: str, year: int) -> hv.Overlay:
         return _curves(data.daily_summary(source, int(year)), var).opts(
-            hv.opts.Curve(color=COLORS, **OPTS), hv.opts.Scatter(color=COLORS, **OPTS)
+            hv.opts.Curve(**OPTS), hv.opts.Scatter(**OPTS)
         )
 
     dmap = hv.DynamicMap(plot, streams=[hv.streams.Params(state, ["source", "year"])])
-    tap = hv.streams.Tap(source=dmap)
+    line = day_line(state)
+    # a Tap stream must hang on a DynamicMap of one element (not one returning an Overlay)
+    tap = hv.streams.Tap(source=line)
     tap.add_subscriber(lambda x, y: state.jump_to(x))
-    return dmap * day_line(state)
+    return (dmap * line).opts(title=PLOTS[var][0])
 
 
 def _monthly(state: DashboardState) -> hv.Overlay:
@@ -96,13 +101,16 @@ def _monthly(state: DashboardState) -> hv.Overlay:
     mon = monthly_curves(data.daily_summary(state.source, int(state.year)))
     vdim = hv.Dimension("bias", label="monthly mean bias", unit="melt fraction")
     layers = []
-    for m in mon.model.values:
+    for i, m in enumerate(mon.model.values):
         s = mon["bias"].sel(model=m).to_series()
-        layers.append(hv.Curve((s.index, s.values), "month", vdim, label=str(m)))
-        layers.append(hv.Scatter((s.index, s.values), "month", vdim, label=str(m)))
+        color = PALETTE[i % len(PALETTE)]
+        layers.append(hv.Curve((s.index, s.values), "month", vdim, label=str(m)).opts(color=color))
+        layers.append(
+            hv.Scatter((s.index, s.values), "month", vdim, label=str(m)).opts(color=color)
+        )
     return (hv.Overlay(layers) * hv.HLine(0).opts(color="grey")).opts(
-        hv.opts.Curve(color=COLORS, frame_width=520, frame_height=200, show_grid=True),
-        hv.opts.Scatter(color=COLORS, size=6, tools=["hover"]),
+        hv.opts.Curve(frame_width=520, frame_height=200, show_grid=True),
+        hv.opts.Scatter(size=6, tools=["hover"]),
         hv.opts.Overlay(title=f"Monthly mean bias vs SAR, {state.year}", legend_position="right"),
     )
 

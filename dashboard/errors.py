@@ -8,7 +8,7 @@ import pandas as pd
 import panel as pn
 
 from . import data
-from .maps import STYLES, map_view
+from .maps import STYLES, map_panel
 from .state import MONTHS, DashboardState
 
 __all__ = ["error_maps", "errors_tab", "pixel_frame", "pixel_plot"]
@@ -39,10 +39,9 @@ def error_maps(state: DashboardState) -> pn.layout.Panel:
 
         return values
 
-    panes = [
-        map_view(state, kind, getter(kind), title(kind), "tick_errors") for kind in ("mae", "bias")
-    ]
-    return pn.FlexBox(*[pn.pane.HoloViews(p, linked_axes=True) for p in panes])
+    return pn.FlexBox(
+        *[map_panel(state, k, getter(k), title(k), "tick_errors") for k in ("mae", "bias")]
+    )
 
 
 def pixel_frame(state: DashboardState) -> pd.DataFrame | None:
@@ -84,7 +83,7 @@ def pixel_plot(state: DashboardState) -> pn.viewable.Viewable:
 def errors_tab(state: DashboardState) -> pn.layout.Panel:
     """Months picker, the two per-pixel error maps and the tapped pixel's series."""
     months = pn.widgets.CheckButtonGroup.from_param(
-        state.param.months, options={MONTH_NAMES[m]: m for m in MONTHS}, name="Months"
+        state.param.months, options={MONTH_NAMES[m]: m for m in MONTHS}, label="Months"
     )
     series = pn.bind(
         lambda *_: pixel_plot(state),

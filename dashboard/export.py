@@ -64,19 +64,19 @@ def export_panel(state: DashboardState) -> pn.layout.Panel:
 
     buttons = [
         pn.widgets.FileDownload(
-            callback=png, filename=name(state.model, "png"), label="Map PNG", button_type="light"
+            callback=png, filename=name(state.model, "png"), label="Map PNG", color="light"
         ),
         pn.widgets.FileDownload(
             callback=lambda: to_csv(summary_frame(state)),
             filename=f"meltwater_{state.source}_curves_{state.year}.csv",
             label="Curves CSV",
-            button_type="light",
+            color="light",
         ),
         pn.widgets.FileDownload(
             callback=lambda: to_csv(pixel_frame(state)),
             filename=f"meltwater_{state.source}_pixel_{state.year}.csv",
             label="Pixel CSV",
-            button_type="light",
+            color="light",
         ),
     ]
 

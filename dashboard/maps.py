@@ -18,7 +18,15 @@ from holoviews.operation.datashader import rasterize
 from . import data
 from .state import DashboardState
 
-__all__ = ["STYLES", "hillshade_layer", "input_maps", "map_view", "readout", "result_maps"]
+__all__ = [
+    "STYLES",
+    "hillshade_layer",
+    "input_maps",
+    "map_panel",
+    "map_view",
+    "readout",
+    "result_maps",
+]
 
 KDIMS = [hv.Dimension("x", label="x", unit="m"), hv.Dimension("y", label="y", unit="m")]
 # key: (label, units, colormap, colour limits)
@@ -33,7 +41,14 @@ STYLES: dict[str, tuple[str, str, str, tuple[float, float]]] = {
     "mae": ("Per-pixel MAE vs SAR", "melt fraction", "magma_r", (0.0, 0.6)),
     "bias": ("Per-pixel mean bias vs SAR", "melt fraction", "RdBu_r", (-0.6, 0.6)),
 }
-MAP_OPTS = dict(frame_width=380, data_aspect=1, colorbar=True, tools=["hover", "tap"])
+MAP_OPTS = dict(
+    frame_width=380,
+    data_aspect=1,
+    colorbar=True,
+    tools=["hover", "tap"],
+    xformatter="%.0f",
+    yformatter="%.0f",
+)
 
 
 def _vdim(key: str) -> hv.Dimension:
@@ -52,7 +67,6 @@ def map_view(
     state: DashboardState,
     key: str,
     getter: Callable[[], np.ndarray],
-    title: Callable[[], str],
     tick: str | None = None,
 ) -> hv.DynamicMap:
     """A rasterized map of ``getter()`` redrawn on ``tick`` (static without one).
@@ -63,14 +77,14 @@ def map_view(
     g = data.grid(state.source)
 
     def image(**_) -> hv.Image:
-        return hv.Image(getter(), bounds=g.bounds, kdims=KDIMS, vdims=[_vdim(key)], label=title())
+        return hv.Image(getter(), bounds=g.bounds, kdims=KDIMS, vdims=[_vdim(key)])
 
     streams = [hv.streams.Params(state, [tick])] if tick else []
     dmap = hv.DynamicMap(image, streams=streams)
     raster = rasterize(dmap).opts(
         cmap=cmap, clim=clim, clabel=f"{label} ({unit})", alpha=0.9, **MAP_OPTS
     )
-    overlay = (hillshade_layer(state.source) * raster).opts(title=title() if not tick else "")
+    overlay = hillshade_layer(state.source) * raster
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
     tap = hv.streams.Tap(source=raster)
@@ -83,8 +97,18 @@ def _set_point(state: DashboardState, name: str, x, y) -> None:
         setattr(state, name, (float(x), float(y)))
 
 
-def _pane(obj) -> pn.pane.HoloViews:
-    return pn.pane.HoloViews(obj, linked_axes=True, margin=(0, 4))
+def map_panel(
+    state: DashboardState,
+    key: str,
+    getter: Callable[[], np.ndarray],
+    title: Callable[[], str],
+    tick: str | None = None,
+) -> pn.Column:
+    """`map_view` with a title line that follows the same tick."""
+    text = pn.bind(lambda *_: f"**{title()}**", state.param[tick]) if tick else f"**{title()}**"
+    heading = pn.pane.Markdown(text, margin=(0, 10))
+    plot = pn.pane.HoloViews(map_view(state, key, getter, tick), linked_axes=True, margin=(0, 4))
+    return pn.Column(heading, plot)
 
 
 def result_maps(state: DashboardState) -> pn.layout.Panel:
@@ -95,35 +119,41 @@ def result_maps(state: DashboardState) -> pn.layout.Panel:
         def title() -> str:
             m = state.model_b if which == "b" else state.model
             off = f" without {', '.join(state.ablation)}" if m == "unet" and state.ablation else ""
-            return f"{m}{off} — {state.date_str}"
+            return f"Prediction {m}{off} — {state.date_str}"
 
         return title
 
-    maps = [map_view(state, "pred", lambda: state.prediction(), pred_title("a"), tick)]
+    maps = [map_panel(state, "pred", lambda: state.prediction(), pred_title("a"), tick)]
     if state.compare:
         maps.append(
-            map_view(state, "pred", lambda: state.prediction(state.model_b), pred_title("b"), tick)
+            map_panel(state, "pred", lambda: state.prediction(state.model_b), pred_title("b"), tick)
         )
     maps.append(
-        map_view(
+        map_panel(
             state,
             "sar",
             lambda: state.layer("sar"),
-            lambda: f"SAR {state.date_str}" + ("" if state.has_sar else " (no scene)"),
+            lambda: f"SAR — {state.date_str}" + ("" if state.has_sar else " (no scene this day)"),
             tick,
         )
     )
     maps.append(
-        map_view(state, "error", state.error, lambda: f"{state.model} − SAR {state.date_str}", tick)
+        map_panel(
+            state,
+            "error",
+            state.error,
+            lambda: f"Error {state.model} − SAR — {state.date_str}",
+            tick,
+        )
     )
-    return pn.FlexBox(*[_pane(m) for m in maps])
+    return pn.FlexBox(*maps)
 
 
 def input_maps(state: DashboardState) -> pn.layout.Panel:
     """The four model inputs of the day (the DEM is static)."""
     tick = "tick_inputs"
     panes = [
-        map_view(
+        map_panel(
             state,
             var,
             lambda v=var: state.layer(v),
@@ -132,8 +162,10 @@ def input_maps(state: DashboardState) -> pn.layout.Panel:
         )
         for var in ("pmw", "mar_wa1", "sar_interp")
     ]
-    dem = map_view(state, "dem", lambda: data.frame(state.source, "dem", ""), lambda: "Elevation")
-    return pn.FlexBox(*[_pane(m) for m in [*panes, dem]])
+    dem = map_panel(
+        state, "dem", lambda: data.frame(state.source, "dem", ""), lambda: "Elevation (DEM)"
+    )
+    return pn.FlexBox(*panes, dem)
 
 
 def readout(state: DashboardState) -> str:

@@ -96,11 +96,14 @@ class DashboardState(param.Parameterized):
 
     # ----- data of the current day (rows north → south)
     def prediction(self, model: str | None = None) -> np.ndarray:
-        """Prediction of ``model`` (default: the selected one), with the ablation for the UNet."""
+        """Prediction of ``model`` (default: the selected one; the UNet with the ablation), NaN
+        over the ocean."""
         model = model or self.model
         if model == "unet" and self.ablation:
-            return data.ablated_prediction(self.source, self.date_str, self.ablation)
-        return data.frame(self.source, f"pred_{model}", self.date_str)
+            pred = data.ablated_prediction(self.source, self.date_str, self.ablation)
+        else:
+            pred = data.frame(self.source, f"pred_{model}", self.date_str)
+        return np.where(data.frame(self.source, "land", "") > 0, pred, np.float32(np.nan))
 
     def layer(self, var: str) -> np.ndarray:
         return data.frame(self.source, var, self.date_str)
@@ -169,10 +172,16 @@ class DashboardState(param.Parameterized):
             pixel=None,
         )
         self.param.day.bounds = (0, len(self.days) - 1)
+        self._loaded = self.source
 
     @param.depends("source", watch=True)
-    def _on_source(self) -> None:
-        self._load_source()
+    def _on_source(self, event=None) -> None:
+        try:
+            self._load_source()
+        except MeltwaterError as e:
+            self.notify(f"source {self.source!r} unavailable: {e}", "error")
+            self.source = self._loaded
+            return
         self._refresh()
 
     @param.depends("year", watch=True)

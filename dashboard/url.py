@@ -87,23 +87,29 @@ def apply_url(state: DashboardState, values: dict[str, str]) -> list[str]:
 
 
 def link_url(state: DashboardState, url: UrlState) -> None:
-    """Keep ``url`` and ``state`` in step both ways (``url`` is what the location syncs)."""
+    """Keep ``url`` and ``state`` in step both ways (``url`` is what the location syncs).
 
-    def to_state(event) -> None:
-        if getattr(url, "_pushing", False):
-            return
-        apply_url(state, {event.name: event.new})
-        _push()
+    Values already in ``url`` (the query string of the page being opened) are applied first.
+    """
+    pushing = []
 
-    def _push(*_) -> None:
-        url._pushing = True
+    def push(*_) -> None:
+        pushing.append(True)
         try:
             url.param.update(**_state_values(state))
         finally:
-            url._pushing = False
+            pushing.pop()
 
+    def to_state(*events) -> None:
+        if not pushing:
+            apply_url(state, {e.name: e.new for e in events})
+            push()
+
+    initial = {k: getattr(url, k) for k in FIELDS if getattr(url, k)}
+    if initial:
+        apply_url(state, initial)
     url.param.watch(to_state, list(FIELDS))
     state.param.watch(
-        _push, ["source", "day", "year", "model", "model_b", "compare", "ablate", "tab"]
+        push, ["source", "day", "year", "model", "model_b", "compare", "ablate", "tab"]
     )
-    _push()
+    push()

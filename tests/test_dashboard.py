@@ -127,7 +127,7 @@ def _image_renderer(fig):
 
 def test_map_renders_bokeh_with_current_day(state):
     state.model = "mar_interp"
-    dmap = map_view(state, "error", state.error, lambda: "err", "tick_maps")
+    dmap = map_view(state, "error", state.error, "tick_maps")
     fig = hv.render(dmap)
     images = _image_renderer(fig)
     assert len(images) == 2  # hillshade + error

@@ -1,0 +1,158 @@
+"""The served dashboard in headless Debian chromium (Playwright) on the tiny demo cube.
+
+Predictions: ``sar_running_mean`` and ``pmw_threshold`` follow their baseline definitions
+(DESIGN §5); ``pred_unet`` is a stand-in (a blur-free copy of SAR-interp) and live ablations use
+a fake predictor, because this test drives the user interface, not the model.
+Screenshots go to ``$MELTWATER_SCREENSHOTS`` (default: the test's tmp dir).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+
+import numpy as np
+import panel as pn
+import pytest
+
+from dashboard import data
+from dashboard.app import build_app
+from dashboard.state import DashboardState
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+SOURCE = "e2e"
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "blob:http://127.0.0.1", "data:")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    return {
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--no-sandbox",
+            "--headless",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tiny_cube):
+    cube = tiny_cube.load()
+    winter = cube["pmw_winter"].sel(year=cube.time.dt.year).drop_vars("year")
+    cube["pred_unet"] = cube["sar_interp"].astype("float16")
+    cube["pred_pmw_threshold"] = (cube["pmw"] > 0.48 * winter + 128.0).astype("float16")
+    cube["pred_sar_running_mean"] = cube["sar_interp"].astype("float16")
+    data.register_cube(SOURCE, cube)
+    data.set_predictor(lambda c, d, ablate: np.full((c.sizes["y"], c.sizes["x"]), 0.5, "f4"))
+    states: list[DashboardState] = []
+
+    def app():
+        state = DashboardState(source=SOURCE)
+        states.append(state)
+        return build_app(state, sync_url=True)
+
+    port = _free_port()
+    server = pn.serve(
+        {"app": app},
+        port=port,
+        address="127.0.0.1",
+        websocket_origin=f"127.0.0.1:{port}",
+        threaded=True,
+        show=False,
+    )
+    yield f"http://127.0.0.1:{port}/app", states
+    server.stop()
+    data.set_predictor(None)
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    out = Path(os.environ.get("MELTWATER_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _watch(page):
+    errors, external = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(LOCAL) else external.append(r.url),
+    )
+    return errors, external
+
+
+def _wait_maps(page, n: int) -> None:
+    # Bokeh renders into shadow roots: Playwright's CSS locators pierce them, querySelector not
+    page.locator(".bk-Canvas").nth(n - 1).wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+
+
+def test_app_scrub_ablate_curves(page, served, shots):
+    url, states = served
+    errors, external = _watch(page)
+    page.set_viewport_size({"width": 1700, "height": 1000})
+    page.goto(url)
+    _wait_maps(page, 3)
+    state = states[-1]
+    page.screenshot(path=str(shots / "dashboard_maps.png"))
+    first = state.date
+
+    # scrub with the keyboard on the day slider
+    page.locator(".noUi-handle").first.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(1000)
+    assert state.day == 3 and state.date > first
+    page.wait_for_function("window.location.search.includes('date=')", timeout=10_000)
+    assert state.date_str in page.evaluate("window.location.search")
+
+    # switch a UNet input off: the live (fake) prediction and the metric change appear
+    page.get_by_role("button", name="PMW", exact=True).click()
+    page.wait_for_timeout(1500)
+    assert state.ablate == ["pmw"]
+    page.get_by_text(re.compile("Δ unet − pmw")).first.wait_for(timeout=10_000)
+    page.screenshot(path=str(shots / "dashboard_ablation.png"))
+
+    # click on a season curve: the day jumps to the clicked date
+    page.get_by_text("Curves", exact=True).click()
+    _wait_maps(page, 4)
+    before = state.date
+    canvas = page.locator(".bk-Canvas").first
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
+    page.wait_for_timeout(1500)
+    assert state.date != before
+    page.screenshot(path=str(shots / "dashboard_curves.png"))
+
+    assert not errors, errors
+    assert not external, external
+
+
+def test_bad_url_values_are_ignored(page, served):
+    url, states = served
+    errors, external = _watch(page)
+    page.goto(url + "?model=gpt&date=1900-01-01&source=..%2F..%2Fetc&tab=curves")
+    _wait_maps(page, 3)
+    page.get_by_text(re.compile("ignored invalid link values")).first.wait_for(timeout=10_000)
+    state = states[-1]
+    assert state.source == SOURCE and state.model == "unet" and state.tab == "curves"
+    assert not errors, errors
+    assert not external, external
