@@ -8,6 +8,7 @@ case costs milliseconds; the catalog cases mutate a copy of the shipped catalog.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import xarray as xr
 import yaml
 import zarr
 from affine import Affine
@@ -396,6 +398,83 @@ def test_two_cube_builds_on_the_same_store(src, tmp_path):
     assert second.returncode == 0, second.stderr.decode()[-500:]
     assert first.returncode == 0, first_err.decode()[-500:]
     assert open_cube(src).sizes["time"] == 4
+
+
+# --- precompute ------------------------------------------------------------------------------
+
+_BASELINES = ("pmw_threshold", "sar_running_mean")
+_PRECOMPUTE = textwrap.dedent(
+    """
+    import os, signal, sys
+    import pandas as pd
+    import meltwater.precompute as pc
+    kill_after = int(sys.argv[3])
+    if kill_after:
+        real, calls = pc._record, []
+        def dying(*args):
+            real(*args)
+            calls.append(1)
+            if len(calls) == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+        pc._record = dying
+    days = pd.date_range(sys.argv[2], periods=12)
+    pc.precompute(sys.argv[1], ("pmw_threshold", "sar_running_mean"), ablations=(), dates=days,
+                  workers=1, batch_days=1)
+    """
+)
+
+
+def _precompute_proc(path, kill_after=0):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    args = [sys.executable, "-c", _PRECOMPUTE, str(path), "2017-06-01", str(kill_after)]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.fixture
+def two_cubes(tiny_source, tmp_path):
+    """Two copies of the tiny cube; the second gets an uninterrupted reference precompute."""
+    from meltwater.precompute import precompute
+
+    work, ref = tmp_path / "work.zarr", tmp_path / "ref.zarr"
+    shutil.copytree(tiny_source.cube_path, work)
+    shutil.copytree(tiny_source.cube_path, ref)
+    days = pd.date_range("2017-06-01", periods=12)
+    precompute(ref, _BASELINES, ablations=(), dates=days, scheduler="synchronous")
+    return work, ref
+
+
+def _assert_same_predictions(work, ref):
+    got = xr.open_zarr(work, chunks=None, consolidated=False)
+    want = xr.open_zarr(ref, chunks=None, consolidated=False)
+    group = zarr.open_group(str(work), mode="r")
+    for model in _BASELINES:
+        var = f"pred_{model}"
+        assert len(group[var].attrs["days_done"]) == 12
+        np.testing.assert_array_equal(got[var].values, want[var].values)
+
+
+@pytest.mark.slow
+def test_precompute_killed_mid_way_resumes(two_cubes):
+    from meltwater.precompute import plan, precompute
+
+    work, ref = two_cubes
+    proc = _precompute_proc(work, kill_after=4)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == -signal.SIGKILL, err.decode()[-500:]
+    days = pd.date_range("2017-06-01", periods=12)
+    assert len(plan(work, _BASELINES, ablations=(), dates=days)) == 8, "4 days were recorded"
+    precompute(work, _BASELINES, ablations=(), dates=days, scheduler="synchronous")
+    _assert_same_predictions(work, ref)
+
+
+@pytest.mark.slow
+def test_two_precomputes_on_the_same_store(two_cubes):
+    work, ref = two_cubes
+    procs = [_precompute_proc(work) for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-500:]
+    _assert_same_predictions(work, ref)
 
 
 # --- download ----------------------------------------------------------------------------------
