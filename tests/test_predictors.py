@@ -60,3 +60,10 @@ def test_cube_predictor_reads_store_and_falls_back():
     with pytest.raises(CubeError, match="pred_linear_dem"):
         P.CubePredictor("linear_dem").predict(cube, cube_dates()[3])
     assert P.precomputed_var("unet", ("pmw", "dem")) == "pred_unet_no_pmw_no_dem"
+
+
+def test_unet_without_registry_is_a_checkpoint_error(tmp_path):
+    from meltwater.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="models.yaml"):
+        P.get_predictor("unet", make_cube(), models_dir=tmp_path)
