@@ -18,7 +18,7 @@ def test_lesson_size_reads_the_environment():
     assert fast.fast and not full.fast
     assert fast.eval_days < full.eval_days
     assert fast.train_steps * fast.train_epochs < full.train_steps * full.train_epochs
-    assert fast.season_days > 0 and full.season_days == 0
+    assert 0 < fast.dashboard_days < full.dashboard_days
     assert LessonSize.from_env({"MELTWATER_NOTEBOOK_FAST": "no"}) == full
     with pytest.raises(ValueError, match="MELTWATER_NOTEBOOK_FAST"):
         LessonSize.from_env({"MELTWATER_NOTEBOOK_FAST": "maybe"})

@@ -61,7 +61,7 @@ class LessonSize:
         eval_days: SAR days scored per comparison (evenly spread over the split).
         train_epochs, train_steps: epochs and steps per epoch of a brief training run.
         train_minutes: wall-time budget of the training notebook (0 = only the epochs).
-        season_days: days of a season given predictions for the dashboard (0 = all).
+        dashboard_days: SAR days given in-memory predictions for the dashboard notebook.
     """
 
     fast: bool
@@ -69,7 +69,7 @@ class LessonSize:
     train_epochs: int
     train_steps: int
     train_minutes: float
-    season_days: int
+    dashboard_days: int
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> LessonSize:
@@ -77,12 +77,22 @@ class LessonSize:
         value = (os.environ if env is None else env).get(FAST_ENV, "").strip().lower()
         if value in ("1", "true", "yes", "on"):
             return cls(
-                True, eval_days=2, train_epochs=1, train_steps=2, train_minutes=0.0, season_days=8
+                True,
+                eval_days=2,
+                train_epochs=1,
+                train_steps=2,
+                train_minutes=0.0,
+                dashboard_days=6,
             )
         if value not in ("", "0", "false", "no", "off"):
             raise ValueError(f"${FAST_ENV}: expected 1/true/yes or 0/false/no, got {value!r}")
         return cls(
-            False, eval_days=8, train_epochs=6, train_steps=15, train_minutes=3.0, season_days=0
+            False,
+            eval_days=6,
+            train_epochs=20,
+            train_steps=10,
+            train_minutes=1.5,
+            dashboard_days=30,
         )
 
 
