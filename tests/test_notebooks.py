@@ -1,4 +1,4 @@
-"""The classroom notebooks: stored without outputs, and each one runs top to bottom on the tiny demo.
+"""The classroom notebooks: stored without outputs; each one runs top to bottom on the tiny demo.
 
 The notebooks run in a Jupyter kernel (nbclient, kernel ``python3``) with
 ``MELTWATER_NOTEBOOK_FAST=1`` and ``$MELTWATER_DATA`` pointing at a data directory whose
@@ -42,7 +42,8 @@ def test_notebook_is_stored_clean(path):
     assert nb.cells[0].cell_type == "markdown" and "**Learning goal.**" in first
     assert "## Exercises" in nb.cells[-1].source, f"{path.name} must end with exercises"
     source = "\n".join(c.source for c in code)
-    assert 'get_source("demo")' in source or "tiny_demo()" in source, "data must come via the catalog"
+    via_catalog = 'get_source("demo")' in source or "tiny_demo()" in source
+    assert via_catalog, "data must come through the catalog"
     assert "LessonSize.from_env()" in source, "the notebook must read the size knob"
     assert nb.metadata.kernelspec.name == "python3"
 
