@@ -104,3 +104,17 @@ def test_config_yaml_rejects_unknown_keys(tmp_path):
     p.write_text("crop: 128\nepochs: 3\n")
     cfg = TrainConfig.from_yaml(p, epochs=5, out=None)
     assert (cfg.crop, cfg.epochs, cfg.out) == (128, 5, "models/unet_demo")
+
+
+def test_cli_train_tiny_config(tiny_data_root, tmp_path):
+    from meltwater.cli import main
+
+    out = tmp_path / "cli_unet"
+    argv = ["train", "--config", "configs/train_tiny.yaml", "--data-root", str(tiny_data_root)]
+    assert main([*argv, "--out", str(out)]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["training"]["command"] == (
+        f"meltwater train --config configs/train_tiny.yaml --data-root {tiny_data_root} "
+        f"--out {out}"
+    )
+    assert main(["train", "--config", str(tmp_path / "missing.yaml")]) != 0

@@ -97,7 +97,16 @@ def render_card(meta: CheckpointMeta) -> str:
     ]
     lines += [f"- {k}: `{v}`" for k, v in meta.data.items()]
     lines += ["", "## Training"]
-    lines += [f"- {k}: `{v}`" for k, v in meta.training.items() if k not in {"command", "config"}]
+    skip = {"command", "config", "history"}
+    lines += [f"- {k}: `{v}`" for k, v in meta.training.items() if k not in skip]
+    history = meta.training.get("history", [])
+    if history:
+        lines += ["", "| epoch | train L1 | val MAE | val accuracy |", "|---|---|---|---|"]
+        lines += [
+            f"| {h['epoch']} | {_fmt(h['train_loss'])} | {_fmt(h.get('mae'))} "
+            f"| {_fmt(h.get('accuracy'))} |"
+            for h in history
+        ]
     if "config" in meta.training:
         lines += ["", "Config:", "```json", json.dumps(meta.training["config"], indent=2), "```"]
     if "command" in meta.training:

@@ -96,15 +96,18 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
     from meltwater.train import TrainConfig, train
 
-    cfg = TrainConfig.from_yaml(
-        args.config,
-        source=args.source,
-        catalog=args.catalog,
-        data_root=args.data_root,
-        out=args.out,
-        epochs=args.epochs,
-        max_minutes=args.max_minutes,
-    )
+    try:
+        cfg = TrainConfig.from_yaml(
+            args.config,
+            source=args.source,
+            catalog=args.catalog,
+            data_root=args.data_root,
+            out=args.out,
+            epochs=args.epochs,
+            max_minutes=args.max_minutes,
+        )
+    except ValueError as e:
+        raise MeltwaterError(f"--config {args.config}: {e}") from e
     opts = {"--config": args.config, "--source": args.source, "--catalog": args.catalog}
     opts.update({"--data-root": args.data_root, "--out": args.out, "--epochs": args.epochs})
     opts["--max-minutes"] = args.max_minutes
