@@ -196,3 +196,11 @@ def test_slow_live_models_area_on_scored_days_only():
     assert np.isnan(rf.where(~scored, drop=True)).all()
     assert np.isfinite(ds.melt_area_km2.sel(model="pmw_threshold")).all()
     assert ds.attrs["area_models"] == "pmw_threshold"
+
+
+def test_default_models(tmp_path):
+    cube = make_cube()
+    baselines = ["mar_interp", "pmw_threshold", "sar_running_mean", "linear_dem", "random_forest"]
+    assert E.default_models(cube, models_dir=tmp_path) == baselines
+    cube["pred_unet"] = cube["sar_interp"]
+    assert E.default_models(cube, models_dir=tmp_path) == ["unet", *baselines]

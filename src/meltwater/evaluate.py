@@ -363,12 +363,17 @@ def _elevation(ds: xr.Dataset, models, dates, rows, edges) -> xr.Dataset:
     return ds
 
 
-def default_models(cube: xr.Dataset) -> list[str]:
-    """All baselines, plus ``unet`` if the cube stores its predictions or a model is registered."""
+def default_models(cube: xr.Dataset, models_dir: Path | str | None = None) -> list[str]:
+    """All baselines, plus ``unet`` if the cube stores its predictions or a model is registered.
+
+    Args:
+        cube: the analysis cube.
+        models_dir: folder of ``models.yaml`` (default: the project's ``models/``).
+    """
     from meltwater.predict import registry_entry
 
     try:
-        has_unet = "pred_unet" in cube or bool(registry_entry())
+        has_unet = "pred_unet" in cube or bool(registry_entry(None, models_dir))
     except (KeyError, CheckpointError):
         has_unet = False
     return [m for m in MODEL_NAMES if m != "unet" or has_unet]
