@@ -30,7 +30,13 @@ from meltwater.catalog import DEFAULT_CATALOG, get_source, load_catalog
 from meltwater.cli import main
 from meltwater.cube import build_cube, open_cube
 from meltwater.download import allow_patterns, download, read_manifest
-from meltwater.errors import CatalogError, CubeError, DataNotFoundError, GridMismatchError
+from meltwater.errors import (
+    CatalogError,
+    CheckpointError,
+    CubeError,
+    DataNotFoundError,
+    GridMismatchError,
+)
 from meltwater.io import Grid, list_dates, open_source, read_grid, read_raster, write_raster
 from meltwater.synthetic import DEMO_CRS
 
@@ -475,6 +481,71 @@ def test_two_precomputes_on_the_same_store(two_cubes):
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()[-500:]
     _assert_same_predictions(work, ref)
+
+
+# --- model registry / checkpoints (weights: tests/test_checkpoint.py) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("registry", "match"),
+    [
+        (None, r"models\.yaml not found"),
+        ("default: x\n", r"models\.yaml: expected a non-empty 'models' mapping"),
+        ("models: {x: {path: a}}\ndefault: x\n", r"entry 'x' has no 'checkpoint'"),
+        ("models: {x: {checkpoint: a}}\ndefault: x\n", r"checkpoint metadata .*a\.json not found"),
+    ],
+    ids=["missing", "no-models", "no-checkpoint-key", "checkpoint-file-missing"],
+)
+def test_model_registry_errors(tmp_path, registry, match):
+    from meltwater.checkpoint import load_checkpoint
+    from meltwater.predict import registry_entry
+
+    if registry is not None:
+        (tmp_path / "models.yaml").write_text(registry)
+    with pytest.raises(CheckpointError, match=match):
+        load_checkpoint(registry_entry(None, tmp_path)["checkpoint"])
+
+
+def test_unknown_model_name_lists_the_registry(tmp_path):
+    from meltwater.predict import registry_entry
+
+    (tmp_path / "models.yaml").write_text(
+        "default: a\nmodels: {a: {checkpoint: a}, b: {checkpoint: b}}\n"
+    )
+    with pytest.raises(KeyError, match=r"unknown model 'c'.*\['a', 'b'\]"):
+        registry_entry("c", tmp_path)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="predict.registry_entry: invalid YAML raises yaml's own error, a top-level list an "
+    "AttributeError, and a registry without 'default' says \"unknown model None\"",
+)
+@pytest.mark.parametrize(
+    "registry",
+    ["models: [unclosed\n", "- a\n- b\n", "models: {x: {checkpoint: a}}\n"],
+    ids=["invalid-yaml", "list", "no-default"],
+)
+def test_malformed_model_registry(tmp_path, registry):
+    from meltwater.predict import registry_entry
+
+    (tmp_path / "models.yaml").write_text(registry)
+    with pytest.raises(CheckpointError, match=r"models\.yaml"):
+        registry_entry(None, tmp_path)
+
+
+def test_malformed_checkpoint_metadata(tmp_path):
+    from meltwater.checkpoint import load_checkpoint
+
+    (tmp_path / "m.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match=r"m\.json: malformed"):
+        load_checkpoint(tmp_path / "m")
+    (tmp_path / "m.json").write_text('{"name": "m", "model": {}, "norm_stats": {}, "extra": 1}')
+    with pytest.raises(CheckpointError, match=r"m\.json: malformed"):
+        load_checkpoint(tmp_path / "m")
+    (tmp_path / "m.json").write_text('{"name": "m", "model": {}, "norm_stats": {}}')
+    with pytest.raises(CheckpointError, match=r"weights .*m\.safetensors not found"):
+        load_checkpoint(tmp_path / "m")
 
 
 # --- download ----------------------------------------------------------------------------------
