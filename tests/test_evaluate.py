@@ -198,6 +198,18 @@ def test_slow_live_models_area_on_scored_days_only():
     assert ds.attrs["area_models"] == "pmw_threshold"
 
 
+def test_prediction_source_cube_plus_live():
+    cube = make_cube()
+    nt = len(cube_dates())
+    stored = np.full((nt, NY, NX), np.nan, np.float16)
+    stored[10] = 0.5  # only the first test day is stored
+    cube["pred_linear_dem"] = (("time", "y", "x"), stored)
+    ds = E.evaluate(cube, ["linear_dem"], ssim_sigma=2.0, area_days="split", progress=False)
+    assert ds.attrs["prediction_source"] == '{"linear_dem": "cube+live"}'
+    assert '"pooled"' in ds.attrs["model_params"]
+    assert float(ds.melt_fraction.isel(model=0, time=0)) == pytest.approx(0.5)
+
+
 def test_default_models(tmp_path):
     cube = make_cube()
     baselines = ["mar_interp", "pmw_threshold", "sar_running_mean", "linear_dem", "random_forest"]

@@ -141,12 +141,16 @@ class _LazyPredictor:
 
 def _describe(p: Predictor) -> tuple[str, str]:
     """(where predictions come from, fitted params as JSON) of a predictor."""
+    where = "live"
     if isinstance(p, CubePredictor):
-        return "cube", "{}"
-    inner = p.predictor if isinstance(p, _LazyPredictor) and p._p is not None else p
+        where, p = "cube", p.live
+        if not isinstance(p, _LazyPredictor) or p._p is None:
+            return where, "{}"
+        where = "cube+live"  # some days were missing from the store
+    inner = p._p if isinstance(p, _LazyPredictor) else p
     if isinstance(inner, BaselinePredictor):
-        return "live", json.dumps(inner.baseline.params())
-    return "live", "{}"
+        return where, json.dumps(inner.baseline.params())
+    return where, "{}"
 
 
 def _one_day(
