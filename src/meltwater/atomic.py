@@ -6,6 +6,7 @@ A reader never sees a half-written file or store: either the old version or the 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -13,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "remove_path", "sha256_file"]
+__all__ = ["atomic_path", "exclusive_lock", "remove_path", "sha256_file"]
 
 
 def remove_path(path: Path) -> None:
@@ -54,3 +55,20 @@ def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def exclusive_lock(target: Path | str) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``.<target name>.lock`` beside ``target``.
+
+    A second process that asks for the same lock waits until the first releases it (the lock
+    dies with its process, so a killed writer never leaves it held).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(f".{target.name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -24,8 +24,14 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _years(text: str | None) -> list[int] | None:
-    return [int(y) for y in text.split(",")] if text else None
+def _years(text: str) -> list[int]:
+    """argparse type of ``--years``: comma-separated four-digit years."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and len(p) == 4 for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated years like 2019,2020, got {text!r}"
+        )
+    return [int(p) for p in parts]
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -53,14 +59,16 @@ def _cmd_cube(args: argparse.Namespace) -> None:
     from meltwater.cube import build_cube
 
     source = get_source(args.source, args.catalog, args.data_root)
-    path = build_cube(source, years=_years(args.years), overwrite=args.overwrite)
+    path = build_cube(source, years=args.years, overwrite=args.overwrite)
     print(f"cube written to {path}")
 
 
 def _setup_cube(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cube", help="build the zarr analysis cube of a source")
     _add_source(p)
-    p.add_argument("--years", default=None, help="comma-separated years (default: all)")
+    p.add_argument(
+        "--years", type=_years, default=None, help="comma-separated years (default: all)"
+    )
     p.add_argument("--overwrite", action="store_true", help="rebuild even if the cube is complete")
     p.set_defaults(func=_cmd_cube)
 
@@ -71,9 +79,7 @@ def _cmd_download(args: argparse.Namespace) -> None:
 
     source = get_source(args.source, args.catalog, args.data_root)
     variables = args.variables.split(",") if args.variables else None
-    path = download(
-        source, years=_years(args.years), variables=variables, verify_existing=args.verify
-    )
+    path = download(source, years=args.years, variables=variables, verify_existing=args.verify)
     print(f"downloaded to {path} (sha256 of every file in {path / 'MANIFEST.sha256'})")
 
 
@@ -81,7 +87,9 @@ def _setup_download(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("download", help="download the real MeltwaterBench data from the hub")
     _add_source(p)
     p.set_defaults(source="meltwaterbench")
-    p.add_argument("--years", default=None, help="comma-separated years, e.g. 2019,2020")
+    p.add_argument(
+        "--years", type=_years, default=None, help="comma-separated years, e.g. 2019,2020"
+    )
     p.add_argument("--variables", default=None, help="comma-separated: sar,pmw,mar_wa1")
     p.add_argument(
         "--verify",
@@ -184,7 +192,7 @@ def _cmd_precompute(args: argparse.Namespace) -> None:
 
     source = get_source(args.source, args.catalog, args.data_root)
     models = args.models.split(",") if args.models else None
-    years = _years(args.years)
+    years = args.years
     dates = None
     if years:
         import xarray as xr
@@ -207,7 +215,9 @@ def _setup_precompute(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("precompute", help="store every model's predictions in the cube")
     _add_source(p)
     p.add_argument("--models", default=None, help="comma-separated model names (default: all)")
-    p.add_argument("--years", default=None, help="comma-separated years (default: all)")
+    p.add_argument(
+        "--years", type=_years, default=None, help="comma-separated years (default: all)"
+    )
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
     p.add_argument("--workers", type=int, default=None, help="local threads (default: CPUs)")
     p.add_argument("--overwrite", action="store_true", help="recompute days already done")

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
-from meltwater.atomic import atomic_path, remove_path
+from meltwater.atomic import atomic_path, exclusive_lock, remove_path
 from meltwater.catalog import Source
 from meltwater.errors import CubeError
 from meltwater.io import open_source, winter_means
@@ -88,6 +88,12 @@ def build_cube(
         DataNotFoundError: the source's files or splits are missing.
         GridMismatchError: a file is not on the DEM's grid.
     """
+    with exclusive_lock(source.cube_path):
+        return _build_locked(source, years, overwrite, batch_days)
+
+
+def _build_locked(source: Source, years, overwrite: bool, batch_days: int) -> Path:
+    """`build_cube` under the store's lock: concurrent builds run one after the other."""
     path = source.cube_path
     fingerprint = source_fingerprint(source)
     if path.exists() and not overwrite:
