@@ -35,6 +35,7 @@ def _day_controls(state: DashboardState) -> pn.Column:
         width=260,
         label="",
     )
+    player.param.watch(lambda e: setattr(state, "playing", e.new != 0), "direction")
     label = pn.bind(
         lambda *_: f"### {state.date:%d %b %Y}" + (" · SAR scene" if state.has_sar else ""),
         state.param.day,

@@ -15,7 +15,7 @@ import xarray as xr
 from . import data
 from .state import DashboardState
 
-__all__ = ["curves_tab", "day_line", "season_plot", "summary_frame"]
+__all__ = ["curves_tab", "day_line", "results_section", "season_plot", "summary_frame"]
 
 PLOTS = {
     "bias": ("Daily bias vs SAR (prediction − SAR, SAR days)", "bias", "melt fraction"),
@@ -115,6 +115,56 @@ def _monthly(state: DashboardState) -> hv.Overlay:
     )
 
 
+def results_section(state: DashboardState) -> pn.viewable.Viewable:
+    """Monthly / season-day bias and the metric table from `meltwater evaluate`'s results file."""
+    res = data.results(state.source)
+    if res is None:
+        return pn.pane.Markdown(
+            f"No evaluation results for `{state.source}` (run `meltwater evaluate`)."
+        )
+    layers = {"month": [], "season_day": []}
+    for i, m in enumerate(res.model.values):
+        color = PALETTE[i % len(PALETTE)]
+        for dim in layers:
+            s = res[f"{dim}_bias"].sel(model=m).to_series().dropna()
+            vdim = hv.Dimension("bias", label="mean bias vs SAR", unit="melt fraction")
+            curve = hv.Curve((s.index, s.values), dim, vdim, label=str(m)).opts(color=color)
+            layers[dim].append(curve)
+            if dim == "month":
+                layers[dim].append(
+                    hv.Scatter((s.index, s.values), dim, vdim, label=str(m)).opts(color=color)
+                )
+    split = res.attrs.get("split", "test")
+    opts = dict(frame_width=520, frame_height=200, show_grid=True, legend_position="right")
+    month = (hv.Overlay(layers["month"]) * hv.HLine(0).opts(color="grey")).opts(
+        hv.opts.Overlay(title=f"Monthly bias, {split} split, all years", **opts),
+        hv.opts.Scatter(size=6, tools=["hover"]),
+    )
+    sday = (hv.Overlay(layers["season_day"]) * hv.HLine(0).opts(color="grey")).opts(
+        hv.opts.Overlay(title=f"Bias by day of season (0 = 1 April), {split} split", **opts),
+        hv.opts.Curve(tools=["hover"]),
+    )
+    agg = res["aggregates"]
+    table = pd.DataFrame(
+        {
+            metric: [
+                f"{float(agg.sel(model=m, metric=metric, stat='mean')):.3f} ± "
+                f"{float(agg.sel(model=m, metric=metric, stat='std')):.3f}"
+                for m in res.model.values
+            ]
+            for metric in ("accuracy", "mae", "rmse", "r2", "ssim", "bias")
+            if metric in agg.metric.values
+        },
+        index=[str(m) for m in res.model.values],
+    )
+    return pn.Column(
+        pn.pane.Markdown(f"**Evaluation on the {split} split** (`meltwater evaluate`, mean ± std)"),
+        pn.pane.DataFrame(table, max_width=700),
+        pn.pane.HoloViews(month),
+        pn.pane.HoloViews(sday),
+    )
+
+
 def _day_table(state: DashboardState) -> pn.pane.DataFrame:
     df = state.day_metrics().round(3)
     return pn.pane.DataFrame(df, sizing_mode="stretch_width", max_width=520)
@@ -135,4 +185,5 @@ def curves_tab(state: DashboardState) -> pn.layout.Panel:
         monthly,
         pn.pane.Markdown("**Metrics of the shown day vs SAR**"),
         table,
+        pn.bind(lambda *_: results_section(state), state.param.source),
     )

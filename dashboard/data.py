@@ -7,7 +7,8 @@ copy. Torch is imported only when a live ablation first runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ import xarray as xr
 from pyproj import Transformer
 
 from meltwater import summary
-from meltwater.catalog import get_source, load_catalog
+from meltwater.catalog import data_dir, get_source, load_catalog
 from meltwater.errors import CubeError, MeltwaterError
 
 __all__ = [
@@ -31,7 +32,9 @@ __all__ = [
     "hillshade",
     "pixel_errors",
     "pixel_series",
+    "prefetch",
     "register_cube",
+    "results",
     "set_predictor",
 ]
 
@@ -39,6 +42,7 @@ PredictFn = Callable[[xr.Dataset, pd.Timestamp, tuple[str, ...]], np.ndarray]
 
 _REGISTERED: dict[str, xr.Dataset] = {}
 _PREDICTOR: list[PredictFn] = []
+_PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
 
 
 def register_cube(name: str, cube: xr.Dataset) -> None:
@@ -128,6 +132,12 @@ def frame(source: str, var: str, date: str) -> np.ndarray:
     return arr if grid(source).y_descending else arr[::-1]
 
 
+def prefetch(source: str, variables: Sequence[str], date: str) -> None:
+    """Read ``date``'s maps of ``variables`` into the frame cache in a background thread."""
+    for var in variables:
+        _PREFETCH.submit(frame, source, var, date)
+
+
 @pn.cache(max_items=8)
 def hillshade(source: str) -> np.ndarray:
     """DEM hillshade in [0, 1] (sun from the north-west, 45° up), NaN over the ocean."""
@@ -199,3 +209,13 @@ def pixel_series(
     cube = get_cube(source)
     times = pd.DatetimeIndex(cube.time.values)
     return summary.pixel_series(cube, x, y, list(variables), times[times.year == year])
+
+
+@pn.cache(max_items=8)
+def results(source: str, split: str = "test") -> xr.Dataset | None:
+    """The evaluation results of `meltwater evaluate` (docs/results.md), None when absent."""
+    path = data_dir() / "results" / f"{source}_{split}.nc"
+    if not path.is_file():
+        return None
+    with xr.open_dataset(path) as ds:
+        return ds.load()

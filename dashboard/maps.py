@@ -41,6 +41,7 @@ STYLES: dict[str, tuple[str, str, str, tuple[float, float]]] = {
     "mae": ("Per-pixel MAE vs SAR", "melt fraction", "magma_r", (0.0, 0.6)),
     "bias": ("Per-pixel mean bias vs SAR", "melt fraction", "RdBu_r", (-0.6, 0.6)),
 }
+BASE_PIXELS = 800
 MAP_OPTS = dict(
     frame_width=380,
     data_aspect=1,
@@ -56,11 +57,16 @@ def _vdim(key: str) -> hv.Dimension:
     return hv.Dimension(key, label=label, unit=unit)
 
 
-def hillshade_layer(source: str) -> hv.DynamicMap:
-    """The static grey DEM hillshade under every map (rasterized once per zoom)."""
+def hillshade_layer(source: str) -> hv.Image:
+    """The grey DEM hillshade under every map: static, decimated to at most `BASE_PIXELS` a side.
+
+    A plain Image (no rasterize) is sent to the browser once and never recomputed per frame.
+    """
     g = data.grid(source)
-    img = hv.Image(data.hillshade(source), bounds=g.bounds, kdims=KDIMS, vdims=["hillshade"])
-    return rasterize(img).opts(cmap="gray", clim=(0.0, 1.0), colorbar=False, tools=[])
+    shade = data.hillshade(source)
+    step = max(1, -(-max(shade.shape) // BASE_PIXELS))
+    img = hv.Image(shade[::step, ::step], bounds=g.bounds, kdims=KDIMS, vdims=["hillshade"])
+    return img.opts(cmap="gray", clim=(0.0, 1.0), colorbar=False, tools=[])
 
 
 def map_view(
@@ -112,7 +118,7 @@ def map_panel(
 
 
 def result_maps(state: DashboardState) -> pn.layout.Panel:
-    """Prediction(s), SAR of the day and error, redrawn on the maps tick."""
+    """Prediction(s) (redrawn every frame), SAR of the day and error (on the maps tick)."""
     tick = "tick_maps"
 
     def pred_title(which: str) -> Callable[[], str]:
@@ -123,10 +129,13 @@ def result_maps(state: DashboardState) -> pn.layout.Panel:
 
         return title
 
-    maps = [map_panel(state, "pred", lambda: state.prediction(), pred_title("a"), tick)]
+    pred_tick = "tick_pred"
+    maps = [map_panel(state, "pred", lambda: state.prediction(), pred_title("a"), pred_tick)]
     if state.compare:
         maps.append(
-            map_panel(state, "pred", lambda: state.prediction(state.model_b), pred_title("b"), tick)
+            map_panel(
+                state, "pred", lambda: state.prediction(state.model_b), pred_title("b"), pred_tick
+            )
         )
     maps.append(
         map_panel(

@@ -2,7 +2,8 @@
 
 Views never hold state of their own. Maps redraw through per-tab tick counters: a change of
 day, model or ablation bumps only the tick of the tab in view and marks the other tabs stale,
-so hidden maps cost nothing while the player runs and catch up when their tab opens.
+so hidden maps cost nothing while the player runs and catch up when their tab opens. While the
+player runs, only the prediction maps follow each frame; SAR and error catch up on pause.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class DashboardState(param.Parameterized):
     hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
     busy = param.Boolean(default=False, doc="a live prediction is running")
     message = param.String(default="", doc="last notification shown to the user")
-    tick_maps = param.Integer(default=0)
+    playing = param.Boolean(default=False, doc="the day player is running")
+    tick_pred = param.Integer(default=0, doc="redraw the prediction maps")
+    tick_maps = param.Integer(default=0, doc="redraw the other maps of the Maps tab")
     tick_inputs = param.Integer(default=0)
     tick_errors = param.Integer(default=0)
 
@@ -200,6 +203,9 @@ class DashboardState(param.Parameterized):
     def _on_day(self) -> None:
         if self.ablation and not self._compute_ablation():
             self.ablate = []
+        if self.playing and self.day + 1 < len(self.days):
+            nxt = self.days[self.day + 1].strftime("%Y-%m-%d")
+            data.prefetch(self.source, [f"pred_{m}" for m in self.shown_models], nxt)
         self._refresh(("maps", "inputs"))
 
     @param.depends("model", "model_b", "compare", watch=True)
@@ -216,6 +222,12 @@ class DashboardState(param.Parameterized):
             self._stale.discard(self.tab)
             self._bump(self.tab)
 
+    @param.depends("playing", watch=True)
+    def _on_playing(self) -> None:
+        if not self.playing and "maps_rest" in self._stale:
+            self._stale.discard("maps_rest")
+            self.tick_maps += 1
+
     def _compute_ablation(self) -> bool:
         """Run or fetch the ablated UNet prediction of the day; False (and a message) on failure."""
         self.busy = True
@@ -229,6 +241,11 @@ class DashboardState(param.Parameterized):
             self.busy = False
 
     def _bump(self, tab: str) -> None:
+        if tab == "maps":
+            self.tick_pred += 1
+            if self.playing:
+                self._stale.add("maps_rest")
+                return
         name = f"tick_{tab}"
         setattr(self, name, getattr(self, name) + 1)
 

@@ -7,13 +7,15 @@ import io
 import holoviews as hv
 import numpy as np
 import pandas as pd
+import panel as pn
 import pytest
+import xarray as xr
 from PIL import Image
 from pyproj import Transformer
 from toycube import NX, NY, OCEAN_COLS, make_toy_cube
 
 from dashboard import data
-from dashboard.curves import season_plot, summary_frame
+from dashboard.curves import results_section, season_plot, summary_frame
 from dashboard.errors import pixel_frame
 from dashboard.export import map_png
 from dashboard.maps import map_view, readout
@@ -119,6 +121,16 @@ def test_only_the_tab_in_view_redraws(state):
     assert state.tick_maps == before[0] + 1  # nothing changed while away
 
 
+def test_while_playing_only_predictions_follow(state):
+    state.playing = True
+    pred, rest = state.tick_pred, state.tick_maps
+    state.day = 5
+    state.day = 6
+    assert (state.tick_pred, state.tick_maps) == (pred + 2, rest)
+    state.playing = False  # pause: SAR and error catch up once
+    assert (state.tick_pred, state.tick_maps) == (pred + 2, rest + 1)
+
+
 def _image_renderer(fig):
     from bokeh.models import Image as BkImage
 
@@ -192,3 +204,35 @@ def test_readout_and_pixel_series(state):
     df = pixel_frame(state)
     assert list(df.columns) == ["sar", "sar_interp", "pmw", "mar_wa1", "pred_unet"]
     assert len(df) == 12 and df["sar"].notna().sum() == 6
+
+
+def test_results_file_section(state, tmp_path, monkeypatch):
+    monkeypatch.setenv("MELTWATER_DATA", str(tmp_path))
+    assert "run `meltwater evaluate`" in results_section(state).object
+    models, metrics_ = ["unet", "mar_interp"], ["accuracy", "mae", "bias"]
+    agg = np.zeros((2, 3, 2))
+    agg[1, 1] = [0.5, 0.1]  # mar_interp MAE mean 0.5, std 0.1
+    res = xr.Dataset(
+        {
+            "aggregates": (("model", "metric", "stat"), agg),
+            "month_bias": (("model", "month"), np.array([[0.1, -0.1], [0.2, 0.0]])),
+            "season_day_bias": (("model", "season_day"), np.zeros((2, 3))),
+        },
+        coords={
+            "model": models,
+            "metric": metrics_,
+            "stat": ["mean", "std"],
+            "month": [6, 9],
+            "season_day": [0, 1, 2],
+        },
+        attrs={"split": "test"},
+    )
+    (tmp_path / "results").mkdir()
+    res.to_netcdf(tmp_path / "results" / "toy_test.nc")
+    pn.state.clear_caches()
+    section = results_section(state)
+    table = section[1].object
+    assert table.loc["mar_interp", "mae"] == "0.500 ± 0.100"
+    month = section[2].object
+    curve = next(c for c in month.traverse(lambda e: e, [hv.Curve]) if c.label == "mar_interp")
+    assert list(curve.dimension_values(1)) == [0.2, 0.0]

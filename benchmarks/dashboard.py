@@ -1,0 +1,135 @@
+"""Server-side dashboard timings on a real cube: day scrubbing and a live ablation.
+
+Scrub: the Maps tab (prediction, SAR, error) is rendered into a Bokeh document, then the day
+is stepped; each step runs the DynamicMap callbacks, datashader regrid and the Bokeh model
+updates (what a browser session waits for, minus the network). Compared in the same run with
+the naive path: full-resolution ``hv.Image`` panes re-rendered per day, read straight from the
+cube, no rasterize and no cache. Live ablation: the UNet on one day without two channels.
+
+Usage: python benchmarks/dashboard.py [--source demo] [--frames 40] [--checkpoint PATH]
+If the cube has no ``pred_<model>`` yet, ``pred_sar_running_mean`` is taken as the cube's
+``sar_interp`` (that baseline's definition), so the read cost is the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+from bokeh.document import Document
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashboard import data  # noqa: E402
+from dashboard.maps import result_maps  # noqa: E402
+from dashboard.state import DashboardState  # noqa: E402
+from meltwater.summary import models_in  # noqa: E402
+
+
+def _pcts(ms: list[float]) -> str:
+    return f"p50 {np.percentile(ms, 50):7.1f} ms   p95 {np.percentile(ms, 95):7.1f} ms"
+
+
+def _scrub(state: DashboardState, days: range) -> list[float]:
+    times = []
+    for i in days:
+        t = time.perf_counter()
+        state.day = i
+        times.append(1000 * (time.perf_counter() - t))
+    return times
+
+
+def _naive(state: DashboardState, frames: int) -> list[float]:
+    cube, g = state.cube, data.grid(state.source)
+    var = f"pred_{state.model}"
+
+    def images(day: int) -> list[hv.Image]:
+        t = state.days[day]
+        sar = np.asarray(cube["sar"].sel(time=t).values, np.float32)
+        pred = np.asarray(cube[var].sel(time=t).values, np.float32)
+        valid = np.asarray(cube["valid"].sel(time=t).values, bool)
+        arrays = [pred, sar, np.where(valid, pred - sar, np.nan)]
+        return [hv.Image(a, bounds=g.bounds).opts(colorbar=True, tools=["hover"]) for a in arrays]
+
+    panes = [pn.pane.HoloViews(img) for img in images(0)]
+    pn.FlexBox(*panes).get_root(Document())
+    times = []
+    for i in range(1, frames + 1):
+        t = time.perf_counter()
+        for pane, img in zip(panes, images(i), strict=True):
+            pane.object = img
+        times.append(1000 * (time.perf_counter() - t))
+    return times
+
+
+def _ablation(state: DashboardState, checkpoint: str | None) -> None:
+    from meltwater.predict import UNetPredictor
+
+    t = time.perf_counter()
+    unet = (
+        UNetPredictor.from_checkpoint(checkpoint) if checkpoint else UNetPredictor.from_registry()
+    )
+    print(f"UNet load (once per process): {time.perf_counter() - t:6.2f} s")
+    data.set_predictor(lambda cube, date, ablate: unet.predict(cube, date, ablate=ablate).values)
+    subset = ("pmw", "dem")
+    for label in ("live ablation (cold)", "same day again (cached)"):
+        t = time.perf_counter()
+        state.ablate = list(subset)
+        print(f"{label:28s} {time.perf_counter() - t:6.3f} s")
+        state.ablate = []
+    state.day += 1
+    t = time.perf_counter()
+    state.ablate = ["mar_wa1", "sar_interp"]
+    print(f"{'live ablation, next day':28s} {time.perf_counter() - t:6.3f} s")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--source", default="demo")
+    p.add_argument("--frames", type=int, default=40)
+    p.add_argument("--checkpoint", default=None, help="UNet checkpoint (default: the registry's)")
+    args = p.parse_args()
+    hv.extension("bokeh")
+    cube = data.get_cube(args.source)
+    if not models_in(cube):
+        cube = cube.assign(pred_sar_running_mean=cube["sar_interp"])
+        data.register_cube(args.source, cube)
+        print("no predictions in the cube: pred_sar_running_mean = sar_interp")
+    state = DashboardState(source=args.source)
+    state.day = 0
+    ny, nx = cube.sizes["y"], cube.sizes["x"]
+    print(f"source {args.source}: grid {ny} x {nx}, model {state.model}, {args.frames} frames")
+    t = time.perf_counter()
+    result_maps(state).get_root(Document())  # the Maps tab, rendered once
+    _scrub(state, range(1, 3))  # first datashader call JIT-compiles (use `panel serve --warm`)
+    print(f"render + warm-up (numba JIT) {time.perf_counter() - t:.1f} s")
+    cold = _scrub(state, range(3, args.frames + 3))
+    warm = _scrub(state, range(3, args.frames + 3))
+    state.playing = True
+    playing = _scrub(state, range(args.frames + 3, 2 * args.frames + 3))
+    state.playing = False
+    naive = _naive(state, args.frames)
+    print(f"step, 3 maps, new days:               {_pcts(cold)}")
+    print(f"step, 3 maps, cached days:            {_pcts(warm)}")
+    print(f"playing (prediction map per frame):   {_pcts(playing)}")
+    print(f"naive: 3 full-res re-renders, no cache: {_pcts(naive)}")
+    print(f"naive / step p50 ratio: {np.median(naive) / np.median(cold):.1f}x, ")
+    print(f"naive / playing p50 ratio: {np.median(naive) / np.median(playing):.1f}x")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    state.day = int(np.flatnonzero(cube["has_sar"].sel(time=state.days).values)[0])
+    print(f"live ablation on {pd.Timestamp(state.date).date()}:")
+    try:
+        _ablation(state, args.checkpoint)
+    except Exception as e:  # report why, keep the scrub numbers
+        print(f"  unavailable: {type(e).__name__}: {e}")
+
+
+if __name__ == "__main__":
+    main()
