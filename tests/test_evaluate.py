@@ -147,6 +147,17 @@ def test_tiny_demo_baselines(tiny_cube):
     assert '"brightness"' in params and '"slope": 0.48' in params
 
 
+def test_baseline_maps_carry_the_cube_crs(tiny_cube):
+    import rioxarray  # noqa: F401
+
+    from meltwater.predictors import get_predictor
+
+    day = tiny_cube.time.values[tiny_cube.split.values == "test"][0]
+    pred = get_predictor("pmw_threshold", tiny_cube).predict(tiny_cube, day)
+    assert pred.rio.crs is not None and pred.rio.crs == tiny_cube.rio.crs
+    assert pred.rio.transform() == tiny_cube.rio.transform()
+
+
 def test_sar_running_mean_equals_cube_channel(tiny_cube):
     # the cube stores sar_interp as float16: equal to its precision
     from meltwater.predictors import get_predictor

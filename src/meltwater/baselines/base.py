@@ -33,12 +33,15 @@ def day_values(cube: xr.Dataset, var: str, date: pd.Timestamp | str) -> np.ndarr
 
 
 def as_prediction(values: np.ndarray, cube: xr.Dataset, name: str, date) -> xr.DataArray:
-    """Wrap a (y, x) map as a float32 DataArray in [0, 1] on the cube's grid."""
+    """Wrap a (y, x) map as a float32 DataArray in [0, 1] on the cube's grid (and CRS)."""
     arr = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0), 0.0, 1.0)
+    coords = {"y": cube["y"], "x": cube["x"], "time": pd.Timestamp(date)}
+    if "spatial_ref" in cube.coords:
+        coords["spatial_ref"] = cube["spatial_ref"]
     return xr.DataArray(
         arr,
         dims=("y", "x"),
-        coords={"y": cube["y"], "x": cube["x"], "time": pd.Timestamp(date)},
+        coords=coords,
         name=f"pred_{name}",
         attrs={"units": "1", "long_name": f"melt fraction predicted by {name}"},
     )
