@@ -17,6 +17,7 @@ from dashboard.export import export_panel
 from dashboard.maps import input_maps, readout, result_maps
 from dashboard.state import TABS, DashboardState
 from dashboard.url import UrlState, link_url
+from meltwater.errors import MeltwaterError
 
 PLAY_INTERVAL_MS = 500  # the player's − / + buttons change the speed
 TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
@@ -32,7 +33,8 @@ def _day_controls(state: DashboardState) -> pn.Column:
         loop_policy="loop",
         show_loop_controls=False,
         show_value=False,
-        width=260,
+        width=280,
+        margin=(5, 10),
         label="",
     )
     player.param.watch(lambda e: setattr(state, "playing", e.new != 0), "direction")
@@ -93,6 +95,14 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
     return page
 
 
+def main_page() -> pn.viewable.Viewable:
+    """The served page; a clear message instead of a traceback when no usable cube exists."""
+    try:
+        return build_app(sync_url=True)
+    except MeltwaterError as e:
+        return pn.pane.Alert(f"MeltwaterBench Explorer cannot start: {e}", alert_type="danger")
+
+
 pn.extension(notifications=True)
 if pn.state.served:
-    build_app(sync_url=True).servable(title="MeltwaterBench Explorer")
+    main_page().servable(title="MeltwaterBench Explorer")

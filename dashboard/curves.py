@@ -92,7 +92,7 @@ def season_plot(state: DashboardState, var: str) -> hv.DynamicMap:
     # a Tap stream must hang on a DynamicMap of one element (not one returning an Overlay)
     tap = hv.streams.Tap(source=line)
     tap.add_subscriber(lambda x, y: state.jump_to(x))
-    return (dmap * line).opts(title=PLOTS[var][0])
+    return (dmap * line).opts(title=PLOTS[var][0], legend_position="right")
 
 
 def _monthly(state: DashboardState) -> hv.Overlay:

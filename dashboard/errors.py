@@ -71,7 +71,7 @@ def pixel_plot(state: DashboardState) -> pn.viewable.Viewable:
     layers.append(hv.Curve((df.index, df["sar_interp"]), "date", melt, label="SAR interpolated"))
     sar = df["sar"].dropna()
     layers.append(hv.Scatter((sar.index, sar.values), "date", melt, label="SAR").opts(size=7))
-    top = hv.Overlay(layers).opts(title=f"Pixel {where}", legend_position="right") * line
+    top = (hv.Overlay(layers) * line).opts(title=f"Pixel {where}", legend_position="right")
     pmw = hv.Curve((df.index, df["pmw"]), "date", hv.Dimension("pmw", label="PMW", unit="K"))
     mar = hv.Curve((df.index, df["mar_wa1"]), "date", hv.Dimension("mar", label="MAR WA1"))
     layout = (top + pmw * line + mar * line).cols(1)

@@ -87,9 +87,7 @@ def map_view(
 
     streams = [hv.streams.Params(state, [tick])] if tick else []
     dmap = hv.DynamicMap(image, streams=streams)
-    raster = rasterize(dmap).opts(
-        cmap=cmap, clim=clim, clabel=f"{label} ({unit})", alpha=0.9, **MAP_OPTS
-    )
+    raster = rasterize(dmap).opts(cmap=cmap, clim=clim, clabel=unit, alpha=0.9, **MAP_OPTS)
     overlay = hillshade_layer(state.source) * raster
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))

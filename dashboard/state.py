@@ -122,7 +122,8 @@ class DashboardState(param.Parameterized):
         land = data.frame(self.source, "land", "").astype(bool)
         area = pixel_area_km2(self.cube)
         rows = {}
-        names = list(dict.fromkeys(self.shown_models + (["unet"] if self.ablation else [])))
+        with_unet = ["unet"] if self.ablation and "unet" in self.models else []
+        names = list(dict.fromkeys(self.shown_models + with_unet))
         for m in names:
             preds = {m: data.frame(self.source, f"pred_{m}", self.date_str)}
             if m == "unet" and self.ablation:
@@ -161,7 +162,7 @@ class DashboardState(param.Parameterized):
         models = models_in(cube)
         if not models:
             raise CubeError(
-                f"cube of source {self.source!r} has no pred_<model> variables: "
+                f"cube of source {self.source!r} has no pred_* (model prediction) variables: "
                 "run `meltwater precompute` first"
             )
         self.param.year.objects = years
@@ -194,6 +195,10 @@ class DashboardState(param.Parameterized):
 
     @param.depends("ablate", watch=True)
     def _on_ablate(self) -> None:
+        if self.ablation and "unet" not in self.models:
+            self.notify("ablation needs the UNet's predictions in the cube (meltwater precompute)")
+            self.ablate = []
+            return
         if self.ablation and not self._compute_ablation():
             self.ablate = []
             return

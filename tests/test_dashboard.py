@@ -236,3 +236,12 @@ def test_results_file_section(state, tmp_path, monkeypatch):
     month = section[2].object
     curve = next(c for c in month.traverse(lambda e: e, [hv.Curve]) if c.label == "mar_interp")
     assert list(curve.dimension_values(1)) == [0.2, 0.0]
+
+
+def test_ablation_without_unet_in_cube(unet):
+    data.register_cube("toy_no_unet", make_toy_cube().drop_vars(["pred_unet", "pred_unet_no_pmw"]))
+    state = DashboardState(source="toy_no_unet")
+    assert state.models == ["mar_interp"]
+    state.ablate = ["dem"]
+    assert state.ablate == [] and "precompute" in state.message
+    assert unet.calls == []

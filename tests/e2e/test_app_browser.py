@@ -142,6 +142,16 @@ def test_app_scrub_ablate_curves(page, served, shots):
     assert state.date != before
     page.screenshot(path=str(shots / "dashboard_curves.png"))
 
+    # tap a pixel on the per-pixel error map: its time series appears
+    page.get_by_text("Pixel errors", exact=True).click()
+    _wait_maps(page, 2)
+    box = page.locator(".bk-Canvas").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.locator(".bk-Canvas").nth(2).wait_for(timeout=15_000)  # the series below the maps
+    assert state.pixel is not None
+    assert data.grid(SOURCE).index(*state.pixel) is not None
+    page.screenshot(path=str(shots / "dashboard_pixel.png"))
+
     assert not errors, errors
     assert not external, external
 
