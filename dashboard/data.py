@@ -35,7 +35,10 @@ __all__ = [
     "prefetch",
     "register_cube",
     "results",
+    "season_day_labels",
+    "season_days",
     "set_predictor",
+    "times",
 ]
 
 PredictFn = Callable[[xr.Dataset, pd.Timestamp, tuple[str, ...]], np.ndarray]
@@ -84,6 +87,25 @@ def get_cube(name: str) -> xr.Dataset:
     if name in _REGISTERED:
         return _REGISTERED[name]
     return pn.state.as_cached(f"meltwater-cube-{name}", _open, name=name)
+
+
+@pn.cache(max_items=8)
+def times(source: str) -> pd.DatetimeIndex:
+    """Every day of the source's cube."""
+    return pd.DatetimeIndex(get_cube(source).time.values, name="time")
+
+
+@pn.cache(max_items=64)
+def season_days(source: str, year: int) -> pd.DatetimeIndex:
+    """The days of ``year`` in the source's cube."""
+    t = times(source)
+    return t[t.year == year]
+
+
+@pn.cache(max_items=64)
+def season_day_labels(source: str, year: int) -> list[str]:
+    """``YYYY-MM-DD`` labels of `season_days`."""
+    return [d.strftime("%Y-%m-%d") for d in season_days(source, year)]
 
 
 @dataclass(frozen=True)
@@ -187,18 +209,14 @@ def ablated_prediction(source: str, date: str, ablate: tuple[str, ...]) -> np.nd
 @pn.cache(max_items=16)
 def daily_summary(source: str, year: int) -> xr.Dataset:
     """`meltwater.summary.daily_summary` of every model over the season days of ``year``."""
-    cube = get_cube(source)
-    times = pd.DatetimeIndex(cube.time.values)
-    return summary.daily_summary(cube, dates=times[times.year == year], progress=False)
+    return summary.daily_summary(get_cube(source), dates=season_days(source, year), progress=False)
 
 
 @pn.cache(max_items=16)
 def pixel_errors(source: str, model: str, year: int, months: tuple[int, ...]) -> xr.Dataset:
     """Per-pixel MAE and bias of ``model`` over the SAR days of ``months`` of ``year``."""
-    cube = get_cube(source)
-    times = pd.DatetimeIndex(cube.time.values)
-    dates = times[(times.year == year) & times.month.isin(months)]
-    return summary.pixel_errors(cube, model, dates)
+    days = season_days(source, year)
+    return summary.pixel_errors(get_cube(source), model, days[days.month.isin(months)])
 
 
 @pn.cache(max_items=32)
@@ -206,9 +224,8 @@ def pixel_series(
     source: str, x: float, y: float, variables: tuple[str, ...], year: int
 ) -> pd.DataFrame:
     """Time series of ``variables`` at the pixel nearest (x, y) over the season of ``year``."""
-    cube = get_cube(source)
-    times = pd.DatetimeIndex(cube.time.values)
-    return summary.pixel_series(cube, x, y, list(variables), times[times.year == year])
+    days = season_days(source, year)
+    return summary.pixel_series(get_cube(source), x, y, list(variables), days)
 
 
 @pn.cache(max_items=8)

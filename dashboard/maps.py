@@ -8,6 +8,7 @@ on every day.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import holoviews as hv
@@ -109,8 +110,12 @@ def map_panel(
     tick: str | None = None,
 ) -> pn.Column:
     """`map_view` with a title line that follows the same tick."""
-    text = pn.bind(lambda *_: f"**{title()}**", state.param[tick]) if tick else f"**{title()}**"
-    heading = pn.pane.Markdown(text, margin=(0, 10))
+
+    def bold() -> str:
+        return f"<b>{html.escape(title())}</b>"
+
+    text = pn.bind(lambda *_: bold(), state.param[tick]) if tick else bold()
+    heading = pn.pane.HTML(text, margin=(0, 10))
     plot = pn.pane.HoloViews(map_view(state, key, getter, tick), linked_axes=True, margin=(0, 4))
     return pn.Column(heading, plot)
 

@@ -68,9 +68,14 @@ class DashboardState(param.Parameterized):
         return data.get_cube(self.source)
 
     @property
+    def times(self) -> pd.DatetimeIndex:
+        """Every day of the cube."""
+        return data.times(self.source)
+
+    @property
     def days(self) -> pd.DatetimeIndex:
-        times = pd.DatetimeIndex(self.cube.time.values)
-        return times[times.year == self.year]
+        """The season days of the selected year."""
+        return data.season_days(self.source, int(self.year))
 
     @property
     def date(self) -> pd.Timestamp:
@@ -78,7 +83,7 @@ class DashboardState(param.Parameterized):
 
     @property
     def date_str(self) -> str:
-        return self.date.strftime("%Y-%m-%d")
+        return data.season_day_labels(self.source, int(self.year))[self.day]
 
     @property
     def has_sar(self) -> bool:
@@ -149,7 +154,7 @@ class DashboardState(param.Parameterized):
         if when is None:
             return
         t = pd.Timestamp(when, unit="ms") if isinstance(when, int | float) else pd.Timestamp(when)
-        times = pd.DatetimeIndex(self.cube.time.values)
+        times = self.times
         nearest = times[np.abs((times - t.tz_localize(None)).total_seconds()).argmin()]
         with param.parameterized.batch_call_watchers(self):
             self.year = int(nearest.year)
@@ -158,7 +163,7 @@ class DashboardState(param.Parameterized):
     # ----- watchers
     def _load_source(self) -> None:
         cube = self.cube
-        years = sorted({int(y) for y in pd.DatetimeIndex(cube.time.values).year})
+        years = sorted({int(y) for y in self.times.year})
         models = models_in(cube)
         if not models:
             raise CubeError(

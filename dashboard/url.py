@@ -49,7 +49,7 @@ def apply_url(state: DashboardState, values: dict[str, str]) -> list[str]:
             rejected.append(f"source {source!r}")
     date = values.get("date") or ""
     if date:
-        times = pd.DatetimeIndex(state.cube.time.values)
+        times = state.times
         try:
             t = pd.Timestamp(date)
         except (ValueError, TypeError):
