@@ -14,8 +14,10 @@ The generator is a small physical model, not noise:
 * **MAR**: the same weather run through the same melt physics on a coarse (~6 km) grid with a
   seasonal temperature bias (too warm in June, too cold in September), upsampled by nearest
   neighbour — it never sees the 100 m truth.
-* **PMW**: brightness temperature at ~3 km responding to the wet fraction at the satellite pass
-  (after some overnight refreeze), with a dry-snow reference that also gives the Jan–Feb mean.
+* **PMW**: brightness temperature at ~6 km responding to the wet fraction at the satellite pass
+  (after some overnight refreeze) and to buried water that lingers after the surface refreezes;
+  emission saturates at a few per cent wet area, so a coarse cell with a little melt reads as
+  melting. A dry-snow reference also gives the Jan–Feb mean.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from meltwater.io import Grid, season_dates, write_raster
 
 __all__ = ["GENERATOR_VERSION", "DemoConfig", "demo_split", "simulate", "write_demo"]
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "2.0"
 # Albers equal-area centred on south-east Greenland; the domain's east edge is near Helheim.
 DEMO_CRS = CRS.from_proj4(
     "+proj=aea +lat_0=66 +lon_0=-38 +lat_1=60 +lat_2=75 +x_0=0 +y_0=0 "
@@ -55,9 +57,9 @@ class DemoConfig:
     res: float = 100.0
     seed: int = 0
     mar_km: float = 6.0
-    pmw_km: float = 3.125
+    pmw_km: float = 6.25
     lapse_rate: float = 6.5e-3
-    mar_bias_june: float = 2.5
+    mar_bias_june: float = 4.0
     mar_bias_september: float = -3.0
 
     @classmethod
@@ -103,11 +105,11 @@ def _terrain(cfg: DemoConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.
     v = yy / (ny - 1)
     wiggle = 0.08 * np.sin(2 * np.pi * (1.5 * u + rng.uniform())) + 0.04 * np.sin(2 * np.pi * 4 * u)
     dist = np.abs(v - (0.5 + wiggle))  # distance from the fjord/trough centre line
-    coast = 0.08 + 0.03 * _relief(rng, (ny, 1), (ny / 8,))  # coast line position in u
+    coast = 0.16 + 0.04 * _relief(rng, (ny, 1), (ny / 8,))  # coast line position in u
     fjord_len = 0.35
     fjord = (u < fjord_len) & (dist < 0.06 * (1 - u / fjord_len) + 0.025)
     ocean = (u < coast) | fjord
-    profile = 3400.0 * np.sqrt(np.clip((u - coast) / (1 - coast), 0, 1))
+    profile = 3400.0 * np.clip((u - coast) / (1 - coast), 0, 1) ** 1.3
     trough = 700.0 * np.exp(-((dist / 0.08) ** 2)) * np.exp(-u / 0.6)
     mountains = 450.0 * _relief(rng, cfg.shape, (ny / 30, ny / 12, ny / 5)) * np.exp(-u / 0.35)
     dem = np.clip(profile - trough + mountains, 0, None) + 5.0
@@ -151,7 +153,7 @@ def _melt_step(water, temp, dem, insol, snowline, cfg: DemoConfig):
     """One day of liquid water (mm w.e.): degree-day + radiation melt, then refreeze."""
     air = temp - cfg.lapse_rate * dem
     albedo = np.where(dem < snowline, 0.45, 0.82)
-    drive = air + 9.0 * (1 - albedo) * insol - 1.0
+    drive = air + 9.0 * (1 - albedo) * insol - 7.0
     melt = 3.0 * np.clip(drive, 0, None)
     retention = np.clip(0.6 + 0.08 * air, 0.0, 0.9)
     return water * retention + melt
@@ -160,6 +162,16 @@ def _melt_step(water, temp, dem, insol, snowline, cfg: DemoConfig):
 def _wet_fraction(water: np.ndarray, hetero: np.ndarray) -> np.ndarray:
     """Liquid water → fraction of a pixel's area that is wet (mostly 0 or 1)."""
     return 1.0 / (1.0 + np.exp(-(water - 4.0 * hetero) / 0.6))
+
+
+def _wa1(water: np.ndarray) -> np.ndarray:
+    """MAR's WA1 (kg m-2 scaled as in MARv3.14) from liquid water: mean ~0.006 in summer."""
+    return 0.035 * (1 - np.exp(-water / 60.0)) * _wet_fraction(water, np.ones_like(water))
+
+
+def _emission(wet: np.ndarray) -> np.ndarray:
+    """Share of the dry→wet brightness-temperature jump: saturates at a few % wet area."""
+    return 1 - np.exp(-wet / 0.1)
 
 
 def _block_mean(a: np.ndarray, block: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -205,7 +217,6 @@ def simulate(cfg: DemoConfig) -> dict:
     mar_px = max(2, round(cfg.mar_km * 1000 / cfg.res))
     pmw_px = max(2, round(cfg.pmw_km * 1000 / cfg.res))
     dem_mar, insol_mar = _block_mean(dem, mar_px, land), _block_mean(insol, mar_px, land)
-    hetero_mar = np.ones_like(dem)
     tb_dry = np.where(land, 232.0 - 0.012 * dem + 6.0 * _relief(r_pmw, cfg.shape, (pmw_px,)), 165.0)
     tb_dry = _block_mean(tb_dry, pmw_px)
     ny, nx = cfg.shape
@@ -215,19 +226,23 @@ def simulate(cfg: DemoConfig) -> dict:
     bias = _mar_bias(doy, cfg)
     water = np.zeros(cfg.shape)
     water_mar = np.zeros(cfg.shape)
+    buried = np.zeros(cfg.shape)
     for i in tqdm(range(len(days)), desc="simulate melt", leave=False):
-        if i == 0 or days[i].year != days[i - 1].year:
+        new_year = i == 0 or days[i].year != days[i - 1].year
+        if new_year:
             water[:], water_mar[:] = 0.0, 0.0
         water = _melt_step(water, temp[i], dem, insol, snowline[i], cfg)
         water_mar = _melt_step(water_mar, temp[i] + bias[i], dem_mar, insol_mar, snowline[i], cfg)
         wet = _wet_fraction(water, hetero) * land
         truth[i] = wet
-        mar[i] = np.where(land, 0.09 * _wet_fraction(water_mar, hetero_mar), 0.0)
+        mar[i] = np.where(land, _wa1(water_mar), 0.0)
         refreeze = np.clip(0.5 - 0.1 * (temp[i] - cfg.lapse_rate * dem), 0.0, 0.9)
-        wet_pass = _block_mean(wet * (1 - refreeze), pmw_px)
-        pmw[i] = np.where(land, tb_dry + wet_pass * (272.0 - tb_dry), 165.0) + r_pmw.normal(
-            0, 1.5, cfg.shape
-        )
+        surface = wet * (1 - refreeze)
+        buried = np.maximum(surface, 0.0 if new_year else 0.9 * buried)
+        wet_pass = _block_mean(buried, pmw_px)
+        pmw[i] = np.where(
+            land, tb_dry + _emission(wet_pass) * (272.0 - tb_dry), 165.0
+        ) + r_pmw.normal(0, 1.5, cfg.shape)
     pmw = _block_mean_stack(pmw, pmw_px)
     scene = _revisit(days, r_revisit)
     sar = np.stack([_observe_sar(truth[i], land, dem, cfg, r_sar) for i in np.flatnonzero(scene)])
@@ -259,7 +274,7 @@ def _observe_sar(
     dzdy, dzdx = np.gradient(dem.astype(float), cfg.res)
     steep = np.hypot(dzdx, dzdy) > np.tan(np.deg2rad(20))
     obs[~land | steep] = np.nan
-    if rng.uniform() < 0.35:
+    if rng.uniform() < 0.55:
         ny, nx = truth.shape
         yy, xx = np.mgrid[0:ny, 0:nx]
         angle = rng.uniform(0, 2 * np.pi)
