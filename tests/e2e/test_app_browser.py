@@ -99,6 +99,15 @@ def _watch(page):
     return errors, external
 
 
+def _until(page, condition, timeout_ms: int = 15_000) -> bool:
+    """Poll a server-side condition while the page keeps running."""
+    for _ in range(timeout_ms // 250):
+        if condition():
+            return True
+        page.wait_for_timeout(250)
+    return condition()
+
+
 def _wait_maps(page, n: int) -> None:
     # Bokeh renders into shadow roots: Playwright's CSS locators pierce them, querySelector not
     page.locator(".bk-Canvas").nth(n - 1).wait_for(timeout=30_000)
@@ -119,15 +128,14 @@ def test_app_scrub_ablate_curves(page, served, shots):
     page.locator(".noUi-handle").first.focus()
     for _ in range(3):
         page.keyboard.press("ArrowRight")
-    page.wait_for_timeout(1000)
-    assert state.day == 3 and state.date > first
+    assert _until(page, lambda: state.day == 3), state.day
+    assert state.date > first
     page.wait_for_function("window.location.search.includes('date=')", timeout=10_000)
     assert state.date_str in page.evaluate("window.location.search")
 
     # switch a UNet input off: the live (fake) prediction and the metric change appear
     page.get_by_role("button", name="PMW", exact=True).click()
-    page.wait_for_timeout(1500)
-    assert state.ablate == ["pmw"]
+    assert _until(page, lambda: state.ablate == ["pmw"]), state.ablate
     page.get_by_text(re.compile("Δ unet − pmw")).first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "dashboard_ablation.png"))
 
@@ -138,8 +146,7 @@ def test_app_scrub_ablate_curves(page, served, shots):
     canvas = page.locator(".bk-Canvas").first
     box = canvas.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
-    page.wait_for_timeout(1500)
-    assert state.date != before
+    assert _until(page, lambda: state.date != before), state.date
     page.screenshot(path=str(shots / "dashboard_curves.png"))
 
     # tap a pixel on the per-pixel error map: its time series appears
