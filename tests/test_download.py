@@ -319,3 +319,24 @@ def test_killed_download_leaves_no_partial_file_and_rerun_completes(hub, source,
     assert name in hub.downloaded()
     assert not stale[0].exists()
     assert len(read_manifest(source)) == 6 and verify(source, progress=False) == []
+
+
+def test_cli_download_through_hf_endpoint(hub, tmp_path):
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0"}
+    env["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    argv = [sys.executable, "-m", "meltwater.cli", "download", "--years", "2019"]
+    argv += ["--variables", "sar", "--data-root", str(tmp_path)]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-800:]
+    assert first.stdout.startswith(f"downloaded to {tmp_path / 'meltwaterbench'}")
+    assert "HTTP Request" not in first.stderr, "per-request logs are for --verbose"
+    source = get_source("meltwaterbench", data_root=tmp_path)
+    assert len(read_manifest(source)) == 6
+    (source.root / STATIC[0]).write_bytes(b"damaged")
+    hub.log.clear()
+    again = subprocess.run(
+        [*argv, "--verify"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert again.returncode == 0, again.stderr[-800:]
+    assert hub.downloaded() == [STATIC[0]]
+    assert verify(source, progress=False) == []

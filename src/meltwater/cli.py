@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors print one clear line and exit 2 (tracebacks with --verbose)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if not args.verbose:  # the hub client logs every HTTP request at INFO
+        for name in ("httpx", "httpx2", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         args.func(args)
     except (MeltwaterError, FileNotFoundError) as e:
