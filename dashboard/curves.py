@@ -15,7 +15,14 @@ import xarray as xr
 from . import data
 from .state import DashboardState
 
-__all__ = ["curves_tab", "day_line", "results_section", "season_plot", "summary_frame"]
+__all__ = [
+    "curves_tab",
+    "day_line",
+    "monthly_plot",
+    "results_section",
+    "season_plot",
+    "summary_frame",
+]
 
 PLOTS = {
     "bias": ("Daily bias vs SAR (prediction − SAR, SAR days)", "bias", "melt fraction"),
@@ -95,23 +102,31 @@ def season_plot(state: DashboardState, var: str) -> hv.DynamicMap:
     return (dmap * line).opts(title=PLOTS[var][0], legend_position="right")
 
 
-def _monthly(state: DashboardState) -> hv.Overlay:
+def monthly_plot(state: DashboardState, var: str) -> hv.Overlay:
+    """Monthly means of ``var`` (``bias`` or ``melt_fraction``) per model; SAR for the latter."""
     from meltwater.summary import monthly_curves
 
     mon = monthly_curves(data.daily_summary(state.source, int(state.year)))
-    vdim = hv.Dimension("bias", label="monthly mean bias", unit="melt fraction")
+    label = {"bias": "monthly mean bias", "melt_fraction": "monthly mean melt fraction"}[var]
+    vdim = hv.Dimension(var, label=label, unit="melt fraction")
+    series = [
+        (str(m), PALETTE[i % len(PALETTE)], mon[var].sel(model=m))
+        for i, m in enumerate(mon.model.values)
+    ]
+    if var == "melt_fraction":
+        series.append(("SAR", "black", mon["sar_melt_fraction"]))
     layers = []
-    for i, m in enumerate(mon.model.values):
-        s = mon["bias"].sel(model=m).to_series()
-        color = PALETTE[i % len(PALETTE)]
-        layers.append(hv.Curve((s.index, s.values), "month", vdim, label=str(m)).opts(color=color))
-        layers.append(
-            hv.Scatter((s.index, s.values), "month", vdim, label=str(m)).opts(color=color)
-        )
-    return (hv.Overlay(layers) * hv.HLine(0).opts(color="grey")).opts(
+    for name, color, da in series:
+        s = da.to_series()
+        layers.append(hv.Curve((s.index, s.values), "month", vdim, label=name).opts(color=color))
+        layers.append(hv.Scatter((s.index, s.values), "month", vdim, label=name).opts(color=color))
+    if var == "bias":
+        layers.append(hv.HLine(0).opts(color="grey"))
+    title = f"{label.capitalize()} on SAR days, {state.year}"
+    return hv.Overlay(layers).opts(
         hv.opts.Curve(frame_width=520, frame_height=200, show_grid=True),
         hv.opts.Scatter(size=6, tools=["hover"]),
-        hv.opts.Overlay(title=f"Monthly mean bias vs SAR, {state.year}", legend_position="right"),
+        hv.opts.Overlay(title=title, legend_position="right"),
     )
 
 
@@ -173,17 +188,20 @@ def _day_table(state: DashboardState) -> pn.pane.DataFrame:
 def curves_tab(state: DashboardState) -> pn.layout.Panel:
     """Tab with the season curves, the monthly bias and the current day's metrics."""
     plots = [pn.pane.HoloViews(season_plot(state, var), linked_axes=True) for var in PLOTS]
-    monthly = pn.pane.HoloViews(
-        pn.bind(lambda *_: _monthly(state), state.param.source, state.param.year)
-    )
+    monthly = [
+        pn.pane.HoloViews(
+            pn.bind(lambda *_, v=var: monthly_plot(state, v), state.param.source, state.param.year)
+        )
+        for var in ("bias", "melt_fraction")
+    ]
     table = pn.bind(
         lambda *_: _day_table(state), state.param.day, state.param.year, state.param.model
     )
     return pn.Column(
-        pn.pane.Markdown("Click a curve plot to jump to that day."),
-        *plots,
-        monthly,
         pn.pane.Markdown("**Metrics of the shown day vs SAR**"),
         table,
+        pn.pane.Markdown("Click a curve plot to jump to that day."),
+        *plots,
+        *monthly,
         pn.bind(lambda *_: results_section(state), state.param.source),
     )

@@ -15,7 +15,7 @@ from pyproj import Transformer
 from toycube import NX, NY, OCEAN_COLS, make_toy_cube
 
 from dashboard import data
-from dashboard.curves import results_section, season_plot, summary_frame
+from dashboard.curves import monthly_plot, results_section, season_plot, summary_frame
 from dashboard.errors import pixel_frame
 from dashboard.export import map_png
 from dashboard.maps import map_view, readout
@@ -160,6 +160,11 @@ def test_curves_and_tap_jump(state):
     hv.render(dmap)
     state.jump_to(pd.Timestamp("2020-09-02 10:00").value // 10**6)  # epoch ms from Bokeh
     assert (state.year, state.date) == (2020, pd.Timestamp("2020-09-02"))
+    monthly = monthly_plot(state, "melt_fraction")
+    curves = {c.label: c for c in monthly.traverse(lambda e: e, [hv.Curve])}
+    assert list(curves["unet"].dimension_values(1)) == [0.375, 0.375]
+    assert list(curves["SAR"].dimension_values(0)) == [6, 9]
+    assert list(curves["SAR"].dimension_values(1)) == [0.5, 0.5]
     df = summary_frame(state)
     assert df.index[0] == pd.Timestamp("2020-06-01") and "bias_unet" in df
 
