@@ -103,6 +103,6 @@ def main_page() -> pn.viewable.Viewable:
         return pn.pane.Alert(f"MeltwaterBench Explorer cannot start: {e}", alert_type="danger")
 
 
-pn.extension(notifications=True)
+pn.extension(notifications=True, loading_indicator=True)
 if pn.state.served:
     main_page().servable(title="MeltwaterBench Explorer")
