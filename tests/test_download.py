@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import signal
@@ -22,6 +23,7 @@ from meltwater.download import (
     allow_patterns,
     download,
     read_manifest,
+    season_months,
     valid_years,
     verify,
 )
@@ -36,6 +38,7 @@ DIRS = {
 WINTER = "interim/Helheim_data/reprojected_100m/PMWv1.0_winter_means"
 STATIC = [f"{BASE}/GrIMP_DEM/dem_100m.tif", f"{BASE}/GIMP_Mask/landMask_100m.tif"]
 DAYS = ["06_01", "06_13", "07_02"]
+OFF_SEASON = ["01_15", "11_05"]
 LOCK = f".{MANIFEST_NAME}.lock"
 
 
@@ -49,6 +52,9 @@ def _repo_files() -> dict[str, bytes]:
                     bytes([(i * 31 + j * 7 + year) % 256]) * (200 + 10 * j) + name.encode()
                 )
         files[f"{WINTER}/{2018 + i % 2}_jan_feb.tif"] = b"W" * 100
+        for year in (2018, 2019):  # off-season days: only PMW's January is wanted
+            for day in OFF_SEASON:
+                files[f"{folder}/{year}_{day}.tif"] = f"{folder} {year} {day}".encode() * 9
     files[STATIC[0]] = b"D" * 300
     files[STATIC[1]] = b"L" * 40  # small: served as a plain git blob, not LFS
     files["README.md"] = b"# fake MeltwaterBench\n"
@@ -98,11 +104,16 @@ def _local_files(root) -> set[str]:
 
 def test_patterns_and_valid_years(source):
     assert valid_years(source) == list(range(2017, 2024))
+    assert season_months(source) == [4, 5, 6, 7, 8, 9]
+    austral = dataclasses.replace(source, season=("10-15", "03-31"))
+    assert season_months(austral) == [10, 11, 12, 1, 2, 3]
     pats = allow_patterns(source, years=[2019], variables=["sar"])
-    assert pats["daily"] == [f"{DIRS['sar']}/2019_??_??.tif"]
+    assert pats["daily"] == [f"{DIRS['sar']}/2019_{m:02d}_??.tif" for m in range(4, 10)]
     assert pats["static"] == STATIC
     assert pats["winter_means"] == [f"{WINTER}/2019_jan_feb.tif"]
-    assert len(allow_patterns(source)["daily"]) == 3 * 7
+    pmw = allow_patterns(source, years=[2019], variables=["pmw"])["daily"]
+    assert pmw == [f"{DIRS['pmw']}/2019_{m:02d}_??.tif" for m in (1, 2, 4, 5, 6, 7, 8, 9)]
+    assert len(allow_patterns(source)["daily"]) == 7 * (6 + 8 + 6)
     assert allow_patterns(source, years=2019, variables="sar") == pats
     assert allow_patterns(source, years=["2019", 2019], variables=("sar",)) == pats
 
@@ -157,6 +168,7 @@ def test_download_selects_layout_and_rerun_is_noop(hub, source):
     download(source, years=[2018, 2019], variables=["sar", "pmw"], progress=False, endpoint=hub.url)
     new = {f"{DIRS[v]}/2018_{d}.tif" for v in ("sar", "pmw") for d in DAYS}
     new |= {f"{DIRS['pmw']}/2019_{d}.tif" for d in DAYS} | {f"{WINTER}/2018_jan_feb.tif"}
+    new |= {f"{DIRS['pmw']}/{y}_01_15.tif" for y in (2018, 2019)}
     assert sorted(hub.downloaded()) == sorted(new)
     assert set(read_manifest(source)) == expected | new
     assert _local_files(root) == expected | new

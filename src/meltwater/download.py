@@ -42,6 +42,7 @@ __all__ = [
     "download",
     "manifest_path",
     "read_manifest",
+    "season_months",
     "valid_years",
     "verify",
 ]
@@ -82,11 +83,19 @@ def valid_years(source: Source) -> list[int]:
     return sorted(years)
 
 
-def _year_glob(date_format: str, year: int) -> str:
+WINTER_MONTHS = (1, 2)  # PMW's winter reference is the Jan–Feb mean (meltwater.io.winter_means)
+
+
+def season_months(source: Source) -> list[int]:
+    """Calendar months of the source's season (``04-01``–``09-30`` → April to September)."""
+    start, end = (int(day.split("-")[0]) for day in source.season)
+    return list(range(start, end + 1)) if start <= end else [*range(start, 13), *range(1, end + 1)]
+
+
+def _day_glob(date_format: str, year: int, month: int | None = None) -> str:
     glob = date_format.replace("%Y", f"{year:04d}")
-    for code in ("%m", "%d"):
-        glob = glob.replace(code, "??")
-    return f"{glob}.tif"
+    glob = glob.replace("%m", "??" if month is None else f"{month:02d}")
+    return f"{glob.replace('%d', '??')}.tif"
 
 
 def _check_choice(name: str, requested: object, valid: Sequence, cast: type) -> list:
@@ -111,15 +120,40 @@ def _check_choice(name: str, requested: object, valid: Sequence, cast: type) -> 
     return list(dict.fromkeys(values))
 
 
+def _resolve(source: Source, years: object, variables: object) -> tuple[list[int], list[str]]:
+    variables = _check_choice("variables", variables, list(source.layout.daily), str)
+    return _check_choice("years", years, valid_years(source), int), variables
+
+
+def _patterns(source: Source, years: list[int], variables: list[str]) -> dict[str, list[str]]:
+    layout, season = source.layout, season_months(source)
+    base = PurePosixPath(layout.base)
+    daily = []
+    for v in variables:
+        months = sorted({*season, *WINTER_MONTHS}) if v == "pmw" else season
+        if "%m" not in layout.date_format:
+            months = [None]
+        folder = base / layout.daily[v].path
+        daily += [str(folder / _day_glob(layout.date_format, y, m)) for y in years for m in months]
+    return {
+        "daily": daily,
+        "static": [str(base / spec.path) for spec in layout.static.values()],
+        "winter_means": [
+            str(PurePosixPath(layout.winter_means) / f"{y}_jan_feb.tif") for y in years
+        ],
+    }
+
+
 def allow_patterns(
     source: Source,
-    years: Iterable[int] | None = None,
-    variables: Iterable[str] | None = None,
+    years: Iterable[int] | int | None = None,
+    variables: Iterable[str] | str | None = None,
 ) -> dict[str, list[str]]:
     """Hub allow patterns for the requested years and variables, grouped by what they fetch.
 
-    The static DEM and land mask are always included; the winter means of the years are
-    included where the hub has them (they can also be derived locally).
+    Daily files are fetched for the months of the source's season, PMW also for January and
+    February (its winter reference). The static DEM and land mask are always included; the
+    winter means of the years where the hub has them (they can also be derived locally).
 
     Args:
         source: a catalog source with a ``hub`` entry.
@@ -133,21 +167,7 @@ def allow_patterns(
     Raises:
         CatalogError: an unknown year or variable; the message lists the valid values.
     """
-    layout = source.layout
-    variables = _check_choice("variables", variables, list(layout.daily), str)
-    years = _check_choice("years", years, valid_years(source), int)
-    base = PurePosixPath(layout.base)
-    return {
-        "daily": [
-            str(base / layout.daily[v].path / _year_glob(layout.date_format, y))
-            for v in variables
-            for y in years
-        ],
-        "static": [str(base / spec.path) for spec in layout.static.values()],
-        "winter_means": [
-            str(PurePosixPath(layout.winter_means) / f"{y}_jan_feb.tif") for y in years
-        ],
-    }
+    return _patterns(source, *_resolve(source, years, variables))
 
 
 def _hub_error(repo_id: str, endpoint: str, error: Exception) -> DataNotFoundError:
@@ -177,23 +197,18 @@ def _list_repo(
     return commit, files
 
 
-def _select(files: Iterable[str], patterns: dict[str, list[str]], repo: str) -> list[str]:
-    """Files matching the patterns; every daily and static pattern must match at least one."""
+def _select(files: Iterable[str], patterns: list[str], required: list[str], repo: str) -> list[str]:
+    """Files matching ``patterns``; each of ``required`` must match at least one file."""
     files = sorted(files)
     empty = [
-        p
-        for group in ("daily", "static")
-        for p in patterns[group]
-        if not any(True for _ in filter_repo_objects(files, allow_patterns=[p]))
+        p for p in required if next(filter_repo_objects(files, allow_patterns=[p]), None) is None
     ]
     if empty:
         raise DataNotFoundError(
             f"hub repository {repo} has no file matching {empty}; the catalog layout may not "
             "match the release"
         )
-    return list(
-        filter_repo_objects(files, allow_patterns=[p for g in patterns.values() for p in g])
-    )
+    return list(filter_repo_objects(files, allow_patterns=patterns))
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
@@ -239,8 +254,9 @@ def download(
     Args:
         source: a catalog source with ``hub.repo_id`` / ``hub.repo_type``.
         years: season years (default: every year of the source's splits).
-        variables: daily variables ``sar``, ``pmw``, ``mar_wa1`` (default: all); the DEM and land
-            mask always come along, and the winter means of the years where the hub has them.
+        variables: daily variables ``sar``, ``pmw``, ``mar_wa1`` (default: all), for the season's
+            months (PMW also January–February); the DEM and land mask always come along, and
+            the winter means of the years where the hub has them.
         progress: tqdm bars for the transfer and the hashing.
         max_workers: parallel file downloads.
         endpoint: hub URL (default: ``$HF_ENDPOINT`` or huggingface.co).
@@ -258,10 +274,17 @@ def download(
             does not match the hub's hash (it is removed; run again).
     """
     repo_id, repo_type = _hub(source)
-    patterns = allow_patterns(source, years, variables)
+    years, variables = _resolve(source, years, variables)
+    patterns = [p for group in _patterns(source, years, variables).values() for p in group]
+    layout = source.layout
+    required = [
+        str(PurePosixPath(layout.base) / layout.daily[v].path / _day_glob(layout.date_format, y))
+        for v in variables
+        for y in years
+    ] + [str(PurePosixPath(layout.base) / spec.path) for spec in layout.static.values()]
     api = HfApi(endpoint=endpoint)
     commit, listing = _list_repo(api, repo_id, repo_type, revision)
-    wanted = _select(listing, patterns, f"{repo_id!r}@{commit[:10]}")
+    wanted = _select(listing, patterns, required, f"{repo_id!r}@{commit[:10]}")
     root = source.root
     _remove_stale_partials(root)
     old = read_manifest(source) if manifest_path(source).is_file() else {}
@@ -279,7 +302,7 @@ def download(
             repo_type=repo_type,
             revision=commit,
             local_dir=root,
-            allow_patterns=[p for group in patterns.values() for p in group],
+            allow_patterns=patterns,
             max_workers=max_workers,
             tqdm_class=None if progress else _SilentTqdm,
             endpoint=endpoint,
