@@ -243,7 +243,7 @@ def test_unreachable_hub_and_offline_mode(online, source, monkeypatch):
     with pytest.raises(DataNotFoundError, match=r"cannot list the hub repository.*127\.0\.0\.1:9"):
         download(source, years=[2019], progress=False, endpoint="http://127.0.0.1:9")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    with pytest.raises(DataNotFoundError, match=r"HF_HUB_OFFLINE"):
+    with pytest.raises(DataNotFoundError, match=r"HF_HUB_OFFLINE is set; unset it"):
         download(source, years=[2019], progress=False, endpoint="http://127.0.0.1:9")
 
 

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 import httpx2
 from huggingface_hub import HfApi, snapshot_download
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils import filter_repo_objects
 from tqdm.auto import tqdm
@@ -171,10 +171,15 @@ def allow_patterns(
 
 
 def _hub_error(repo_id: str, endpoint: str, error: Exception) -> DataNotFoundError:
+    if isinstance(error, OfflineModeIsEnabled):
+        return DataNotFoundError(
+            f"cannot list the hub repository {repo_id!r}: HF_HUB_OFFLINE is set; unset it to "
+            f"download from {endpoint}"
+        )
     reason = " ".join(str(error).split())[:300] or type(error).__name__
     return DataNotFoundError(
         f"cannot list the hub repository {repo_id!r} at {endpoint}: {reason} "
-        "(check the network, HF_ENDPOINT and that HF_HUB_OFFLINE is not set)"
+        "(check the network and HF_ENDPOINT)"
     )
 
 
