@@ -155,3 +155,15 @@ def test_scratch_dir_is_below_the_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MELTWATER_DATA", str(tmp_path))
     assert teaching.scratch_dir("runs") == tmp_path / "classroom" / "runs"
     assert (tmp_path / "classroom" / "runs").is_dir()
+
+
+def test_resolution_of_the_demo_inputs(tiny_cube):
+    from meltwater.synthetic import DemoConfig
+
+    cfg = DemoConfig.preset("tiny")
+    has = tiny_cube["has_sar"].to_series()
+    day = has.index[has.values & (has.index.month == 7)][0]
+    res = teaching.resolution_km(tiny_cube, day, ("pmw", "sar"))
+    pmw_px = round(cfg.pmw_km * 1000 / cfg.res)  # the generator's PMW cell in 100 m pixels
+    assert res["pmw"] == pytest.approx(pmw_px * cfg.res / 1000)
+    assert res["sar"] == pytest.approx(0.1)
