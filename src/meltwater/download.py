@@ -17,11 +17,11 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-import httpx2
 from huggingface_hub import HfApi, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils import filter_repo_objects
+from huggingface_hub.utils import httpx as hub_http  # the hub's HTTP client (httpx2 in 2.x)
 from tqdm.auto import tqdm
 
 from meltwater.atomic import remove_path
@@ -195,7 +195,7 @@ def _list_repo(
             )
             if isinstance(f, RepoFile)
         }
-    except (HfHubHTTPError, OSError, httpx2.HTTPError) as e:
+    except (HfHubHTTPError, OSError, hub_http.HTTPError) as e:
         raise _hub_error(repo_id, api.endpoint, e) from e
     if commit is None:
         raise DataNotFoundError(f"hub repository {repo_id!r} at {api.endpoint} reported no commit")
@@ -312,7 +312,7 @@ def download(
             tqdm_class=None if progress else _SilentTqdm,
             endpoint=endpoint,
         )
-    except (HfHubHTTPError, OSError, httpx2.HTTPError) as e:
+    except (HfHubHTTPError, OSError, hub_http.HTTPError) as e:
         failure = e  # record what did arrive, then report
     fresh = [
         k
