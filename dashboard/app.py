@@ -91,7 +91,6 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
         url = UrlState()
         pn.state.location.sync(url, {k: k for k in UrlState.param if k != "name"})
         link_url(state, url)
-    page.state = state
     return page
 
 
