@@ -216,6 +216,39 @@ def _select(files: Iterable[str], patterns: list[str], required: list[str], repo
     return list(filter_repo_objects(files, allow_patterns=patterns))
 
 
+def _required(source: Source, years: list[int], variables: list[str]) -> list[str]:
+    """Globs that must each match a hub file: every (variable, year) and the static files."""
+    layout, base = source.layout, PurePosixPath(source.layout.base)
+    daily = [
+        str(base / layout.daily[v].path / _day_glob(layout.date_format, y))
+        for v in variables
+        for y in years
+    ]
+    return daily + [str(base / spec.path) for spec in layout.static.values()]
+
+
+def _check_against_hub(
+    root: Path, files: list[str], listing: dict[str, RepoFile], progress: bool
+) -> tuple[dict[str, str], list[str]]:
+    """Hash ``files`` and compare with the hub (LFS sha256, else git blob id).
+
+    Returns ``({path: sha256} of the good files, paths that did not match)``; the bad files
+    are removed so that the next run fetches them again.
+    """
+    digests = hash_files(
+        [root / k for k in files], progress, "checksums", [listing[k].lfs is None for k in files]
+    )
+    good, bad = {}, []
+    for rel, (sha, git) in zip(files, digests, strict=True):
+        info = listing[rel]
+        if (sha == info.lfs.sha256) if info.lfs is not None else (git == info.blob_id):
+            good[rel] = sha
+        else:
+            remove_path(root / rel)
+            bad.append(rel)
+    return good, bad
+
+
 def _stat_key(path: Path) -> tuple[int, int, int] | None:
     """Identity of a file's current content: a file replaced by a download changes inode."""
     try:
@@ -281,14 +314,9 @@ def download(
     repo_id, repo_type = _hub(source)
     years, variables = _resolve(source, years, variables)
     patterns = [p for group in _patterns(source, years, variables).values() for p in group]
-    layout = source.layout
-    required = [
-        str(PurePosixPath(layout.base) / layout.daily[v].path / _day_glob(layout.date_format, y))
-        for v in variables
-        for y in years
-    ] + [str(PurePosixPath(layout.base) / spec.path) for spec in layout.static.values()]
     api = HfApi(endpoint=endpoint)
     commit, listing = _list_repo(api, repo_id, repo_type, revision)
+    required = _required(source, years, variables)
     wanted = _select(listing, patterns, required, f"{repo_id!r}@{commit[:10]}")
     root = source.root
     _remove_stale_partials(root)
@@ -319,18 +347,7 @@ def download(
         for k in wanted
         if (root / k).is_file() and (k not in old or _stat_key(root / k) != before[k])
     ]
-    digests = hash_files(
-        [root / k for k in fresh], progress, "checksums", [listing[k].lfs is None for k in fresh]
-    )
-    added, mismatched = {}, []
-    for rel, (sha, git) in zip(fresh, digests, strict=True):
-        info = listing[rel]
-        expected = info.lfs.sha256 if info.lfs is not None else info.blob_id
-        if (sha if info.lfs is not None else git) != expected:
-            remove_path(root / rel)
-            mismatched.append(rel)
-        else:
-            added[rel] = sha
+    added, mismatched = _check_against_hub(root, fresh, listing, progress)
     update_manifest(source, added, dropped + mismatched)
     if failure is not None:
         missing = [k for k in wanted if not (root / k).is_file()]
