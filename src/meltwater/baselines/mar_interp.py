@@ -1,12 +1,12 @@
-"""MAR interpolation: blurred MAR WA1 mapped to a near-binary melt map.
+"""MAR interpolation: blurred MAR WA1 mapped to a melt map by a brightness and a gamma.
 
-``pred = clip(brightness · blur(mar_wa1), 0, 1) ** gamma`` with the blur of the UNet input
-(Gaussian σ 33 px, kernel 99). Brightness scales MAR liquid water to [0, 1]; a large gamma
-pushes everything below saturation towards 0, so the map is near-binary with a transition at
-``mar ≈ 1 / brightness``. The form is monotone in MAR and has two parameters; both are fitted on
-the training SAR scenes by a log-spaced grid search refined with Nelder–Mead, minimising the
-mean squared error over sampled valid pixels. The paper reports brightness ≈ 143.5 and
-gamma ≈ 29.2 on the real data.
+``pred = clip(brightness · blur(mar_wa1), 0, 1) ** (1 / gamma)`` with the blur of the UNet
+input (Gaussian σ 33 px, kernel 99): the image brightness/gamma correction. Brightness scales
+MAR liquid water so that ``mar ≥ 1 / brightness`` saturates at 1; a gamma above 1 lifts small
+values towards 1, so a large gamma gives a near-binary map (any MAR water → melt). The form is
+monotone in MAR; both parameters are fitted on the training SAR scenes by a log-spaced grid
+search refined with Nelder–Mead, minimising the mean squared error over sampled valid pixels.
+The paper reports brightness ≈ 143.5 and gamma ≈ 29.2 on the real data.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ __all__ = ["MarInterp", "fit_brightness_gamma", "mar_mapping"]
 MAR_SIGMA = 33.0
 MAR_KERNEL = 99
 _LOG_B = np.linspace(np.log(1.0), np.log(1e5), 41)
-_LOG_G = np.linspace(np.log(0.05), np.log(300.0), 41)
+_LOG_G = np.linspace(np.log(1 / 300.0), np.log(300.0), 41)
 
 
 def mar_mapping(mar: np.ndarray, brightness: float, gamma: float) -> np.ndarray:
-    """``clip(brightness · mar, 0, 1) ** gamma`` (0 where MAR ≤ 0)."""
-    return np.clip(brightness * np.asarray(mar, dtype=np.float64), 0.0, 1.0) ** gamma
+    """``clip(brightness · mar, 0, 1) ** (1 / gamma)`` (0 where MAR ≤ 0)."""
+    return np.clip(brightness * np.asarray(mar, dtype=np.float64), 0.0, 1.0) ** (1.0 / gamma)
 
 
 def _mse(log_b: float, log_g: float, mar: np.ndarray, target: np.ndarray) -> float:
@@ -76,7 +76,7 @@ def fit_brightness_gamma(
     best = (np.inf, 0.0, 0.0)
     for lb in _LOG_B:
         logx = np.minimum(lb + logm, 0.0)  # log of clip(b·m, 0, 1)
-        err = ((np.exp(np.exp(_LOG_G)[:, None] * logx[None, :]) - t) ** 2).mean(axis=1)
+        err = ((np.exp(np.exp(-_LOG_G)[:, None] * logx[None, :]) - t) ** 2).mean(axis=1)
         i = int(np.argmin(err))
         if err[i] < best[0]:
             best = (float(err[i]), float(lb), float(_LOG_G[i]))
@@ -132,7 +132,7 @@ class MarInterp(Baseline):
 
     def params(self) -> dict[str, Any]:
         return {
-            "form": "clip(brightness * blur(mar_wa1), 0, 1) ** gamma",
+            "form": "clip(brightness * blur(mar_wa1), 0, 1) ** (1 / gamma)",
             "brightness": self.brightness,
             "gamma": self.gamma,
             "blur_sigma_px": MAR_SIGMA,
