@@ -127,3 +127,24 @@ def test_changed_checkpoint_recomputes(cube_copy, models_dir, tmp_path):
     pc._ensure_variables(cube_copy, xr.open_zarr(cube_copy, consolidated=False), ids, False)
     todo = pc.plan(cube_copy, MODELS, (), days)
     assert {v for jobs in todo.values() for v, _, _ in jobs} == {"pred_unet"}
+
+
+def test_distributed_scheduler_address(cube_copy, models_dir):
+    from dask.distributed import LocalCluster
+
+    from meltwater.precompute import precompute
+
+    days = _days(xr.open_zarr(cube_copy, consolidated=False), 3)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
+        done = precompute(
+            cube_copy,
+            ("unet", "pmw_threshold"),
+            (),
+            dates=days,
+            scheduler=cluster.scheduler_address,
+            models_dir=models_dir,
+        )
+    assert done == {"pred_unet": 3, "pred_pmw_threshold": 3}
+    out = xr.open_zarr(cube_copy, chunks=None, consolidated=False)
+    assert np.isfinite(out["pred_unet"].values[:3]).all()
+    assert np.isnan(out["pred_unet"].values[3:]).all()

@@ -147,6 +147,7 @@ def save_checkpoint(model: torch.nn.Module, path: Path | str, meta: CheckpointMe
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(weights) as tmp:
         save_file(state, str(tmp), metadata={"format": "pt", "name": stem.name})
+        tmp.chmod(0o644)
         meta.weights_sha256 = sha256_file(tmp)
     meta.name = stem.name
     meta.created = meta.created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
