@@ -130,8 +130,20 @@ def test_app_scrub_ablate_curves(page, served, shots):
         page.keyboard.press("ArrowRight")
     assert _until(page, lambda: state.day == 3), state.day
     assert state.date > first
-    page.wait_for_function("window.location.search.includes('date=')", timeout=10_000)
-    assert state.date_str in page.evaluate("window.location.search")
+    # the link follows the state (the location update may trail the day change)
+    page.wait_for_function(
+        f"window.location.search.includes('date={state.date_str}')", timeout=10_000
+    )
+
+    # play: days advance with only the prediction map redrawn; pause: SAR and error catch up
+    page.locator("button.play").first.click()
+    assert _until(page, lambda: state.playing and state.day >= 5), (state.playing, state.day)
+    page.locator("button.pause").first.click()
+    assert _until(page, lambda: not state.playing), state.playing
+    assert _until(page, lambda: "maps_rest" not in state._stale)
+    page.locator(".noUi-handle").first.focus()
+    page.keyboard.press("Home")
+    assert _until(page, lambda: state.day == 0), state.day
 
     # switch a UNet input off: the live (fake) prediction and the metric change appear
     page.get_by_role("button", name="PMW", exact=True).click()
