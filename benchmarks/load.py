@@ -1,0 +1,218 @@
+"""Load test: N concurrent headless-chromium sessions scrub days on a served dashboard.
+
+Starts ``panel serve dashboard/app.py`` on 127.0.0.1 (a free port) over the data directory
+given (default: the project's ``data/``, i.e. the demo after ``make demo``), opens N pages in
+one Debian chromium at once and, when all have loaded, lets every session step the day with the
+slider's arrow key for a fixed time. Reports steps, errors (browser console/page errors,
+failed or off-machine requests, server tracebacks), the server's peak RSS and the latency of
+a step (key press → the page's date heading shows the new day: a server round trip) at p50/p95.
+
+Usage: python benchmarks/load.py [--sessions 20] [--seconds 60] [--data-root DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psutil
+from playwright.async_api import async_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class LoadReport:
+    """What one load run measured."""
+
+    sessions: int
+    seconds: float
+    steps: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    load_s: list[float] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+    start_rss_mb: float = 0.0
+
+    def summary(self) -> str:
+        lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
+        load = np.array(self.load_s) if self.load_s else np.array([np.nan])
+        return (
+            f"{self.sessions} sessions loaded in {np.median(load):.0f} s median, "
+            f"{load.max():.0f} s max; then {self.seconds:.0f} s of scrubbing: "
+            f"{self.steps} day steps, "
+            f"{len(self.errors)} errors; step latency p50 {np.percentile(lat, 50):.0f} ms, "
+            f"p95 {np.percentile(lat, 95):.0f} ms; server RSS {self.start_rss_mb:.0f} MB after "
+            f"load, peak {self.peak_rss_mb:.0f} MB"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(proc: psutil.Process) -> float:
+    procs = [proc, *proc.children(recursive=True)]
+    return sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
+
+
+class _Server:
+    """``panel serve`` in a subprocess, with its log collected and its RSS sampled."""
+
+    def __init__(self, data_root: Path, port: int):
+        env = {**os.environ, "MELTWATER_DATA": str(data_root), "HF_HUB_OFFLINE": "1"}
+        cmd = [
+            sys.executable,
+            "-m",
+            "panel",
+            "serve",
+            str(ROOT / "dashboard" / "app.py"),
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--allow-websocket-origin",
+            f"127.0.0.1:{port}",
+        ]
+        self.proc = subprocess.Popen(
+            cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.log: list[str] = []
+        self.peak = 0.0
+        self._stop = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.log.append(line.rstrip())
+
+    def _sample(self) -> None:
+        ps = psutil.Process(self.proc.pid)
+        while not self._stop.is_set() and self.proc.poll() is None:
+            self.peak = max(self.peak, _rss_mb(ps))
+            time.sleep(0.2)
+
+    def rss(self) -> float:
+        return _rss_mb(psutil.Process(self.proc.pid))
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("panel serve exited:\n" + "\n".join(self.log[-20:]))
+            if any("Bokeh app running at" in line for line in self.log):
+                return
+            time.sleep(0.2)
+        raise TimeoutError("panel serve did not start in time:\n" + "\n".join(self.log[-20:]))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+async def _session(browser, url: str, start: asyncio.Barrier, report: LoadReport) -> None:
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    page.on("console", lambda m: report.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: report.errors.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: report.errors.append(f"request failed: {r.url}"))
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
+            else report.errors.append(f"request left the machine: {r.url}")
+        ),
+    )
+    t0 = time.perf_counter()
+    await page.goto(url, timeout=600_000)
+    heading = page.locator("h3").first
+    handle = page.locator(".noUi-handle").first
+    await handle.wait_for(timeout=600_000)
+    report.load_s.append(time.perf_counter() - t0)
+    await page.wait_for_timeout(2000)  # let BokehJS finish wiring the widgets
+    await handle.focus()
+    await start.wait()
+    until = time.monotonic() + report.seconds
+    while time.monotonic() < until:
+        before = await heading.inner_text()
+        t0 = time.perf_counter()
+        await handle.press("ArrowRight")
+        try:
+            await page.wait_for_function(
+                "([el, old]) => el.innerText !== old",
+                arg=[await heading.element_handle(), before],
+                timeout=30_000,
+                polling=10,
+            )
+        except Exception as e:  # a step that never arrives is an error, not a hang
+            report.errors.append(f"step did not arrive: {type(e).__name__}")
+            continue
+        report.latencies_ms.append(1000 * (time.perf_counter() - t0))
+        report.steps += 1
+    await page.close()
+
+
+async def _drive(url: str, sessions: int, report: LoadReport) -> None:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        start = asyncio.Barrier(sessions)  # every session scrubs at the same time
+        await asyncio.gather(*[_session(browser, url, start, report) for _ in range(sessions)])
+        await browser.close()
+
+
+def run_load(data_root: Path, sessions: int = 20, seconds: float = 60) -> LoadReport:
+    """Serve the dashboard over ``data_root`` and drive ``sessions`` pages for ``seconds``."""
+    port = _free_port()
+    server = _Server(Path(data_root), port)
+    report = LoadReport(sessions, seconds)
+    try:
+        server.wait_ready()
+        asyncio.run(_drive(f"http://127.0.0.1:{port}/app", sessions, report))
+        report.start_rss_mb = server.rss()
+        report.peak_rss_mb = server.peak
+    finally:
+        server.stop()
+    tracebacks = [line for line in server.log if "Traceback" in line or " ERROR" in line]
+    report.errors += [f"server: {line}" for line in tracebacks]
+    return report
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sessions", type=int, default=20)
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--data-root", default=os.environ.get("MELTWATER_DATA", str(ROOT / "data")))
+    args = p.parse_args()
+    report = run_load(Path(args.data_root), args.sessions, args.seconds)
+    print(report.summary())
+    for e in report.errors[:20]:
+        print("  error:", e)
+
+
+if __name__ == "__main__":
+    main()
