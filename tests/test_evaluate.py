@@ -227,3 +227,30 @@ def test_default_models(tmp_path):
     assert E.default_models(cube, models_dir=tmp_path) == baselines
     cube["pred_unet"] = cube["sar_interp"]
     assert E.default_models(cube, models_dir=tmp_path) == ["unet", *baselines]
+
+
+def test_unet_provenance_in_attrs():
+    import json
+
+    from meltwater.checkpoint import CheckpointMeta
+    from meltwater.predictors import UNetWrapper
+
+    class FakeUNet:
+        meta = CheckpointMeta(
+            name="unet_fake",
+            model={"encoder_name": "tu-resnet10t"},
+            norm_stats={},
+            training={"epochs": 7},
+            created="2026-01-01T00:00:00Z",
+        )
+
+        def predict(self, cube, date, ablate=()):
+            return cube["sar_interp"].sel(time=date)
+
+    cube = make_cube()
+    ds = E.evaluate(
+        cube, ["unet"], predictors={"unet": UNetWrapper(FakeUNet())}, ssim_sigma=2.0, progress=False
+    )
+    params = json.loads(ds.attrs["model_params"])["unet"]
+    assert params["checkpoint"] == "unet_fake" and params["epochs"] == 7
+    assert np.allclose(ds.scores.sel(model="unet", metric="bias"), -0.5 * np.ones(2), atol=0.1)

@@ -150,7 +150,22 @@ def _describe(p: Predictor) -> tuple[str, str]:
     inner = p._p if isinstance(p, _LazyPredictor) else p
     if isinstance(inner, BaselinePredictor):
         return where, json.dumps(inner.baseline.params())
+    meta = getattr(getattr(inner, "model", None), "meta", None)  # UNetWrapper → UNetPredictor
+    if meta is not None:
+        return where, json.dumps(_checkpoint_summary(meta))
     return where, "{}"
+
+
+def _checkpoint_summary(meta) -> dict:
+    """Provenance of a UNet checkpoint for the results attributes."""
+    return {
+        "checkpoint": meta.name,
+        "created": meta.created,
+        "weights_sha256": meta.weights_sha256,
+        "encoder": meta.model.get("encoder_name"),
+        "epochs": meta.training.get("epochs"),
+        "data": meta.data,
+    }
 
 
 def _one_day(
