@@ -15,12 +15,15 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 from holoviews.operation.datashader import rasterize
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
 
 from . import data
 from .state import DashboardState
 
 __all__ = [
     "STYLES",
+    "palette",
     "hillshade_layer",
     "input_maps",
     "map_panel",
@@ -51,6 +54,31 @@ MAP_OPTS = dict(
     xformatter="%.0f",
     yformatter="%.0f",
 )
+
+
+# maps whose low values fade out so the hillshade shows where there is no melt / no error
+FADING = {
+    "pred": "linear",
+    "sar": "linear",
+    "sar_interp": "linear",
+    "mae": "linear",
+    "error": "abs",
+}
+FADE_MIN_ALPHA = 0.25
+
+
+def palette(key: str, n: int = 256) -> list[str]:
+    """RGBA hex colours of the variable's colormap; fading maps go from translucent to opaque."""
+    _, _, name, _ = STYLES[key]
+    cmap = colormaps[name]
+    pos = np.linspace(0.0, 1.0, n)
+    if key not in FADING:
+        alpha = np.full(n, 0.9)
+    elif FADING[key] == "abs":  # diverging: transparent at zero, opaque at both ends
+        alpha = FADE_MIN_ALPHA / 2 + (1 - FADE_MIN_ALPHA / 2) * np.abs(2 * pos - 1)
+    else:
+        alpha = FADE_MIN_ALPHA + (1 - FADE_MIN_ALPHA) * pos
+    return [to_hex((*cmap(p)[:3], a), keep_alpha=True) for p, a in zip(pos, alpha, strict=True)]
 
 
 def _vdim(key: str) -> hv.Dimension:
@@ -88,7 +116,7 @@ def map_view(
 
     streams = [hv.streams.Params(state, [tick])] if tick else []
     dmap = hv.DynamicMap(image, streams=streams)
-    raster = rasterize(dmap).opts(cmap=cmap, clim=clim, clabel=unit, alpha=0.9, **MAP_OPTS)
+    raster = rasterize(dmap).opts(cmap=palette(key), clim=clim, clabel=unit, **MAP_OPTS)
     overlay = hillshade_layer(state.source) * raster
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
@@ -207,5 +235,5 @@ def readout(state: DashboardState) -> str:
 def _fmt(value: float, unit: str) -> str:
     if not np.isfinite(value):
         return "—"
-    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3f}"
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
     return f"{text} {unit}".strip()

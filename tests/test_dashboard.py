@@ -204,7 +204,7 @@ def test_readout_and_pixel_series(state):
     html = readout(state)
     lon, lat = Transformer.from_crs("EPSG:3413", "EPSG:4326", always_xy=True).transform(x, y)
     assert f"{lat:.4f}°, {lon:.4f}°" in html
-    assert "200 K" in html and "0.750" in html
+    assert "200 K" in html and "0.75" in html and "0.01 kg" in html
     state.pixel = (x, y)
     df = pixel_frame(state)
     assert list(df.columns) == ["sar", "sar_interp", "pmw", "mar_wa1", "pred_unet"]
