@@ -88,7 +88,7 @@ class LessonSize:
             raise ValueError(f"${FAST_ENV}: expected 1/true/yes or 0/false/no, got {value!r}")
         return cls(
             False,
-            eval_days=6,
+            eval_days=4,
             train_epochs=20,
             train_steps=10,
             train_minutes=1.5,
