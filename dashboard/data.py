@@ -48,9 +48,15 @@ _PREDICTOR: list[PredictFn] = []
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
 
 
-def register_cube(name: str, cube: xr.Dataset) -> None:
-    """Serve an in-memory cube under ``name`` (tests, notebooks); clears the cached frames."""
-    _REGISTERED[name] = cube
+def register_cube(name: str, cube: xr.Dataset | None) -> None:
+    """Serve an in-memory cube under ``name`` (tests, notebooks; None removes it).
+
+    Clears the cached frames.
+    """
+    if cube is None:
+        _REGISTERED.pop(name, None)
+    else:
+        _REGISTERED[name] = cube
     pn.state.clear_caches()
 
 

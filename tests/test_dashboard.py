@@ -47,6 +47,8 @@ def unet():
     data.set_predictor(fake)
     yield fake
     data.set_predictor(None)
+    data.register_cube("toy", None)
+    assert "toy" not in data.available_sources()
 
 
 @pytest.fixture

@@ -79,6 +79,7 @@ def served(tiny_cube):
     yield f"http://127.0.0.1:{port}/app", states
     server.stop()
     data.set_predictor(None)
+    data.register_cube(SOURCE, None)
 
 
 @pytest.fixture
