@@ -156,9 +156,11 @@ class DashboardState(param.Parameterized):
         t = pd.Timestamp(when, unit="ms") if isinstance(when, int | float) else pd.Timestamp(when)
         times = self.times
         nearest = times[np.abs((times - t.tz_localize(None)).total_seconds()).argmin()]
+        days = data.season_days(self.source, int(nearest.year))
+        self.param.day.bounds = (0, max(len(days) - 1, self.day))  # the new season may be longer
         with param.parameterized.batch_call_watchers(self):
             self.year = int(nearest.year)
-            self.day = int(np.flatnonzero(self.days == nearest)[0])
+            self.day = int(np.flatnonzero(days == nearest)[0])
 
     # ----- watchers
     def _load_source(self) -> None:
@@ -184,7 +186,7 @@ class DashboardState(param.Parameterized):
         self._loaded = self.source
 
     @param.depends("source", watch=True)
-    def _on_source(self, event=None) -> None:
+    def _on_source(self) -> None:
         try:
             self._load_source()
         except MeltwaterError as e:
