@@ -91,7 +91,7 @@ class LessonSize:
             eval_days=4,
             train_epochs=20,
             train_steps=10,
-            train_minutes=1.5,
+            train_minutes=3.0,
             dashboard_days=30,
         )
 
