@@ -137,13 +137,15 @@ def map_panel(
     getter: Callable[[], np.ndarray],
     title: Callable[[], str],
     tick: str | None = None,
+    title_tick: str | None = None,
 ) -> pn.Column:
-    """`map_view` with a title line that follows the same tick."""
+    """`map_view` with a title line that follows ``title_tick`` (default: the map's tick)."""
 
     def bold() -> str:
         return f"<b>{html.escape(title())}</b>"
 
-    text = pn.bind(lambda *_: bold(), state.param[tick]) if tick else bold()
+    title_tick = title_tick or tick
+    text = pn.bind(lambda *_: bold(), state.param[title_tick]) if title_tick else bold()
     heading = pn.pane.HTML(text, margin=(0, 10))
     plot = pn.pane.HoloViews(map_view(state, key, getter, tick), linked_axes=True, margin=(0, 4))
     return pn.Column(heading, plot)
@@ -153,22 +155,19 @@ def result_maps(state: DashboardState) -> pn.layout.Panel:
     """Prediction(s) (redrawn every frame), SAR of the day and error (on the maps tick)."""
     tick = "tick_maps"
 
-    def pred_title(which: str) -> Callable[[], str]:
+    def pred_map(second: bool) -> pn.Column:
+        def model() -> str:
+            return state.model_b if second else state.model
+
+        # no date in the title: it follows the maps tick, not every played frame
         def title() -> str:
-            m = state.model_b if which == "b" else state.model
+            m = model()
             off = f" without {', '.join(state.ablation)}" if m == "unet" and state.ablation else ""
-            return f"Prediction {m}{off} — {state.date_str}"
+            return f"Prediction {m}{off}"
 
-        return title
+        return map_panel(state, "pred", lambda: state.prediction(model()), title, "tick_pred", tick)
 
-    pred_tick = "tick_pred"
-    maps = [map_panel(state, "pred", lambda: state.prediction(), pred_title("a"), pred_tick)]
-    if state.compare:
-        maps.append(
-            map_panel(
-                state, "pred", lambda: state.prediction(state.model_b), pred_title("b"), pred_tick
-            )
-        )
+    maps = [pred_map(False)] + ([pred_map(True)] if state.compare else [])
     maps.append(
         map_panel(
             state,
