@@ -182,7 +182,7 @@ def _setup_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--area-days", default="all", choices=["all", "split"], help="days of the melt-area series"
     )
-    p.add_argument("--workers", type=int, default=2, help="threads over days (default 2)")
+    p.add_argument("--workers", type=int, default=1, help="threads over days (default 1)")
     p.set_defaults(func=_cmd_evaluate)
 
 

@@ -2,8 +2,8 @@
 
 `evaluate` predicts every model on every day it needs (the cube's ``pred_<model>`` when
 precompute stored it, else live), scores the split's SAR days with `meltwater.metrics` and
-builds the fixed results schema documented in ``docs/results.md``. Days are processed in a
-thread pool (numpy, scipy and zarr release the GIL).
+builds the fixed results schema documented in ``docs/results.md``. Days can be processed in a
+thread pool (``workers``; numpy, scipy and zarr release the GIL).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def evaluate(
     predictors: dict[str, Predictor] | None = None,
     use_cube: bool = True,
     area_days: Literal["all", "split"] = "all",
-    workers: int = 2,
+    workers: int = 1,
     ssim_sigma: float = metrics.SSIM_SIGMA,
     progress: bool = True,
 ) -> xr.Dataset:
@@ -247,7 +247,8 @@ def evaluate(
         area_days: ``"all"``: melt area for every day of the cube (for models in `SLOW_LIVE`
             only where the cube stores their predictions, else NaN off the scored days);
             ``"split"``: scored days only.
-        workers: threads over days.
+        workers: threads over days (default 1: on the 2-core development machine 2 threads
+            were not faster, see docs/results.md).
         ssim_sigma: Gaussian σ of the SSIM window.
         progress: show a tqdm bar.
 
