@@ -1,4 +1,4 @@
-"""Checkpoint save/load: safetensors + JSON + card, hash/channel/architecture checks, train state."""
+"""Checkpoint save/load: safetensors + JSON + card; hash, channel and architecture checks."""
 
 from __future__ import annotations
 

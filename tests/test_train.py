@@ -114,7 +114,6 @@ def test_cli_train_tiny_config(tiny_data_root, tmp_path):
     assert main([*argv, "--out", str(out)]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["training"]["command"] == (
-        f"meltwater train --config configs/train_tiny.yaml --data-root {tiny_data_root} "
-        f"--out {out}"
+        f"meltwater train --config configs/train_tiny.yaml --data-root {tiny_data_root} --out {out}"
     )
     assert main(["train", "--config", str(tmp_path / "missing.yaml")]) != 0
