@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5006
 SIZE ?= default
 
-.PHONY: install demo serve test browser lint bench clean-data
+.PHONY: install demo serve test browser lint bench notebooks clean-data
 
 install: $(VENV)/.installed
 
@@ -21,7 +21,7 @@ demo: install
 	$(BIN)/meltwater cube --source demo
 
 serve: demo
-	$(BIN)/panel serve dashboard/app.py --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
+	$(BIN)/panel serve dashboard/app.py --warm --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
 
 # Debian's chromium for the browser tests (skipped with a reason when it is absent).
 browser:
@@ -38,6 +38,10 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/inference.py
 	$(BIN)/python benchmarks/dashboard.py
+
+notebooks: demo
+	$(BIN)/python -m pip install --quiet -e '.[classroom]'
+	$(BIN)/jupyter lab notebooks/
 
 clean-data:
 	rm -rf data

@@ -18,7 +18,8 @@ def _split(req: str) -> tuple[str, str]:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = project["dependencies"] + project["optional-dependencies"]["test"]
+    extras = project["optional-dependencies"]
+    reqs = project["dependencies"] + extras["test"] + extras["classroom"]
     expected = dict(_split(r) for r in reqs)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [
