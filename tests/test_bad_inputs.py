@@ -373,12 +373,6 @@ def test_cli_non_numeric_years(tmp_path, capsys, command):
     assert "--years" in err and "abc" in err and "Traceback" not in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="untyped errors escape the CLI as tracebacks: precompute --models gpt (KeyError from "
-    "the predictor registry), train --config <invalid YAML> (yaml's ParserError); precompute "
-    "--years 2030 succeeds doing 0 days",
-)
 @pytest.mark.parametrize(
     ("argv", "names"),
     [

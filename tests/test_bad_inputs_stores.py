@@ -210,11 +210,6 @@ def test_precompute_killed_mid_way_resumes(two_cubes):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="precompute._ensure_variables: two runs that start together both find pred_<model> "
-    "missing and both create it; the second dies with zarr's ContainsArrayError (needs a lock)",
-)
 def test_two_precomputes_on_the_same_store(two_cubes, tmp_path):
     work, ref = two_cubes
     meet = tmp_path / "meet"
@@ -259,11 +254,6 @@ def test_unknown_model_name_lists_the_registry(tmp_path):
         registry_entry("c", tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="predict.registry_entry: invalid YAML raises yaml's own error, a top-level list an "
-    "AttributeError, and a registry without 'default' says \"unknown model None\"",
-)
 @pytest.mark.parametrize(
     "registry",
     ["models: [unclosed\n", "- a\n- b\n", "models: {x: {checkpoint: a}}\n"],

@@ -192,13 +192,18 @@ def _cmd_precompute(args: argparse.Namespace) -> None:
 
     source = get_source(args.source, args.catalog, args.data_root)
     models = args.models.split(",") if args.models else None
-    years = args.years
     dates = None
-    if years:
-        import xarray as xr
+    if args.years:
+        from meltwater.cube import open_cube
+        from meltwater.errors import CatalogError
 
-        times = xr.open_zarr(source.cube_path, chunks=None, consolidated=False).indexes["time"]
-        dates = times[times.year.isin(years)]
+        times = open_cube(source).indexes["time"]
+        dates = times[times.year.isin(args.years)]
+        if len(dates) == 0:
+            raise CatalogError(
+                f"--years: no day of {args.years} in {source.cube_path}; "
+                f"it holds {sorted(set(times.year))}"
+            )
     done = precompute(
         source.cube_path,
         models,

@@ -24,6 +24,8 @@ import xarray as xr
 import zarr
 from tqdm.auto import tqdm
 
+from meltwater.atomic import exclusive_lock
+from meltwater.errors import CatalogError
 from meltwater.preprocess import CHANNELS
 
 __all__ = ["DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
@@ -165,14 +167,31 @@ def precompute(
         batch_days: days computed between two progress records with local threads.
         models_dir: folder of ``models.yaml`` for the UNet (default: the repository's).
         overwrite: recompute every day even when recorded as done.
-    """
-    import dask
 
-    from meltwater.cube import open_cube
+    Raises:
+        CatalogError: an unknown model name.
+    """
     from meltwater.predictors import MODEL_NAMES
 
     path = Path(path).resolve()
     models = tuple(models or MODEL_NAMES)
+    unknown = sorted(set(models) - set(MODEL_NAMES))
+    if unknown:
+        raise CatalogError(f"models: unknown {unknown}; valid: {list(MODEL_NAMES)}")
+    with exclusive_lock(path):  # one writer per store; a second run waits, then finds it done
+        return _precompute_locked(
+            path, models, ablations, dates, scheduler, workers, batch_days, models_dir, overwrite
+        )
+
+
+def _precompute_locked(
+    path, models, ablations, dates, scheduler, workers, batch_days, models_dir, overwrite
+) -> dict[str, int]:
+    """`precompute` under the store's lock."""
+    import dask
+
+    from meltwater.cube import open_cube
+
     mdir = str(models_dir) if models_dir else None
     cube = open_cube(path)
     ids = {var: _model_id(m, mdir) for var, (m, _) in _jobs(models, ablations).items()}

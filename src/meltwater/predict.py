@@ -71,12 +71,19 @@ def registry_entry(name: str | None = None, models_dir: Path | str | None = None
     reg_path = models_dir / "models.yaml"
     if not reg_path.is_file():
         raise CheckpointError(f"model registry {reg_path} not found")
-    with open(reg_path) as f:
-        reg = yaml.safe_load(f) or {}
+    try:
+        with open(reg_path) as f:
+            reg = yaml.safe_load(f) or {}
+    except yaml.YAMLError as e:
+        raise CheckpointError(f"model registry {reg_path} is not valid YAML: {e}") from None
+    if not isinstance(reg, dict):
+        raise CheckpointError(f"model registry {reg_path}: expected a mapping with 'models'")
     models = reg.get("models")
     if not isinstance(models, dict) or not models:
         raise CheckpointError(f"model registry {reg_path}: expected a non-empty 'models' mapping")
     name = name or reg.get("default")
+    if name is None:
+        raise CheckpointError(f"model registry {reg_path}: no model named and no 'default' entry")
     if name not in models:
         raise KeyError(f"unknown model {name!r} in {reg_path}; expected one of {sorted(models)}")
     entry = dict(models[name])
