@@ -26,3 +26,9 @@ def test_user_errors_are_one_line(tmp_path, capsys):
 def test_verbose_shows_the_traceback(tmp_path):
     with pytest.raises(Exception, match="unknown source"):
         main(["--verbose", "cube", "--source", "nope", "--data-root", str(tmp_path)])
+
+
+def test_precompute_ablation_names_are_checked(tiny_data_root, capsys):
+    argv = ["precompute", "--models", "pmw_threshold", "--data-root", str(tiny_data_root)]
+    assert main([*argv, "--ablations", "pmw,bogus"]) == 2
+    assert "--ablations: unknown ['bogus']" in capsys.readouterr().err

@@ -186,9 +186,21 @@ def _setup_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_evaluate)
 
 
+def _names(text: str, valid: tuple[str, ...], option: str) -> tuple[str, ...]:
+    """Comma-separated names checked against ``valid`` (``none`` → empty)."""
+    from meltwater.errors import CatalogError
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip() and n.strip() != "none")
+    unknown = sorted(set(names) - set(valid))
+    if unknown:
+        raise CatalogError(f"{option}: unknown {unknown}; valid: {list(valid)}")
+    return names
+
+
 def _cmd_precompute(args: argparse.Namespace) -> None:
     from meltwater.catalog import get_source
     from meltwater.precompute import precompute
+    from meltwater.preprocess import CHANNELS
 
     source = get_source(args.source, args.catalog, args.data_root)
     models = args.models.split(",") if args.models else None
@@ -204,9 +216,13 @@ def _cmd_precompute(args: argparse.Namespace) -> None:
                 f"--years: no day of {args.years} in {source.cube_path}; "
                 f"it holds {sorted(set(times.year))}"
             )
+    ablations = (
+        CHANNELS if args.ablations == "all" else _names(args.ablations, CHANNELS, "--ablations")
+    )
     done = precompute(
         source.cube_path,
         models,
+        ablations,
         dates=dates,
         scheduler=args.scheduler,
         workers=args.workers,
@@ -226,6 +242,12 @@ def _setup_precompute(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
     p.add_argument("--workers", type=int, default=None, help="local threads (default: CPUs)")
     p.add_argument("--overwrite", action="store_true", help="recompute days already done")
+    p.add_argument(
+        "--ablations",
+        default="all",
+        help="UNet input channels to ablate one at a time on SAR days: all, none, or a "
+        "comma-separated list (default: all)",
+    )
     p.set_defaults(func=_cmd_precompute)
 
 
