@@ -16,9 +16,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+DEMO_MODELS := unet,mar_interp,pmw_threshold,sar_running_mean
+
+# Each step is idempotent: a second run finds everything done and returns at once.
 demo: install
 	$(BIN)/meltwater demo --size $(SIZE)
 	$(BIN)/meltwater cube --source demo
+	$(BIN)/meltwater precompute --source demo --models $(DEMO_MODELS) --ablations none
+	@[ -f data/results/demo_test.nc ] || \
+		$(BIN)/meltwater evaluate --source demo --split test --models $(DEMO_MODELS)
 
 serve: demo
 	$(BIN)/panel serve dashboard/app.py --warm --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
