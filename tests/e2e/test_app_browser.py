@@ -53,7 +53,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served(tiny_cube):
-    cube = tiny_cube.load()
+    cube = tiny_cube.copy().load()  # a copy: the session fixture stays untouched
     winter = cube["pmw_winter"].sel(year=cube.time.dt.year).drop_vars("year")
     cube["pred_unet"] = cube["sar_interp"].astype("float16")
     cube["pred_pmw_threshold"] = (cube["pmw"] > 0.48 * winter + 128.0).astype("float16")
