@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -216,8 +217,11 @@ def main() -> None:
     args = p.parse_args()
     report = run_load(Path(args.data_root), args.sessions, args.seconds)
     print(report.summary())
-    for e in report.errors[:20]:
-        print("  error:", e)
+    kinds = Counter(e.split(":")[0] for e in report.errors)
+    for kind, n in kinds.most_common():
+        print(f"  {n:5d} × {kind}")
+    for e in dict.fromkeys(report.errors).keys():
+        print("  error:", e[:200])
 
 
 if __name__ == "__main__":

@@ -17,13 +17,15 @@ import numpy as np
 import panel as pn
 import pytest
 
+from benchmarks.load import ARGS as CHROMIUM_ARGS
+from benchmarks.load import CHROMIUM as CHROMIUM_PATH
 from dashboard import data
 from dashboard.app import build_app
 from dashboard.state import DashboardState
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(CHROMIUM_PATH)
 SOURCE = "e2e"
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "blob:http://127.0.0.1", "data:")
 
@@ -32,17 +34,7 @@ LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "blob:http://127.0.0.1", "data:")
 def browser_type_launch_args():
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    return {
-        "executable_path": str(CHROMIUM),
-        "args": [
-            "--no-sandbox",
-            "--headless",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    }
+    return {"executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 
 def _free_port() -> int:
