@@ -15,18 +15,17 @@ import logging
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import xarray as xr
-import yaml
 from tqdm.auto import tqdm
 
 from meltwater.checkpoint import CheckpointMeta, load_train_state, save_checkpoint, save_train_state
-from meltwater.errors import CatalogError
+from meltwater.config import check_keys, read_yaml_mapping
 from meltwater.predict import auto_device, configure_threads
 from meltwater.sliding import sliding_window
 from meltwater.unet import ModelConfig, build_model, get_model_config
@@ -81,18 +80,8 @@ class TrainConfig:
     def from_yaml(cls, path: Path | str, **overrides: Any) -> TrainConfig:
         """Load a YAML mapping of these fields (``yaml.safe_load``); overrides win."""
         path = Path(path)
-        if not path.is_file():
-            raise CatalogError(f"training config {path} not found")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise CatalogError(f"training config {path} is not valid YAML: {e}") from None
-        if not isinstance(raw, dict):
-            raise CatalogError(f"training config {path}: expected a mapping of settings")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise CatalogError(f"{path}: unknown keys {unknown}; expected some of {sorted(known)}")
+        raw = read_yaml_mapping(path, "training config")
+        check_keys(raw, cls, str(path))
         raw.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**raw)
 

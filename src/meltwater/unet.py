@@ -8,12 +8,11 @@ initialised randomly here (``encoder_weights=None``): trained weights come from 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from meltwater.config import check_keys, read_yaml_mapping
 from meltwater.errors import CheckpointError
 from meltwater.preprocess import CHANNELS
 
@@ -82,21 +81,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "model config") -> ModelConfig:
-        """Build from a mapping; unknown keys raise a ValueError naming them and ``where``."""
-        if not isinstance(d, dict):
-            raise ValueError(f"{where}: expected a mapping, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
+        """Build from a mapping; unknown keys raise a CatalogError (a ValueError) naming them."""
+        check_keys(d, cls, where)
         return cls(**d)
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> ModelConfig:
         """Load a YAML file holding one model config mapping (``yaml.safe_load``)."""
-        path = Path(path)
-        with open(path) as f:
-            return cls.from_dict(yaml.safe_load(f), where=str(path))
+        return cls.from_dict(
+            read_yaml_mapping(path, "model config", empty_ok=False), where=str(path)
+        )
 
 
 MODEL_CONFIGS: dict[str, ModelConfig] = {
