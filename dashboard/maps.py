@@ -1,9 +1,10 @@
 """Linked maps in the cube's native CRS: rasterized DynamicMaps over a DEM hillshade.
 
 Each map is ``hillshade * regrid(DynamicMap)`` (``regrid`` is what ``rasterize`` dispatches to
-for images, minus ~7 ms of dispatch per frame): the DynamicMap redraws when its tab's tick
-changes (see `state`), datashader regrids the full grid to screen pixels, pan/zoom is shared by
-every map (same x/y dimensions). Colour limits are fixed per variable so colours mean the same
+for images, minus ~7 ms of dispatch per frame): datashader regrids the full grid to screen
+pixels, pan/zoom is shared by every map (same x/y dimensions). A change of the map's tick (see
+`state`) pushes the new day into the rendered image without a HoloViews re-render
+(`dashboard.live`). Colour limits are fixed per variable so colours mean the same
 on every day.
 """
 
@@ -20,6 +21,7 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from . import data
+from .live import LiveRaster
 from .state import DashboardState
 
 __all__ = [
@@ -104,20 +106,26 @@ def map_view(
     key: str,
     getter: Callable[[], np.ndarray],
     tick: str | None = None,
-) -> hv.DynamicMap:
-    """A rasterized map of ``getter()`` redrawn on ``tick`` (static without one).
+) -> hv.Overlay:
+    """A rasterized map of ``getter()``, following ``tick`` (static without one).
 
-    Pointer moves set ``state.hover`` and taps set ``state.pixel``.
+    HoloViews renders it (and re-renders it on pan/zoom); a ``tick`` change pushes the new
+    day into the rendered image directly (`dashboard.live`). Pointer moves set
+    ``state.hover`` and taps set ``state.pixel``.
     """
     label, unit, cmap, clim = STYLES[key]
     g = data.grid(state.source)
+    live = LiveRaster(getter, g.xs, g.ys if g.y_descending else g.ys[::-1])
 
-    def image(**_) -> hv.Image:
+    def image(n: int = 0) -> hv.Image:
         return hv.Image(getter(), bounds=g.bounds, kdims=KDIMS, vdims=[_vdim(key)])
 
-    streams = [hv.streams.Params(state, [tick])] if tick else []
-    dmap = hv.DynamicMap(image, streams=streams)
-    raster = regrid(dmap).opts(cmap=palette(key), clim=clim, clabel=unit, **MAP_OPTS)
+    dmap = hv.DynamicMap(image, streams=[live.frame])
+    raster = regrid(dmap).opts(
+        cmap=palette(key), clim=clim, clabel=unit, hooks=[live.attach], **MAP_OPTS
+    )
+    if tick:
+        state.param.watch(lambda e: live.push(e.new), tick)
     overlay = hillshade_layer(state.source) * raster
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))

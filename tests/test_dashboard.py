@@ -18,6 +18,7 @@ from dashboard import data
 from dashboard.curves import monthly_plot, results_section, season_plot, summary_frame
 from dashboard.errors import pixel_frame
 from dashboard.export import map_png
+from dashboard.live import LiveRaster
 from dashboard.maps import map_view, readout
 from dashboard.state import DashboardState
 from dashboard.url import apply_url
@@ -150,6 +151,29 @@ def test_map_renders_bokeh_with_current_day(state):
     state.day = 1  # no SAR: error all NaN after the redraw
     fig = hv.render(dmap)
     assert np.isnan(np.asarray(_image_renderer(fig)[1].data_source.data["image"][0])).all()
+
+
+def test_live_regrid_block_means_bottom_row_first():
+    # 4 x 6 cells of 1 m, rows north -> south; regridded to 2 x 3 = means of 2 x 2 blocks
+    arr = np.arange(24, dtype=np.float32).reshape(4, 6)
+    live = LiveRaster(lambda: arr, xs=np.arange(6) + 0.5, ys=np.arange(4)[::-1] + 0.5)
+    out = live.regrid(arr, 0.0, 0.0, 6.0, 4.0, (2, 3))
+    south = arr[2:].reshape(2, 3, 2).mean(axis=(0, 2))
+    north = arr[:2].reshape(2, 3, 2).mean(axis=(0, 2))
+    np.testing.assert_allclose(out, [south, north])
+
+
+def test_day_change_pushes_into_the_rendered_map(state):
+    state.tab = "inputs"
+    dmap = map_view(state, "pmw", lambda: state.layer("pmw"), "tick_inputs")
+    fig = hv.render(dmap)
+    source = _image_renderer(fig)[1].data_source
+    assert np.nanmax(source.data["image"][0]) == 200.0  # pmw = 200 + cube time index
+    state.day = 2
+    pushed = np.asarray(source.data["image"][0])
+    assert np.allclose(pushed, 202.0)
+    fresh = np.asarray(_image_renderer(hv.render(dmap))[1].data_source.data["image"][0])
+    np.testing.assert_array_equal(pushed, fresh)  # a new render (pan/zoom) shows the same day
 
 
 def test_curves_and_tap_jump(state):
