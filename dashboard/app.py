@@ -10,6 +10,7 @@ if __package__ in (None, ""):  # run as a script by `panel serve`: make `dashboa
 
 import panel as pn
 
+from dashboard import data
 from dashboard.ablation import ablation_panel
 from dashboard.curves import curves_tab
 from dashboard.errors import errors_tab
@@ -97,9 +98,12 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
 def main_page() -> pn.viewable.Viewable:
     """The served page; a clear message instead of a traceback when no usable cube exists."""
     try:
-        return build_app(sync_url=True)
+        state = DashboardState()
+        app = build_app(state, sync_url=True)
     except MeltwaterError as e:
         return pn.pane.Alert(f"MeltwaterBench Explorer cannot start: {e}", alert_type="danger")
+    data.preload_unet(state.source)
+    return app
 
 
 pn.extension(notifications=True, loading_indicator=True)

@@ -33,12 +33,14 @@ __all__ = [
     "pixel_errors",
     "pixel_series",
     "prefetch",
+    "preload_unet",
     "register_cube",
     "results",
     "season_day_labels",
     "season_days",
     "set_predictor",
     "times",
+    "unet",
 ]
 
 PredictFn = Callable[[xr.Dataset, pd.Timestamp, tuple[str, ...]], np.ndarray]
@@ -179,13 +181,35 @@ def hillshade(source: str) -> np.ndarray:
     return np.where(land, shade, np.nan).astype(np.float32)
 
 
-def _unet_predict(cube: xr.Dataset, date: pd.Timestamp, ablate: tuple[str, ...]) -> np.ndarray:
-    if _PREDICTOR:
-        return np.asarray(_PREDICTOR[0](cube, date, ablate), dtype=np.float32)
+def _load_unet(source: str):
     from meltwater.predict import UNetPredictor  # torch loads here, on first use
 
-    predictor = pn.state.as_cached("meltwater-unet", UNetPredictor.from_registry)
-    return np.asarray(predictor.predict(cube, date, ablate=ablate), dtype=np.float32)
+    predictor = UNetPredictor.from_registry()
+    cube = get_cube(source)
+    predictor.predict(cube, cube.time.values[0])  # the first run sets up the kernels (~0.3 s)
+    return predictor
+
+
+def unet(source: str):
+    """The registry's UNet, loaded and run once per process (shared by every session)."""
+    return pn.state.as_cached("meltwater-unet", _load_unet, source=source)
+
+
+def preload_unet(source: str) -> None:
+    """Load the UNet in the background so that the first live ablation does not wait for it.
+
+    Does nothing when a test predictor is set or the cube has no UNet predictions.
+    """
+    if not _PREDICTOR and "pred_unet" in get_cube(source):
+        _PREFETCH.submit(unet, source)
+
+
+def _unet_predict(
+    source: str, cube: xr.Dataset, date: pd.Timestamp, ablate: tuple[str, ...]
+) -> np.ndarray:
+    if _PREDICTOR:
+        return np.asarray(_PREDICTOR[0](cube, date, ablate), dtype=np.float32)
+    return np.asarray(unet(source).predict(cube, date, ablate=ablate), dtype=np.float32)
 
 
 @pn.cache(max_items=32, policy="LRU")
@@ -204,7 +228,7 @@ def ablated_prediction(source: str, date: str, ablate: tuple[str, ...]) -> np.nd
         if np.isfinite(pre).any():
             return pre
     try:
-        arr = _unet_predict(cube, pd.Timestamp(date), tuple(ablate))
+        arr = _unet_predict(source, cube, pd.Timestamp(date), tuple(ablate))
     except ImportError as e:
         raise MeltwaterError(f"live ablation needs meltwater.predict ({e})") from None
     if arr.shape != (cube.sizes["y"], cube.sizes["x"]):
