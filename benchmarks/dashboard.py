@@ -1,11 +1,11 @@
 """Server-side dashboard timings on a real cube: day scrubbing and a live ablation.
 
-Scrub: the Maps tab (prediction, SAR, error) is rendered into a Bokeh document, then the day
-is stepped; each step runs the DynamicMap callbacks, datashader regrid and the Bokeh model
-updates (what a browser session waits for, minus the network). Compared in the same run with
-the naive path: full-resolution ``hv.Image`` panes re-rendered per day, read straight from the
-cube, no rasterize and no cache. Live ablation: the UNet on one day without two channels
-(the model loaded and run once before, as the served app does in the background).
+Scrub: the whole page (Maps tab in view: prediction, SAR, error) is rendered into a Bokeh
+document, then the day is stepped; each step runs every watcher of the page, datashader regrid
+and the Bokeh model updates (what a browser session waits for, minus the network). Compared in
+the same run with the naive path: full-resolution ``hv.Image`` panes re-rendered per day, read
+straight from the cube, no rasterize and no cache. Live ablation: the UNet on one day without
+two channels (the model loaded and run once before, as the served app does in the background).
 
 Usage: python benchmarks/dashboard.py [--source demo] [--frames 40] [--checkpoint PATH]
 If the cube has no ``pred_<model>`` yet, ``pred_sar_running_mean`` is taken as the cube's
@@ -29,7 +29,7 @@ from bokeh.document import Document
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dashboard import data  # noqa: E402
-from dashboard.maps import result_maps  # noqa: E402
+from dashboard.app import build_app  # noqa: E402
 from dashboard.state import DashboardState  # noqa: E402
 from meltwater.summary import models_in  # noqa: E402
 
@@ -113,7 +113,7 @@ def main() -> None:
     ny, nx = cube.sizes["y"], cube.sizes["x"]
     print(f"source {args.source}: grid {ny} x {nx}, model {state.model}, {args.frames} frames")
     t = time.perf_counter()
-    result_maps(state).get_root(Document())  # the Maps tab, rendered once
+    build_app(state).get_root(Document())  # the whole page, Maps tab in view
     _scrub(state, range(1, 3))  # first datashader call JIT-compiles (use `panel serve --warm`)
     print(f"render + warm-up (numba JIT) {time.perf_counter() - t:.1f} s")
     cold = _scrub(state, range(3, args.frames + 3))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import panel as pn
 
 from .state import CHANNELS, DashboardState
@@ -35,17 +36,28 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
         value=state.param.busy, size=20, label="running the UNet…", visible=state.param.busy
     )
 
-    def change() -> pn.viewable.Viewable:
+    nothing = pd.DataFrame()  # the same object every time: no redraw while all inputs are on
+
+    def change(*_) -> pd.DataFrame:
+        """The ablated UNet's metrics minus the full UNet's, on the shown day."""
         if not state.ablation:
-            return pn.pane.Markdown("All inputs on. Switch one off to rerun the UNet on this day.")
+            return nothing
         df = state.day_metrics()
         if "unet" not in df.index:
-            return pn.pane.Markdown("")
+            return nothing
         delta = (df.drop(index="unet") - df.loc["unet"]).round(3)
         delta.index = [f"Δ {i}" for i in delta.index]
-        return pn.pane.DataFrame(delta, sizing_mode="stretch_width")
+        return delta
 
-    table = pn.bind(lambda *_: change(), state.param.ablate, state.param.day, state.param.year)
+    hint = pn.pane.Markdown(
+        "All inputs on. Switch one off to rerun the UNet on this day.",
+        visible=pn.bind(lambda off: not off, state.param.ablate),
+    )
+    table = pn.pane.DataFrame(
+        pn.bind(change, state.param.ablate, state.param.day, state.param.year),
+        visible=pn.bind(bool, state.param.ablate),
+        sizing_mode="stretch_width",
+    )
     return pn.Column(
-        pn.pane.Markdown("**UNet inputs** (off = ablated)"), pn.Row(toggles, spinner), table
+        pn.pane.Markdown("**UNet inputs** (off = ablated)"), pn.Row(toggles, spinner), hint, table
     )

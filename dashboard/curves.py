@@ -180,9 +180,8 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
     )
 
 
-def _day_table(state: DashboardState) -> pn.pane.DataFrame:
-    df = state.day_metrics().round(3)
-    return pn.pane.DataFrame(df, sizing_mode="stretch_width", max_width=520)
+def _day_table(state: DashboardState) -> pd.DataFrame:
+    return state.day_metrics().round(3)
 
 
 def curves_tab(state: DashboardState) -> pn.layout.Panel:
@@ -194,8 +193,10 @@ def curves_tab(state: DashboardState) -> pn.layout.Panel:
         )
         for var in ("bias", "melt_fraction")
     ]
-    table = pn.bind(
-        lambda *_: _day_table(state), state.param.day, state.param.year, state.param.model
+    table = pn.pane.DataFrame(
+        pn.bind(lambda *_: _day_table(state), state.param.tick_curves),
+        sizing_mode="stretch_width",
+        max_width=520,
     )
     return pn.Column(
         pn.pane.Markdown("**Metrics of the shown day vs SAR**"),

@@ -35,6 +35,7 @@ __all__ = [
     "prefetch",
     "preload_unet",
     "register_cube",
+    "sar_days",
     "results",
     "season_day_labels",
     "season_days",
@@ -101,6 +102,13 @@ def get_cube(name: str) -> xr.Dataset:
 def times(source: str) -> pd.DatetimeIndex:
     """Every day of the source's cube."""
     return pd.DatetimeIndex(get_cube(source).time.values, name="time")
+
+
+@pn.cache(max_items=8)
+def sar_days(source: str) -> frozenset[pd.Timestamp]:
+    """The days of the source's cube that have a SAR scene."""
+    cube = get_cube(source)
+    return frozenset(times(source)[np.asarray(cube["has_sar"].values, bool)])
 
 
 @pn.cache(max_items=64)

@@ -85,13 +85,5 @@ def errors_tab(state: DashboardState) -> pn.layout.Panel:
     months = pn.widgets.CheckButtonGroup.from_param(
         state.param.months, options={MONTH_NAMES[m]: m for m in MONTHS}, label="Months"
     )
-    series = pn.bind(
-        lambda *_: pixel_plot(state),
-        state.param.pixel,
-        state.param.year,
-        state.param.day,
-        state.param.model,
-        state.param.compare,
-        state.param.model_b,
-    )
+    series = pn.bind(lambda *_: pixel_plot(state), state.param.tick_series)
     return pn.Column(months, error_maps(state), series)

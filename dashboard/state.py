@@ -1,9 +1,10 @@
 """The dashboard's state: one `param.Parameterized` that every view reads and writes.
 
-Views never hold state of their own. Maps redraw through per-tab tick counters: a change of
-day, model or ablation bumps only the tick of the tab in view and marks the other tabs stale,
-so hidden maps cost nothing while the player runs and catch up when their tab opens. While the
-player runs, only the prediction maps follow each frame; SAR and error catch up on pause.
+Views never hold state of their own. Views that follow the day, model or ablation redraw
+through tick counters: a change bumps only the ticks of views on the tab in view and marks the
+others stale, so hidden views cost nothing while the player runs and catch up when their tab
+opens. While the player runs, only the prediction maps follow each frame; SAR and error catch
+up on pause.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ __all__ = ["CHANNELS", "MONTHS", "TABS", "DashboardState"]
 CHANNELS = ABLATION_CHANNELS
 TABS = ("maps", "inputs", "curves", "errors")
 MONTHS = (4, 5, 6, 7, 8, 9)
-_MAP_TABS = ("maps", "inputs", "errors")
+# views redrawn through a tick (``tick_<view>``; "maps" has two), by the tab they are on
+_VIEW_TAB = {
+    "maps": "maps",
+    "inputs": "inputs",
+    "curves": "curves",
+    "errors": "errors",
+    "series": "errors",
+}
 
 
 class DashboardState(param.Parameterized):
@@ -47,7 +55,9 @@ class DashboardState(param.Parameterized):
     tick_pred = param.Integer(default=0, doc="redraw the prediction maps")
     tick_maps = param.Integer(default=0, doc="redraw the other maps of the Maps tab")
     tick_inputs = param.Integer(default=0)
-    tick_errors = param.Integer(default=0)
+    tick_curves = param.Integer(default=0, doc="redraw the day's metrics table")
+    tick_errors = param.Integer(default=0, doc="redraw the per-pixel error maps")
+    tick_series = param.Integer(default=0, doc="redraw the tapped pixel's series")
 
     def __init__(self, source: str | None = None, **params):
         sources = data.available_sources()
@@ -87,7 +97,7 @@ class DashboardState(param.Parameterized):
 
     @property
     def has_sar(self) -> bool:
-        return bool(self.cube["has_sar"].sel(time=self.date))
+        return self.date in data.sar_days(self.source)
 
     @property
     def ablation(self) -> tuple[str, ...]:
@@ -199,6 +209,7 @@ class DashboardState(param.Parameterized):
     def _on_year(self) -> None:
         self.param.day.bounds = (0, len(self.days) - 1)
         self.day = min(self.day, len(self.days) - 1)
+        self._refresh(("errors",))  # the per-pixel errors are over the season
 
     @param.depends("ablate", watch=True)
     def _on_ablate(self) -> None:
@@ -209,20 +220,25 @@ class DashboardState(param.Parameterized):
         if self.ablation and not self._compute_ablation():
             self.ablate = []
             return
-        self._refresh(("maps",))
+        self._refresh(("maps", "curves"))
 
     @param.depends("day", "year", watch=True)
     def _on_day(self) -> None:
         if self.ablation and not self._compute_ablation():
             self.ablate = []
-        if self.playing and self.day + 1 < len(self.days):
+        if self.day + 1 < len(self.days):  # the next day is read while this one is looked at
             nxt = self.days[self.day + 1].strftime("%Y-%m-%d")
-            data.prefetch(self.source, [f"pred_{m}" for m in self.shown_models], nxt)
-        self._refresh(("maps", "inputs"))
+            rest = [] if self.playing else ["sar", "valid"]
+            data.prefetch(self.source, [f"pred_{m}" for m in self.shown_models] + rest, nxt)
+        self._refresh(("maps", "inputs", "curves", "series"))
 
     @param.depends("model", "model_b", "compare", watch=True)
     def _on_model(self) -> None:
-        self._refresh(("maps", "errors"))
+        self._refresh(("maps", "errors", "curves", "series"))
+
+    @param.depends("pixel", watch=True)
+    def _on_pixel(self) -> None:
+        self._refresh(("series",))
 
     @param.depends("months", watch=True)
     def _on_months(self) -> None:
@@ -230,9 +246,9 @@ class DashboardState(param.Parameterized):
 
     @param.depends("tab", watch=True)
     def _on_tab(self) -> None:
-        if self.tab in self._stale:
-            self._stale.discard(self.tab)
-            self._bump(self.tab)
+        for view in [v for v in self._stale if _VIEW_TAB.get(v) == self.tab]:
+            self._stale.discard(view)
+            self._bump(view)
 
     @param.depends("playing", watch=True)
     def _on_playing(self) -> None:
@@ -252,18 +268,18 @@ class DashboardState(param.Parameterized):
         finally:
             self.busy = False
 
-    def _bump(self, tab: str) -> None:
-        if tab == "maps":
+    def _bump(self, view: str) -> None:
+        if view == "maps":
             self.tick_pred += 1
             if self.playing:
                 self._stale.add("maps_rest")
                 return
-        name = f"tick_{tab}"
+        name = f"tick_{view}"
         setattr(self, name, getattr(self, name) + 1)
 
-    def _refresh(self, tabs: tuple[str, ...] = _MAP_TABS) -> None:
-        for tab in tabs:
-            if tab == self.tab:
-                self._bump(tab)
+    def _refresh(self, views: tuple[str, ...] = tuple(_VIEW_TAB)) -> None:
+        for view in views:
+            if _VIEW_TAB[view] == self.tab:
+                self._bump(view)
             else:
-                self._stale.add(tab)
+                self._stale.add(view)

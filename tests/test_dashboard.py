@@ -124,6 +124,20 @@ def test_only_the_tab_in_view_redraws(state):
     assert state.tick_maps == before[0] + 1  # nothing changed while away
 
 
+def test_hidden_views_wait_for_their_tab(state):
+    curves, series, errors = state.tick_curves, state.tick_series, state.tick_errors
+    state.day = 4
+    state.pixel = (300_500.0, -2_500_500.0)
+    state.year = 2020
+    assert (state.tick_curves, state.tick_series, state.tick_errors) == (curves, series, errors)
+    state.tab = "errors"  # the series and the season's error maps catch up once
+    assert (state.tick_series, state.tick_errors) == (series + 1, errors + 1)
+    state.tab = "curves"
+    assert state.tick_curves == curves + 1
+    state.day = 5
+    assert state.tick_curves == curves + 2 and state.tick_series == series + 1
+
+
 def test_while_playing_only_predictions_follow(state):
     state.playing = True
     pred, rest = state.tick_pred, state.tick_maps
