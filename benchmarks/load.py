@@ -1,13 +1,18 @@
-"""Load test: N concurrent headless-chromium sessions scrub days on a served dashboard.
+"""Load test: N concurrent sessions scrub days on a served dashboard.
 
 Starts ``panel serve dashboard/app.py`` on 127.0.0.1 (a free port) over the data directory
-given (default: the project's ``data/``, i.e. the demo after ``make demo``), opens N pages in
-one Debian chromium at once and, when all have loaded, lets every session step the day with the
-slider's arrow key for a fixed time. Reports steps, errors (browser console/page errors,
-failed or off-machine requests, server tracebacks), the server's peak RSS and the latency of
-a step (key press → the page's date heading shows the new day: a server round trip) at p50/p95.
+given (default: the project's ``data/``, i.e. the demo after ``make demo``), opens N sessions at
+once and, when all have loaded, lets every session step the day for a fixed time. Sessions are
+Bokeh websocket clients by default (``--clients ws``, see `load_ws`: they load the server as
+browsers do without a renderer each on this machine) or headless pages in one Debian chromium
+(``--clients browser``: steps with the slider's arrow key). Reports steps, errors by kind
+(client exceptions, disconnects, steps that never arrive, browser console/page errors, failed
+or off-machine requests, server tracebacks), the server's peak RSS and the latency of a step
+(new day → its heading, and for ws clients the prediction map's image, have arrived: a server
+round trip) at p50/p95.
 
-Usage: python benchmarks/load.py [--sessions 20] [--seconds 60] [--data-root DIR]
+Usage: python benchmarks/load.py [--clients ws|browser] [--sessions 20] [--seconds 60]
+       [--data-root DIR]
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import psutil
 from playwright.async_api import async_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+CLIENTS = ("ws", "browser")
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable for the ws mode
+    sys.path.insert(0, str(ROOT))
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -46,6 +55,7 @@ class LoadReport:
 
     sessions: int
     seconds: float
+    clients: str = "browser"
     steps: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -57,16 +67,17 @@ class LoadReport:
         lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
         load = np.array(self.load_s) if self.load_s else np.array([np.nan])
         return (
-            f"{self.sessions} sessions loaded in {np.median(load):.0f} s median, "
+            f"{self.sessions} {self.clients} sessions loaded in {np.median(load):.0f} s median, "
             f"{load.max():.0f} s max; then {self.seconds:.0f} s of scrubbing: "
             f"{self.steps} day steps, "
             f"{len(self.errors)} errors; step latency p50 {np.percentile(lat, 50):.0f} ms, "
-            f"p95 {np.percentile(lat, 95):.0f} ms; server RSS {self.start_rss_mb:.0f} MB after "
-            f"load, peak {self.peak_rss_mb:.0f} MB"
+            f"p95 {np.percentile(lat, 95):.0f} ms; server RSS {self.start_rss_mb:.0f} MB at the "
+            f"end, peak {self.peak_rss_mb:.0f} MB"
         )
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -77,10 +88,17 @@ def _rss_mb(proc: psutil.Process) -> float:
     return sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
 
 
-class _Server:
-    """``panel serve`` in a subprocess, with its log collected and its RSS sampled."""
+class PanelServer:
+    """``panel serve`` of the dashboard in a subprocess, with its log collected and RSS sampled.
 
-    def __init__(self, data_root: Path, port: int):
+    Args:
+        data_root: the data directory the app reads (``MELTWATER_DATA``).
+        port: a free port on 127.0.0.1.
+        serve_args: further ``panel serve`` options.
+    """
+
+    def __init__(self, data_root: Path, port: int, serve_args: tuple[str, ...] = ()):
+        self.url = f"http://127.0.0.1:{port}/app"
         env = {**os.environ, "MELTWATER_DATA": str(data_root), "HF_HUB_OFFLINE": "1"}
         cmd = [
             sys.executable,
@@ -94,6 +112,7 @@ class _Server:
             str(port),
             "--allow-websocket-origin",
             f"127.0.0.1:{port}",
+            *serve_args,
         ]
         self.proc = subprocess.Popen(
             cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -138,7 +157,7 @@ class _Server:
 
 async def _session(browser, url: str, start: asyncio.Barrier, report: LoadReport) -> None:
     page = await browser.new_page(viewport={"width": 1400, "height": 900})
-    page.on("console", lambda m: report.errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: m.type == "error" and report.errors.append(f"console: {m.text}"))
     page.on("pageerror", lambda e: report.errors.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: report.errors.append(f"request failed: {r.url}"))
     page.on(
@@ -167,7 +186,7 @@ async def _session(browser, url: str, start: asyncio.Barrier, report: LoadReport
         while await heading.inner_text() == before and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         if time.monotonic() >= deadline:  # a step that never arrives is an error, not a hang
-            report.errors.append("step did not arrive within 30 s")
+            report.errors.append("timeout: step did not arrive within 30 s")
             continue
         report.latencies_ms.append(1000 * (time.perf_counter() - t0))
         report.steps += 1
@@ -182,23 +201,55 @@ async def _drive(url: str, sessions: int, report: LoadReport, done) -> None:
         await browser.close()
 
 
-def run_load(data_root: Path, sessions: int = 20, seconds: float = 60) -> LoadReport:
-    """Serve the dashboard over ``data_root`` and drive ``sessions`` pages for ``seconds``."""
-    port = _free_port()
-    server = _Server(Path(data_root), port)
-    report = LoadReport(sessions, seconds)
+def _drive_ws(url: str, sessions: int, report: LoadReport) -> None:
+    from benchmarks.load_ws import run_clients  # imports panel: only the ws mode needs it
+
+    for r in run_clients(url, sessions, report.seconds):
+        report.steps += r.steps
+        report.latencies_ms += r.latencies_ms
+        report.errors += r.errors
+        if r.load_s is not None:
+            report.load_s.append(r.load_s)
+
+
+def run_load(
+    data_root: Path,
+    sessions: int = 20,
+    seconds: float = 60,
+    clients: Literal["ws", "browser"] = "ws",
+) -> LoadReport:
+    """Serve the dashboard over ``data_root`` and drive ``sessions`` clients for ``seconds``.
+
+    Args:
+        data_root: the data directory the server reads (``MELTWATER_DATA``).
+        sessions: how many sessions load and scrub at once.
+        seconds: how long every session scrubs once all have loaded.
+        clients: ``"ws"`` (Bokeh websocket clients) or ``"browser"`` (chromium pages).
+
+    Returns:
+        The measured `LoadReport`; server tracebacks logged while scrubbing count as errors.
+    """
+    if clients not in CLIENTS:
+        raise ValueError(f"clients must be one of {CLIENTS}, got {clients!r}")
+    port = free_port()
+    server = PanelServer(Path(data_root), port)
+    report = LoadReport(sessions, seconds, clients)
     try:
         server.wait_ready()
-        url = f"http://127.0.0.1:{port}/app"
-        # A thread of its own: the caller may already run an event loop (pytest-playwright).
+        url = server.url
         mark: list[int] = []
-        driver = threading.Thread(
-            target=lambda: asyncio.run(
-                _drive(url, sessions, report, lambda: mark.append(len(server.log)))
+        if clients == "ws":
+            _drive_ws(url, sessions, report)
+            mark.append(len(server.log))
+        else:
+            # A thread of its own: the caller may already run an event loop (pytest-playwright).
+            driver = threading.Thread(
+                target=lambda: asyncio.run(
+                    _drive(url, sessions, report, lambda: mark.append(len(server.log)))
+                )
             )
-        )
-        driver.start()
-        driver.join()
+            driver.start()
+            driver.join()
         report.start_rss_mb = server.rss()
         report.peak_rss_mb = server.peak
     finally:
@@ -211,11 +262,12 @@ def run_load(data_root: Path, sessions: int = 20, seconds: float = 60) -> LoadRe
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clients", choices=CLIENTS, default="ws")
     p.add_argument("--sessions", type=int, default=20)
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--data-root", default=os.environ.get("MELTWATER_DATA", str(ROOT / "data")))
     args = p.parse_args()
-    report = run_load(Path(args.data_root), args.sessions, args.seconds)
+    report = run_load(Path(args.data_root), args.sessions, args.seconds, args.clients)
     print(report.summary())
     kinds = Counter(e.split(":")[0] for e in report.errors)
     for kind, n in kinds.most_common():

@@ -1,0 +1,147 @@
+"""Bokeh websocket clients for the load test: each pulls a session and scrubs the day slider.
+
+A client is ``bokeh.client.pull_session`` on the app URL in a thread of its own (every
+``ClientConnection`` runs its own tornado IOLoop), so the server sees what a browser's
+websocket sends without a renderer per session on the client machine. A step sets the
+"Day of season" slider's value and waits until the server's updates for that day have reached
+the client: the day heading's text and the prediction map's image data.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+import panel.models  # noqa: F401  (registers Panel's models so pulled documents deserialize)
+from bokeh.client import ClientSession, pull_session
+from bokeh.document import Document
+from bokeh.models import GlyphRenderer, Image, Plot, Slider
+from panel.models.markup import HTML
+
+__all__ = ["ClientResult", "DocModels", "find_models", "run_clients"]
+
+STEP_TIMEOUT_S = 30.0
+DAY_SLIDER = "Day of season"
+DAY_HEADING = re.compile(r"&lt;h3&gt;\d{2} \w{3} \d{4}")
+PRED_TITLE = "&lt;b&gt;Prediction"
+
+
+@dataclass
+class ClientResult:
+    """What one client measured."""
+
+    load_s: float | None = None
+    steps: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DocModels:
+    """The models of a pulled dashboard document that a day step drives and waits on."""
+
+    slider: Slider
+    heading: HTML
+    pred: GlyphRenderer
+
+
+def find_models(doc: Document) -> DocModels:
+    """The day slider, the day heading and the (first) prediction map's image in ``doc``.
+
+    Raises:
+        LookupError: when the document lacks one of them.
+    """
+    models = list(doc.models)
+    sliders = [m for m in models if isinstance(m, Slider) and m.title == DAY_SLIDER]
+    headings = [m for m in models if isinstance(m, HTML) and DAY_HEADING.search(m.text or "")]
+    titles = [m for m in models if isinstance(m, HTML) and (m.text or "").startswith(PRED_TITLE)]
+    if not (sliders and headings and titles):
+        raise LookupError(
+            f"pulled document lacks the {DAY_SLIDER!r} slider ({len(sliders)}), the day heading "
+            f"({len(headings)}) or a prediction map title ({len(titles)})"
+        )
+    column = next(m for m in models if titles[0] in getattr(m, "children", []))
+    plot = next(iter(column.children[column.children.index(titles[0]) + 1].select({"type": Plot})))
+    # the map is ``hillshade * raster``: the raster is the last image renderer
+    images = [
+        r for r in plot.renderers if isinstance(r, GlyphRenderer) and isinstance(r.glyph, Image)
+    ]
+    return DocModels(sliders[0], headings[0], images[-1])
+
+
+def _wait_for(session: ClientSession, done, timeout: float) -> bool:
+    """Run the session's IOLoop, applying server patches, until ``done()`` or ``timeout``.
+
+    bokeh.client has no public "process messages until" call: this uses the connection's
+    private ``_loop_until`` (what ``pull``/``loop_until_closed`` use). The predicate is checked
+    after every message; a timer stops the loop when none satisfies it in time.
+    """
+    connection = session._connection
+    timer = connection.io_loop.call_later(timeout, connection.io_loop.stop)
+    connection._loop_until(lambda: done() or not session.connected)
+    connection.io_loop.remove_timeout(timer)
+    return done()
+
+
+def _client(url: str, seconds: float, start: threading.Barrier, result: ClientResult) -> None:
+    t0 = time.perf_counter()
+    try:
+        session = pull_session(url=url)
+        models = find_models(session.document)
+    except Exception as e:  # a client that cannot load still takes part in the start barrier
+        result.errors.append(f"connect: {e!r}")
+        start.wait()
+        return
+    result.load_s = time.perf_counter() - t0
+    changed: set[str] = set()
+
+    def record(event) -> None:
+        model = getattr(event, "model", None)
+        if model is not None:
+            changed.add(model.id)
+
+    session.document.on_change(record)
+    targets = {models.heading.id, models.pred.data_source.id}
+    slider = models.slider
+    start.wait()
+    until = time.monotonic() + seconds
+    try:
+        while time.monotonic() < until:
+            changed.clear()
+            t0 = time.perf_counter()
+            slider.value = slider.start if slider.value >= slider.end else slider.value + 1
+            if not _wait_for(session, lambda: targets <= changed, STEP_TIMEOUT_S):
+                if not session.connected:
+                    result.errors.append(f"disconnect: {session.error_detail or 'closed'}")
+                else:  # the loop was stopped mid-read: this session cannot go on
+                    result.errors.append(
+                        f"timeout: step did not arrive within {STEP_TIMEOUT_S:.0f} s"
+                    )
+                return
+            result.latencies_ms.append(1000 * (time.perf_counter() - t0))
+            result.steps += 1
+    except Exception as e:
+        result.errors.append(f"client: {e!r}")
+    finally:
+        session.close()
+
+
+def run_clients(url: str, sessions: int, seconds: float) -> list[ClientResult]:
+    """Pull ``sessions`` sessions of ``url`` at once; once all have loaded, each scrubs ``seconds``.
+
+    Returns:
+        One `ClientResult` per session.
+    """
+    start = threading.Barrier(sessions)  # every client scrubs at the same time
+    results = [ClientResult() for _ in range(sessions)]
+    threads = [
+        threading.Thread(target=_client, args=(url, seconds, start, r), daemon=True)
+        for r in results
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
