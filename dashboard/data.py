@@ -20,6 +20,7 @@ from pyproj import Transformer
 from meltwater import summary
 from meltwater.catalog import data_dir, get_source, load_catalog
 from meltwater.errors import CubeError, MeltwaterError
+from meltwater.summary_cache import season_summary
 
 __all__ = [
     "Grid",
@@ -246,8 +247,12 @@ def ablated_prediction(source: str, date: str, ablate: tuple[str, ...]) -> np.nd
 
 @pn.cache(max_items=16)
 def daily_summary(source: str, year: int) -> xr.Dataset:
-    """`meltwater.summary.daily_summary` of every model over the season days of ``year``."""
-    return summary.daily_summary(get_cube(source), dates=season_days(source, year), progress=False)
+    """`meltwater.summary.daily_summary` of every model over the season days of ``year``.
+
+    Read from beside the cube when `meltwater precompute` stored it (`meltwater.summary_cache`).
+    """
+    path = None if source in _REGISTERED else get_source(source).cube_path
+    return season_summary(get_cube(source), year, path)
 
 
 @pn.cache(max_items=16)

@@ -13,6 +13,8 @@ import zarr
 
 from meltwater.checkpoint import CheckpointMeta, save_checkpoint
 from meltwater.preprocess import CHANNELS, NormStats
+from meltwater.summary import MODEL_ORDER
+from meltwater.summary_cache import summary_key, summary_path
 from meltwater.train import _split_dates
 from meltwater.unet import ModelConfig, build_model
 
@@ -77,6 +79,12 @@ def test_precompute_writes_every_model_and_ablation(cube_copy, models_dir, tiny_
     live = unet.predict(tiny_cube, day, ablate=("dem",)).values
     stored = out["pred_unet_no_dem"].sel(time=day).values.astype(np.float32)
     np.testing.assert_allclose(stored, live, atol=2e-3)
+    # the season summaries the dashboard plots are stored beside the cube and current
+    for year in sorted(set(out.indexes["time"].year)):
+        path = summary_path(cube_copy, year)
+        with xr.open_dataset(path) as ds:
+            assert ds.attrs["summary_key"] == summary_key(out)
+            assert list(ds.model.values) == [m for m in MODEL_ORDER if m in MODELS]
 
 
 def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, models_dir, monkeypatch):

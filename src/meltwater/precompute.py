@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from meltwater.atomic import exclusive_lock
 from meltwater.errors import CatalogError
 from meltwater.preprocess import CHANNELS
+from meltwater.summary_cache import write_season_summaries
 
 __all__ = ["DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
 
@@ -219,4 +220,5 @@ def _precompute_locked(
                 _record(group, dates, index, variables)
             bar.update(len(results))
     bar.close()
+    write_season_summaries(path)  # the dashboard's season curves, stored beside the cube
     return {v: len(group[v].attrs.get(DONE_ATTR, [])) for v in ids}
