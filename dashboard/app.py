@@ -77,11 +77,12 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
     views = {
         "maps": pn.bind(lambda *_: result_maps(state), state.param.source, state.param.compare),
         "inputs": pn.bind(lambda *_: input_maps(state), state.param.source),
-        "curves": curves_tab(state),
+        "curves": pn.bind(lambda *_: curves_tab(state), state.param.source),
         "errors": pn.bind(lambda *_: errors_tab(state), state.param.source),
     }
+    # lazy: a tab's views are built when it is first shown, not for every session up front
     tabs = pn.Tabs(
-        *[(TAB_TITLES[t], pn.panel(views[t])) for t in TABS],
+        *[(TAB_TITLES[t], pn.panel(views[t], lazy=True)) for t in TABS],
         dynamic=True,
         active=TABS.index(state.tab),
     )
