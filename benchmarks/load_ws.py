@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import panel.models  # noqa: F401  (registers Panel's models so pulled documents deserialize)
@@ -19,10 +21,12 @@ from bokeh.client import ClientSession, pull_session
 from bokeh.document import Document
 from bokeh.models import GlyphRenderer, Image, Plot, Slider
 from panel.models.markup import HTML
+from tornado.httpclient import HTTPRequest
 
 __all__ = ["ClientResult", "DocModels", "find_models", "run_clients"]
 
 STEP_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 600.0  # as long as the browser mode waits for a page
 DAY_SLIDER = "Day of season"
 DAY_HEADING = re.compile(r"&lt;h3&gt;\d{2} \w{3} \d{4}")
 PRED_TITLE = "&lt;b&gt;Prediction"
@@ -128,6 +132,23 @@ def _client(url: str, seconds: float, start: threading.Barrier, result: ClientRe
         session.close()
 
 
+@contextmanager
+def _patient_connects(timeout: float) -> Iterator[None]:
+    """Let websocket handshakes wait ``timeout`` seconds instead of tornado's 20 s.
+
+    bokeh.client has no connect timeout option: ``ClientConnection`` calls tornado's
+    ``websocket_connect`` with a bare ``HTTPRequest``, whose timeouts fall back to the private
+    class defaults ``HTTPRequest._DEFAULTS``. A server building 20 sessions answers handshakes
+    later than 20 s; browsers wait, so the clients do too (the wait shows in the load time).
+    """
+    defaults = HTTPRequest._DEFAULTS
+    HTTPRequest._DEFAULTS = {**defaults, "connect_timeout": timeout, "request_timeout": timeout}
+    try:
+        yield
+    finally:
+        HTTPRequest._DEFAULTS = defaults
+
+
 def run_clients(url: str, sessions: int, seconds: float) -> list[ClientResult]:
     """Pull ``sessions`` sessions of ``url`` at once; once all have loaded, each scrubs ``seconds``.
 
@@ -140,8 +161,9 @@ def run_clients(url: str, sessions: int, seconds: float) -> list[ClientResult]:
         threading.Thread(target=_client, args=(url, seconds, start, r), daemon=True)
         for r in results
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with _patient_connects(CONNECT_TIMEOUT_S):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     return results
