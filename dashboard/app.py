@@ -16,6 +16,7 @@ from dashboard.curves import curves_tab
 from dashboard.errors import errors_tab
 from dashboard.export import export_panel
 from dashboard.maps import input_maps, readout, result_maps
+from dashboard.offline import serve_css_locally
 from dashboard.state import TABS, DashboardState
 from dashboard.url import UrlState, link_url
 from meltwater.errors import MeltwaterError
@@ -98,6 +99,7 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
 
 def main_page() -> pn.viewable.Viewable:
     """The served page; a clear message instead of a traceback when no usable cube exists."""
+    serve_css_locally()
     try:
         state = DashboardState()
         app = build_app(state, sync_url=True)
