@@ -27,7 +27,7 @@ demo: install
 		$(BIN)/meltwater evaluate --source demo --split test --models $(DEMO_MODELS)
 
 serve: demo
-	$(BIN)/panel serve dashboard/app.py --warm --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
+	$(BIN)/panel serve dashboard/app.py --warm --unused-session-lifetime 120000 --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
 
 # Debian's chromium for the browser tests (skipped with a reason when it is absent).
 browser:

@@ -48,6 +48,10 @@ ARGS = [
     "--disable-sync",
 ]
 
+# the options `make serve` adds: the app runs once at start (numba JIT, UNet preload), and a
+# page's session waits 2 min for its websocket (a busy server opens them late)
+SERVE_ARGS = ("--warm", "--unused-session-lifetime", "120000")
+
 
 @dataclass
 class LoadReport:
@@ -232,7 +236,7 @@ def run_load(
     if clients not in CLIENTS:
         raise ValueError(f"clients must be one of {CLIENTS}, got {clients!r}")
     port = free_port()
-    server = PanelServer(Path(data_root), port)
+    server = PanelServer(Path(data_root), port, serve_args=SERVE_ARGS)
     report = LoadReport(sessions, seconds, clients)
     try:
         server.wait_ready()
