@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
-import yaml
 import zarr
+from smallmodel import write_small_registry
 
 from meltwater.checkpoint import CheckpointMeta, save_checkpoint
 from meltwater.preprocess import CHANNELS, NormStats
 from meltwater.summary import MODEL_ORDER
 from meltwater.summary_cache import summary_key, summary_path
-from meltwater.train import _split_dates
 from meltwater.unet import ModelConfig, build_model
 
 MODELS = ("unet", "pmw_threshold", "sar_running_mean")
@@ -24,16 +23,7 @@ SMALL = ModelConfig("resnet18", 3, (16, 8, 8))
 
 @pytest.fixture(scope="module")
 def models_dir(tiny_cube, tmp_path_factory):
-    """A registry with one small random-weight UNet, normalised with the tiny cube's stats."""
-    d = tmp_path_factory.mktemp("models")
-    torch.manual_seed(0)
-    stats = NormStats.compute(tiny_cube, _split_dates(tiny_cube, "train"))
-    meta = CheckpointMeta(name="small", model=SMALL.to_dict(), norm_stats=stats.to_dict())
-    save_checkpoint(build_model(SMALL).eval(), d / "small", meta)
-    (d / "models.yaml").write_text(
-        yaml.safe_dump({"default": "small", "models": {"small": {"checkpoint": "small"}}})
-    )
-    return d
+    return write_small_registry(tmp_path_factory.mktemp("models"), tiny_cube, SMALL)
 
 
 @pytest.fixture

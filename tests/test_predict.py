@@ -6,28 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
+from smallmodel import write_small_registry
 
-from meltwater.checkpoint import CheckpointMeta, save_checkpoint
 from meltwater.errors import CatalogError, CheckpointError
 from meltwater.predict import UNetPredictor, auto_device, registry_entry
-from meltwater.preprocess import NormStats
-from meltwater.train import _split_dates
-from meltwater.unet import ModelConfig, build_model
+from meltwater.unet import ModelConfig
 
 SMALL = ModelConfig("tu-resnet10t", 3, (16, 8, 8))
 
 
 @pytest.fixture(scope="module")
 def models_dir(tiny_cube, tmp_path_factory):
-    d = tmp_path_factory.mktemp("models")
-    torch.manual_seed(0)
-    stats = NormStats.compute(tiny_cube, _split_dates(tiny_cube, "train"))
-    meta = CheckpointMeta(name="small", model=SMALL.to_dict(), norm_stats=stats.to_dict())
-    save_checkpoint(build_model(SMALL).eval(), d / "small", meta)
-    reg = {"default": "small", "models": {"small": {"checkpoint": "small", "description": "t"}}}
-    (d / "models.yaml").write_text(yaml.safe_dump(reg))
-    return d
+    return write_small_registry(tmp_path_factory.mktemp("models"), tiny_cube, SMALL)
 
 
 def _sar_day(cube) -> pd.Timestamp:
