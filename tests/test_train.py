@@ -47,6 +47,40 @@ def test_crops_shapes_and_channel_dropout(train_data):
     assert train_data.crops(rng, 1, 999, 0.0)[0].shape[-2:] == (64, 96)  # cut to the domain
 
 
+def test_augmented_crops_rotate_and_flip_inputs_targets_and_masks_together(train_data):
+    plain = train_data.crops(np.random.default_rng(5), 16, 32, 0.0)
+    aug = train_data.crops(np.random.default_rng(5), 16, 32, 0.0, augment=True)
+    # the same crop positions, each turned by one of the 8 symmetries of the square
+    for x0, t0, m0, x1, t1, m1 in zip(*plain, *aug, strict=True):
+        views = [
+            [np.rot90(a, k, axes=(-2, -1))[..., ::f] for a in (x0, t0, m0)]
+            for k in range(4)
+            for f in (1, -1)
+        ]
+        assert any(
+            all(np.array_equal(v, w) for v, w in zip(view, (x1, t1, m1), strict=True))
+            for view in views
+        )
+    assert not all(torch.equal(a, b) for a, b in zip(plain[1], aug[1], strict=True))
+
+
+def test_fine_tune_starts_from_a_checkpoint_and_must_beat_it(tiny_cube, tmp_path):
+    from meltwater.errors import CheckpointError
+
+    start = train(_cfg(tmp_path / "a", epochs=1), cube=tiny_cube)
+    model0, meta0 = load_checkpoint(start)
+    out = tmp_path / "ft" / "unet_t"
+    cfg = _cfg(tmp_path / "ft", init=str(start.with_suffix("")), lr=0.0, augment=True)
+    train(cfg, cube=tiny_cube)
+    # lr 0: the weights cannot change, no epoch validates better than the start: nothing written
+    assert not out.with_suffix(".safetensors").exists()
+    cfg = _cfg(tmp_path / "ft", init=str(start.with_suffix("")), lr=1e-3)
+    cfg.model = {**SMALL, "encoder_name": "tu-resnet10t"}
+    with pytest.raises(CheckpointError, match="init:.*resnet18"):
+        train(cfg, cube=tiny_cube)
+    assert meta0.metrics["val"]["mae"] > 0 and model0 is not None
+
+
 def test_loss_decreases_on_fixed_batch(train_data):
     from meltwater.unet import build_model, get_model_config
 

@@ -49,6 +49,10 @@ class TrainConfig:
         lr, grad_clip, t0, t_mult: Adam learning rate, gradient-norm clip, and the
             CosineAnnealingWarmRestarts schedule (in epochs).
         channel_dropout: probability of replacing each input channel by 0 in a sample.
+        augment: random 90° rotations (square crops) and flips of each crop.
+        init: a checkpoint to start from (fine-tuning; same architecture as ``model``). Its
+            validation MAE is the one to beat: the output is only written when a fine-tuned
+            epoch validates better.
         seed: seeds the model init and every epoch's crops.
         device, precision: ``auto`` (CUDA → CPU; bf16 autocast on CUDA) or explicit.
         val_days: at most this many val days per validation (evenly spaced; 0 = all).
@@ -70,6 +74,8 @@ class TrainConfig:
     t0: int = 35
     t_mult: int = 2
     channel_dropout: float = 0.2
+    augment: bool = False
+    init: str | None = None
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
@@ -121,9 +127,15 @@ class TrainData:
         self.x, self.target, self.mask = np.stack(xs), np.stack(ts), np.stack(ms)
 
     def crops(
-        self, rng: np.random.Generator, n: int, size: int, channel_dropout: float
+        self,
+        rng: np.random.Generator,
+        n: int,
+        size: int,
+        channel_dropout: float,
+        augment: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``n`` random crops (inputs, targets, masks) with input-channel dropout applied."""
+        """``n`` random crops (inputs, targets, masks) with input-channel dropout applied, and
+        with ``augment`` a random rotation by k × 90° (square crops) and flip of each."""
         _, c, h, w = self.x.shape
         sh, sw = min(size, h // 32 * 32 or h), min(size, w // 32 * 32 or w)
         xb = np.empty((n, c, sh, sw), np.float32)
@@ -141,9 +153,24 @@ class TrainData:
             xb[k] = self.x[d, :, i : i + sh, j : j + sw]
             tb[k, 0] = self.target[d, i : i + sh, j : j + sw]
             mb[k, 0] = self.mask[d, i : i + sh, j : j + sw]
+        if augment:  # drawn after the positions: the same seed gives the same crops
+            for k in range(n):
+                xb[k], tb[k], mb[k] = _augmented(rng, xb[k], tb[k], mb[k])
         drop = rng.random((n, c)) < channel_dropout
         xb[drop] = 0.0
         return torch.from_numpy(xb), torch.from_numpy(tb), torch.from_numpy(mb)
+
+
+def _augmented(rng: np.random.Generator, *arrays: np.ndarray) -> list[np.ndarray]:
+    """The same random k × 90° rotation (when square) and left-right flip of every array."""
+    h, w = arrays[0].shape[-2:]
+    k = int(rng.integers(4)) if h == w else 2 * int(rng.integers(2))
+    flip = bool(rng.integers(2))
+    out = []
+    for a in arrays:
+        a = np.rot90(a, k, axes=(-2, -1))
+        out.append(a[..., ::-1] if flip else a)
+    return out
 
 
 def _autocast(device: torch.device, bf16: bool):
@@ -247,12 +274,17 @@ def train(
     data = TrainData(cube, train_dates, stats)
     val = TrainData(cube, _spaced(_split_dates(cube, "val"), cfg.val_days), stats)
 
-    model = build_model(mcfg).to(device)
+    model = build_model(mcfg)
+    init_info: dict[str, Any] = {}
+    if cfg.init:
+        model, init_info = _initial_weights(cfg.init, mcfg)
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.t0, T_mult=cfg.t_mult)
     out = Path(cfg.out)
     work = Path(cfg.work_dir) if cfg.work_dir else out.with_name(out.name + ".run")
-    state = {"epoch": 0, "best_mae": float("inf"), "history": [], "wall_s": 0.0}
+    best = init_info.get("val_mae", float("inf"))
+    state = {"epoch": 0, "best_mae": best, "history": [], "wall_s": 0.0}
     if resume and (work / "last.json").is_file():
         state = load_train_state(work / "last", model, opt, sched)
         log.info("resumed from %s at epoch %d", work, state["epoch"])
@@ -266,6 +298,7 @@ def train(
             "config": asdict(cfg),
             "device": str(device),
             "bf16": bf16,
+            **({"init": init_info} if init_info else {}),
         },
     )
     t_start = time.perf_counter() - state["wall_s"]
@@ -276,7 +309,8 @@ def train(
         bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False)
         for step in bar:
             x, t, m = (
-                a.to(device) for a in data.crops(rng, cfg.batch_size, cfg.crop, cfg.channel_dropout)
+                a.to(device)
+                for a in data.crops(rng, cfg.batch_size, cfg.crop, cfg.channel_dropout, cfg.augment)
             )
             with _autocast(device, bf16):
                 pred = model(x)
@@ -300,11 +334,38 @@ def train(
             meta.metrics = {"val": metrics}
             meta.training.update(epochs=epoch + 1, wall_s=round(state["wall_s"], 1))
             save_checkpoint(model, out, meta)
+            state["saved"] = True
         save_train_state(work / "last", model, opt, sched, state)
         if cfg.max_minutes and state["wall_s"] > 60 * cfg.max_minutes:
             log.info("time budget of %.1f min reached after epoch %d", cfg.max_minutes, epoch + 1)
             break
+    if cfg.init and not state.get("saved"):
+        log.info("no epoch beat %s (val MAE %.4f): nothing written", cfg.init, best)
+        return Path(cfg.init).with_suffix(".safetensors")
     return _finalise(out, cube, stats, device, bf16, state)
+
+
+def _initial_weights(path: str, mcfg: ModelConfig) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The model of checkpoint ``path`` (its architecture must be ``mcfg``) and its provenance."""
+    from meltwater.checkpoint import load_checkpoint
+    from meltwater.errors import CheckpointError
+
+    model, meta = load_checkpoint(path)
+    if meta.model_config != mcfg:
+        raise CheckpointError(
+            f"init: checkpoint {path} is a {meta.model_config.encoder_name} UNet, "
+            f"the config asks for {mcfg.encoder_name}"
+        )
+    info = {
+        "checkpoint": str(path),
+        "weights_sha256": meta.weights_sha256,
+        "command": meta.training.get("command"),
+        "epochs": meta.training.get("epochs"),
+    }
+    val_mae = meta.metrics.get("val", {}).get("mae")
+    if val_mae is not None:
+        info["val_mae"] = float(val_mae)
+    return model, info
 
 
 def _finalise(out: Path, cube: xr.Dataset, stats, device, bf16: bool, state: dict) -> Path:
