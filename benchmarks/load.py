@@ -221,6 +221,7 @@ def run_load(
     sessions: int = 20,
     seconds: float = 60,
     clients: Literal["ws", "browser"] = "ws",
+    num_procs: int = 1,
 ) -> LoadReport:
     """Serve the dashboard over ``data_root`` and drive ``sessions`` clients for ``seconds``.
 
@@ -229,6 +230,7 @@ def run_load(
         sessions: how many sessions load and scrub at once.
         seconds: how long every session scrubs once all have loaded.
         clients: ``"ws"`` (Bokeh websocket clients) or ``"browser"`` (chromium pages).
+        num_procs: ``panel serve --num-procs`` (server processes sharing the port).
 
     Returns:
         The measured `LoadReport`; server tracebacks logged while scrubbing count as errors.
@@ -236,7 +238,8 @@ def run_load(
     if clients not in CLIENTS:
         raise ValueError(f"clients must be one of {CLIENTS}, got {clients!r}")
     port = free_port()
-    server = PanelServer(Path(data_root), port, serve_args=SERVE_ARGS)
+    procs = ("--num-procs", str(num_procs)) if num_procs > 1 else ()
+    server = PanelServer(Path(data_root), port, serve_args=SERVE_ARGS + procs)
     report = LoadReport(sessions, seconds, clients)
     try:
         server.wait_ready()
@@ -269,9 +272,12 @@ def main() -> None:
     p.add_argument("--clients", choices=CLIENTS, default="ws")
     p.add_argument("--sessions", type=int, default=20)
     p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--num-procs", type=int, default=1, help="panel serve --num-procs")
     p.add_argument("--data-root", default=os.environ.get("MELTWATER_DATA", str(ROOT / "data")))
     args = p.parse_args()
-    report = run_load(Path(args.data_root), args.sessions, args.seconds, args.clients)
+    report = run_load(
+        Path(args.data_root), args.sessions, args.seconds, args.clients, args.num_procs
+    )
     print(report.summary())
     kinds = Counter(e.split(":")[0] for e in report.errors)
     for kind, n in kinds.most_common():
