@@ -9,6 +9,7 @@ a 1 s unused-session lifetime and BokehJS held back 3 s, as a loaded machine del
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import panel.models  # noqa: F401  (Panel's models, so the pulled document deserializes)
@@ -41,12 +42,18 @@ def server(served_root):
         server.stop()
 
 
-def test_websocket_session_stylesheets_are_local(server):
-    session = pull_session(url=server.url)  # a session without an HTML page
+def _stylesheet_urls(url: str) -> set[str]:
+    session = pull_session(url=url)  # a session without an HTML page
     try:
-        urls = {m.url for m in session.document.models if isinstance(m, ImportedStyleSheet)}
+        return {m.url for m in session.document.models if isinstance(m, ImportedStyleSheet)}
     finally:
         session.close()
+
+
+def test_websocket_session_stylesheets_are_local(server):
+    # a thread of its own: pytest-playwright may already run an event loop in this one
+    with ThreadPoolExecutor(1) as pool:
+        urls = pool.submit(_stylesheet_urls, server.url).result()
     assert urls  # the widgets have stylesheets at all
     assert sorted(u for u in urls if "://" in u) == []  # relative: served by this server
 
