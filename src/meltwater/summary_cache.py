@@ -4,8 +4,8 @@
 result is written to ``<cube stem>.summary/<year>.nc`` next to the cube, tagged with a key made
 of the cube's source fingerprint and the attributes of its ``pred_*`` variables (model id and
 days done), so a rebuilt cube or new predictions make the stored summary stale and it is
-recomputed. `meltwater precompute` writes them; the dashboard reads them (and writes a missing or
-stale one when it can).
+recomputed. `meltwater precompute` writes them; the dashboard only reads them (it computes a
+missing or stale one in memory: data flows one way, DESIGN.md).
 """
 
 from __future__ import annotations
@@ -47,13 +47,16 @@ def _season(cube: xr.Dataset, year: int) -> pd.DatetimeIndex:
 
 
 def season_summary(
-    cube: xr.Dataset, year: int, cube_path: Path | str | None = None, *, progress: bool = False
+    cube: xr.Dataset,
+    year: int,
+    cube_path: Path | str | None = None,
+    *,
+    write: bool = False,
+    progress: bool = False,
 ) -> xr.Dataset:
-    """`daily_summary` of the season ``year``: read from disk when current, else computed.
-
-    With ``cube_path`` a computed summary is stored for next time (atomically; a read-only data
-    directory only costs the cache).
-    """
+    """`daily_summary` of the season ``year``: read from beside ``cube_path`` when current, else
+    computed, and with ``write`` stored there (atomically; a read-only data folder only costs
+    the cache)."""
     key = summary_key(cube)
     path = summary_path(cube_path, year) if cube_path is not None else None
     if path is not None and path.is_file():
@@ -62,7 +65,7 @@ def season_summary(
                 return ds.load()
     ds = daily_summary(cube, dates=_season(cube, year), progress=progress)
     ds.attrs["summary_key"] = key
-    if path is not None:
+    if path is not None and write:
         try:
             with atomic_path(path) as tmp:
                 ds.to_netcdf(tmp)
@@ -80,5 +83,5 @@ def write_season_summaries(cube_path: Path | str, *, progress: bool = True) -> l
         return []
     years = sorted({int(y) for y in pd.DatetimeIndex(cube.time.values).year})
     for year in years:
-        season_summary(cube, year, cube_path, progress=progress)
+        season_summary(cube, year, cube_path, write=True, progress=progress)
     return [summary_path(cube_path, y) for y in years]
