@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -151,12 +152,18 @@ class PanelServer:
         raise TimeoutError("panel serve did not start in time:\n" + "\n".join(self.log[-20:]))
 
     def stop(self) -> None:
+        """Stop the server and its worker processes (``--num-procs`` forks them)."""
         self._stop.set()
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        procs = [psutil.Process(self.proc.pid)]
+        with contextlib.suppress(psutil.NoSuchProcess):
+            procs += procs[0].children(recursive=True)
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.terminate()
+        _, alive = psutil.wait_procs(procs, timeout=10)
+        for p in alive:
+            p.kill()
+        self.proc.wait()
 
 
 async def _session(browser, url: str, start: asyncio.Barrier, report: LoadReport) -> None:
