@@ -76,7 +76,7 @@ def test_fine_tune_starts_from_a_checkpoint_and_must_beat_it(tiny_cube, tmp_path
     assert not out.with_suffix(".safetensors").exists()
     cfg = _cfg(tmp_path / "ft", init=str(start.with_suffix("")), lr=1e-3)
     cfg.model = {**SMALL, "encoder_name": "tu-resnet10t"}
-    with pytest.raises(CheckpointError, match="init:.*resnet18"):
+    with pytest.raises(CheckpointError, match="init:.*'resnet18'.*'tu-resnet10t'"):
         train(cfg, cube=tiny_cube)
     assert meta0.metrics["val"]["mae"] > 0 and model0 is not None
 

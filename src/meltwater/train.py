@@ -274,10 +274,7 @@ def train(
     data = TrainData(cube, train_dates, stats)
     val = TrainData(cube, _spaced(_split_dates(cube, "val"), cfg.val_days), stats)
 
-    model = build_model(mcfg)
-    init_info: dict[str, Any] = {}
-    if cfg.init:
-        model, init_info = _initial_weights(cfg.init, mcfg)
+    model, init_info = _initial_weights(cfg.init, mcfg) if cfg.init else (build_model(mcfg), {})
     model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.t0, T_mult=cfg.t_mult)
@@ -353,8 +350,8 @@ def _initial_weights(path: str, mcfg: ModelConfig) -> tuple[torch.nn.Module, dic
     model, meta = load_checkpoint(path)
     if meta.model_config != mcfg:
         raise CheckpointError(
-            f"init: checkpoint {path} is a {meta.model_config.encoder_name} UNet, "
-            f"the config asks for {mcfg.encoder_name}"
+            f"init: checkpoint {path} has the architecture {meta.model_config.to_dict()}, "
+            f"the config asks for {mcfg.to_dict()}"
         )
     info = {
         "checkpoint": str(path),
