@@ -13,8 +13,8 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import pandas as pd
-import yaml
 
+from meltwater.config import read_yaml_mapping
 from meltwater.errors import CatalogError, DataNotFoundError
 
 __all__ = [
@@ -205,11 +205,8 @@ def load_catalog(path: Path | str | None = None) -> dict:
     path = Path(path or DEFAULT_CATALOG)
     if not path.is_file():
         raise DataNotFoundError(f"data catalog {path} not found")
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise CatalogError(f"data catalog {path} is not valid YAML: {e}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("sources"), dict) or not doc["sources"]:
+    doc = read_yaml_mapping(path, "data catalog")
+    if not isinstance(doc.get("sources"), dict) or not doc["sources"]:
         raise CatalogError(f"data catalog {path}: expected a top-level 'sources' mapping")
     return doc
 
