@@ -42,8 +42,8 @@ lint: install
 	$(BIN)/ruff check src tests dashboard benchmarks
 
 bench: install
-	$(BIN)/python benchmarks/inference.py
-	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python -m benchmarks.inference
+	$(BIN)/python -m benchmarks.dashboard
 
 notebooks: demo
 	$(BIN)/python -m pip install --quiet -e '.[classroom]'

@@ -1,6 +1,6 @@
 """One-day read time from the analysis cube vs the naive path (open the day's GeoTIFFs).
 
-Prints medians and the ratio; run after `make demo`. Usage: python benchmarks/cube_read.py [source]
+Prints medians and the ratio; run after `make demo`. Usage: python -m benchmarks.cube_read [source]
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import time
 import numpy as np
 import rioxarray
 
-from meltwater.catalog import get_source
-from meltwater.cube import open_cube
+from meltwater.data.catalog import get_source
+from meltwater.data.cube import open_cube
 
 VARIABLES = ("pmw", "mar_wa1", "sar")
 

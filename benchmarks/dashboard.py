@@ -7,7 +7,7 @@ the same run with the naive path: full-resolution ``hv.Image`` panes re-rendered
 straight from the cube, no rasterize and no cache. Live ablation: the UNet on one day without
 two channels (the model loaded and run once before, as the served app does in the background).
 
-Usage: python benchmarks/dashboard.py [--source demo] [--frames 40] [--checkpoint PATH]
+Usage: python -m benchmarks.dashboard [--source demo] [--frames 40] [--checkpoint PATH]
 If the cube has no ``pred_<model>`` yet, ``pred_sar_running_mean`` is taken as the cube's
 ``sar_interp`` (that baseline's definition), so the read cost is the same.
 """
@@ -16,22 +16,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 from bokeh.document import Document
+from meltwater_dashboard import store as data
+from meltwater_dashboard.app import build_app
+from meltwater_dashboard.state import DashboardState
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from dashboard import data  # noqa: E402
-from dashboard.app import build_app  # noqa: E402
-from dashboard.state import DashboardState  # noqa: E402
-from meltwater.summary import models_in  # noqa: E402
+from meltwater.evaluation.summaries import models_in
 
 
 def _pcts(ms: list[tuple[float, float]]) -> str:
@@ -78,7 +74,7 @@ def _naive(state: DashboardState, frames: int) -> list[float]:
 def _ablation(state: DashboardState, checkpoint: str | None) -> None:
     t = time.perf_counter()
     if checkpoint:
-        from meltwater.predict import UNetPredictor
+        from meltwater.models.inference import UNetPredictor
 
         unet = UNetPredictor.from_checkpoint(checkpoint)
         unet.predict(state.cube, state.date)

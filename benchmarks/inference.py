@@ -6,7 +6,7 @@ Prints, for one day of the default demo grid (384 × 640 px unless ``--shape``):
 its speed-up over the reference, and the max abs difference of the optimised output vs its own
 fp32 output. The default model uses the shipped checkpoint when present, else random weights.
 
-    python benchmarks/inference.py [--repeats 3] [--shape 384 640]
+    python -m benchmarks.inference [--repeats 3] [--shape 384 640]
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ import time
 import numpy as np
 import torch
 
-from meltwater.checkpoint import CheckpointMeta
-from meltwater.predict import UNetPredictor, configure_threads, registry_entry
-from meltwater.preprocess import NormStats
-from meltwater.unet import MODEL_CONFIGS, build_model
+from meltwater.data.preprocess import NormStats
+from meltwater.models.checkpoint import CheckpointMeta
+from meltwater.models.inference import UNetPredictor, configure_threads, registry_entry
+from meltwater.models.unet import MODEL_CONFIGS, build_model
 
 
 def _inputs(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
     """A demo day's input stack if the demo cube exists, else smooth random fields."""
     try:
-        from meltwater.catalog import get_source
-        from meltwater.cube import open_cube
-        from meltwater.preprocess import model_inputs
+        from meltwater.data.catalog import get_source
+        from meltwater.data.cube import open_cube
+        from meltwater.data.preprocess import model_inputs
 
         cube = open_cube(get_source("demo"))
         if (cube.sizes["y"], cube.sizes["x"]) == tuple(shape):

@@ -11,7 +11,7 @@ or off-machine requests, server tracebacks), the server's peak RSS and the laten
 (new day → its heading, and for ws clients the prediction map's image, have arrived: a server
 round trip) at p50/p95.
 
-Usage: python benchmarks/load.py [--clients ws|browser] [--sessions 20] [--seconds 60]
+Usage: python -m benchmarks.load [--clients ws|browser] [--sessions 20] [--seconds 60]
        [--data-root DIR]
 """
 
@@ -37,8 +37,6 @@ from playwright.async_api import async_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = ("ws", "browser")
-if __package__ in (None, ""):  # run as a script: make `benchmarks` importable for the ws mode
-    sys.path.insert(0, str(ROOT))
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",

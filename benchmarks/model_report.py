@@ -1,10 +1,10 @@
 """Test-split metrics of the shipped UNet vs the baselines, and its input-ablation table.
 
-Runs `meltwater.evaluate.evaluate` on the demo cube's test days and prints two markdown tables
+Runs `meltwater.evaluation.evaluate` on the demo cube's test days and prints two markdown tables
 (the ones in docs/model.md): every model, then the UNet with each input channel removed (set
 to its neutral value) and with SAR-interp as its only input.
 
-    python benchmarks/model_report.py [--source demo] [--models unet,mar_interp,...]
+    python -m benchmarks.model_report [--source demo] [--models unet,mar_interp,...]
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import argparse
 
 import pandas as pd
 
-from meltwater.catalog import get_source
-from meltwater.cube import open_cube
-from meltwater.evaluate import evaluate, make_predictors, results_table
-from meltwater.predict import UNetPredictor
-from meltwater.predictors import MODEL_NAMES
-from meltwater.preprocess import CHANNELS
+from meltwater.data.catalog import get_source
+from meltwater.data.cube import open_cube
+from meltwater.data.preprocess import CHANNELS
+from meltwater.evaluation.evaluate import evaluate, make_predictors, results_table
+from meltwater.models.inference import UNetPredictor
+from meltwater.models.registry import MODEL_NAMES
 
 SAR_ONLY = tuple(c for c in CHANNELS if c != "sar_interp")
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script by `panel serve`: make `dashboard` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import panel as pn
+from meltwater_dashboard import store as data
+from meltwater_dashboard.offline import serve_css_locally
+from meltwater_dashboard.state import TABS, DashboardState
+from meltwater_dashboard.url import UrlState, link_url
+from meltwater_dashboard.views.ablation import ablation_panel
+from meltwater_dashboard.views.curves import curves_tab
+from meltwater_dashboard.views.export import export_panel
+from meltwater_dashboard.views.maps import input_maps, readout, result_maps
+from meltwater_dashboard.views.pixel_errors import errors_tab
 
-from dashboard import data
-from dashboard.ablation import ablation_panel
-from dashboard.curves import curves_tab
-from dashboard.errors import errors_tab
-from dashboard.export import export_panel
-from dashboard.maps import input_maps, readout, result_maps
-from dashboard.offline import serve_css_locally
-from dashboard.state import TABS, DashboardState
-from dashboard.url import UrlState, link_url
 from meltwater.errors import MeltwaterError
 
 PLAY_INTERVAL_MS = 500  # the player's − / + buttons change the speed

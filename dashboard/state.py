@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from meltwater_dashboard import store as data
 
-from meltwater import metrics
 from meltwater.errors import CubeError, MeltwaterError
-from meltwater.summary import ABLATION_CHANNELS, models_in, pixel_area_km2
-
-from . import data
+from meltwater.evaluation import metrics
+from meltwater.evaluation.summaries import ABLATION_CHANNELS, models_in, pixel_area_km2
 
 __all__ = ["CHANNELS", "MONTHS", "TABS", "DashboardState"]
 

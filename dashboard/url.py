@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import param
-
-from .state import CHANNELS, TABS, DashboardState
+from meltwater_dashboard.state import CHANNELS, TABS, DashboardState
 
 __all__ = ["FIELDS", "UrlState", "apply_url", "link_url"]
 

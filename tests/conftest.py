@@ -13,9 +13,9 @@ matplotlib.use("agg")
 
 import pytest  # noqa: E402
 
-from meltwater.catalog import get_source  # noqa: E402
-from meltwater.cube import build_cube, open_cube  # noqa: E402
-from meltwater.synthetic import DemoConfig, write_demo  # noqa: E402
+from meltwater.data.catalog import get_source  # noqa: E402
+from meltwater.data.cube import build_cube, open_cube  # noqa: E402
+from meltwater.data.synthetic import DemoConfig, write_demo  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from affine import Affine
 
-from meltwater.catalog import Source, get_source
-from meltwater.io import Grid, write_raster
-from meltwater.synthetic import DEMO_CRS
+from meltwater.data.catalog import Source, get_source
+from meltwater.data.geotiff import Grid, write_raster
+from meltwater.data.synthetic import DEMO_CRS
 
 __all__ = ["DAYS", "GRID", "SAR_DAYS", "SHAPE", "SPLITS", "micro"]
 

@@ -8,10 +8,10 @@ import torch
 import xarray as xr
 import yaml
 
-from meltwater.checkpoint import CheckpointMeta, save_checkpoint
-from meltwater.preprocess import NormStats
-from meltwater.train import _split_dates
-from meltwater.unet import ModelConfig, build_model
+from meltwater.data.preprocess import NormStats
+from meltwater.models.checkpoint import CheckpointMeta, save_checkpoint
+from meltwater.models.train import _split_dates
+from meltwater.models.unet import ModelConfig, build_model
 
 
 def write_small_registry(folder: Path, cube: xr.Dataset, config: ModelConfig) -> Path:

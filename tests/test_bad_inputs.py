@@ -17,16 +17,17 @@ from affine import Affine
 from microsource import DAYS, GRID, SHAPE, micro
 from rasterio.crs import CRS
 
-from meltwater.catalog import DEFAULT_CATALOG, get_source, load_catalog
 from meltwater.cli import main
-from meltwater.cube import build_cube, open_cube
-from meltwater.download import allow_patterns, download, read_manifest
+from meltwater.data.catalog import get_source, load_catalog
+from meltwater.data.cube import build_cube, open_cube
+from meltwater.data.download import allow_patterns, download, read_manifest
+from meltwater.data.geotiff import list_dates, open_source, read_grid, read_raster, write_raster
 from meltwater.errors import (
     CatalogError,
     DataNotFoundError,
     GridMismatchError,
 )
-from meltwater.io import list_dates, open_source, read_grid, read_raster, write_raster
+from meltwater.resources import catalog_path
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def src(tmp_path):
 
 
 def _catalog(tmp_path: Path, mutate) -> Path:
-    doc = yaml.safe_load(DEFAULT_CATALOG.read_text())
+    doc = yaml.safe_load(catalog_path().read_text())
     mutate(doc["sources"]["demo"])
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -319,11 +320,10 @@ def test_corrupt_manifest(tmp_path):
     ],
 )
 def test_invalid_url_values_are_dropped_with_a_message(values, rejected):
+    from meltwater_dashboard import store as data
+    from meltwater_dashboard.state import DashboardState
+    from meltwater_dashboard.url import apply_url
     from toycube import make_toy_cube
-
-    from dashboard import data
-    from dashboard.state import DashboardState
-    from dashboard.url import apply_url
 
     data.register_cube("toy", make_toy_cube())
     state = DashboardState(source="toy", year=2019)

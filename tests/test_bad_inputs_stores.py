@@ -20,7 +20,7 @@ import xarray as xr
 import zarr
 from microsource import micro
 
-from meltwater.cube import build_cube, open_cube
+from meltwater.data.cube import build_cube, open_cube
 from meltwater.errors import (
     CheckpointError,
     CubeError,
@@ -68,8 +68,8 @@ def test_cube_left_half_written_by_a_killed_process(src, tmp_path):
     script = textwrap.dedent(
         """
         import os, signal, sys
-        import meltwater.cube as cube
-        from meltwater.catalog import get_source
+        import meltwater.data.cube as cube
+        from meltwater.data.catalog import get_source
         calls = []
         real = cube.time_interpolated_sar
         def dying(*args, **kwargs):
@@ -96,8 +96,8 @@ def test_cube_left_half_written_by_a_killed_process(src, tmp_path):
 _SLOW_BUILD = textwrap.dedent(
     """
     import sys, time
-    import meltwater.cube as cube
-    from meltwater.catalog import get_source
+    import meltwater.data.cube as cube
+    from meltwater.data.catalog import get_source
     real = cube.time_interpolated_sar
     def slow(*args, **kwargs):
         time.sleep(0.6)
@@ -235,8 +235,8 @@ def test_two_precomputes_on_the_same_store(two_cubes, tmp_path):
     ids=["missing", "no-models", "no-checkpoint-key", "checkpoint-file-missing"],
 )
 def test_model_registry_errors(tmp_path, registry, match):
-    from meltwater.checkpoint import load_checkpoint
-    from meltwater.predict import registry_entry
+    from meltwater.models.checkpoint import load_checkpoint
+    from meltwater.models.inference import registry_entry
 
     if registry is not None:
         (tmp_path / "models.yaml").write_text(registry)
@@ -245,7 +245,7 @@ def test_model_registry_errors(tmp_path, registry, match):
 
 
 def test_unknown_model_name_lists_the_registry(tmp_path):
-    from meltwater.predict import registry_entry
+    from meltwater.models.inference import registry_entry
 
     (tmp_path / "models.yaml").write_text(
         "default: a\nmodels: {a: {checkpoint: a}, b: {checkpoint: b}}\n"
@@ -260,7 +260,7 @@ def test_unknown_model_name_lists_the_registry(tmp_path):
     ids=["invalid-yaml", "list", "no-default"],
 )
 def test_malformed_model_registry(tmp_path, registry):
-    from meltwater.predict import registry_entry
+    from meltwater.models.inference import registry_entry
 
     (tmp_path / "models.yaml").write_text(registry)
     with pytest.raises(CheckpointError, match=r"models\.yaml"):
@@ -268,7 +268,7 @@ def test_malformed_model_registry(tmp_path, registry):
 
 
 def test_malformed_checkpoint_metadata(tmp_path):
-    from meltwater.checkpoint import load_checkpoint
+    from meltwater.models.checkpoint import load_checkpoint
 
     (tmp_path / "m.json").write_text("{not json")
     with pytest.raises(CheckpointError, match=r"m\.json: malformed"):

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from scicube import NX, NY, OCEAN_COLS, cube_dates, make_cube, split_dates
 
-import meltwater.baselines as B
-from meltwater.baselines.linear_dem import fit_line
-from meltwater.baselines.mar_interp import fit_brightness_gamma, mar_mapping
+import meltwater.models.baselines as B
 from meltwater.errors import CubeError
+from meltwater.models.baselines.linear_dem import fit_line
+from meltwater.models.baselines.mar_interp import fit_brightness_gamma, mar_mapping
 
 
 def _check_map(da, cube, name):

@@ -4,12 +4,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from meltwater.catalog import DEFAULT_CATALOG, data_dir, get_source, load_catalog
+from meltwater.data.catalog import get_source, load_catalog
 from meltwater.errors import CatalogError, DataNotFoundError
+from meltwater.resources import catalog_path, data_dir
 
 
 def _write_catalog(tmp_path: Path, mutate) -> Path:
-    doc = yaml.safe_load(DEFAULT_CATALOG.read_text())
+    doc = yaml.safe_load(catalog_path().read_text())
     mutate(doc)
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(doc))

@@ -7,7 +7,9 @@ import json
 import pytest
 import torch
 
-from meltwater.checkpoint import (
+from meltwater.data.preprocess import NormStats
+from meltwater.errors import CheckpointError
+from meltwater.models.checkpoint import (
     CheckpointMeta,
     load_checkpoint,
     load_train_state,
@@ -15,9 +17,7 @@ from meltwater.checkpoint import (
     save_checkpoint,
     save_train_state,
 )
-from meltwater.errors import CheckpointError
-from meltwater.preprocess import NormStats
-from meltwater.unet import ModelConfig, build_model
+from meltwater.models.unet import ModelConfig, build_model
 
 SMALL = ModelConfig("resnet18", 3, (16, 8, 8))
 

@@ -1,8 +1,8 @@
 import pytest
 
-from meltwater.catalog import get_source
 from meltwater.cli import main
-from meltwater.cube import open_cube
+from meltwater.data.catalog import get_source
+from meltwater.data.cube import open_cube
 
 
 def test_demo_and_cube_commands(tmp_path, capsys):

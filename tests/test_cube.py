@@ -3,11 +3,11 @@ import shutil
 import numpy as np
 import pytest
 
-from meltwater.catalog import get_source
-from meltwater.cube import build_cube, open_cube
+from meltwater.data.catalog import get_source
+from meltwater.data.cube import build_cube, open_cube
+from meltwater.data.geotiff import read_raster
+from meltwater.data.preprocess import neighbour_scenes
 from meltwater.errors import CubeError
-from meltwater.io import read_raster
-from meltwater.preprocess import neighbour_scenes
 
 
 def test_cube_equals_the_geotiffs(tiny_source, tiny_cube):

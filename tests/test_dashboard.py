@@ -10,18 +10,23 @@ import pandas as pd
 import panel as pn
 import pytest
 import xarray as xr
+from meltwater_dashboard import store as data
+from meltwater_dashboard.live import LiveRaster
+from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.url import apply_url
+from meltwater_dashboard.views.curves import (
+    monthly_plot,
+    results_section,
+    season_plot,
+    summary_frame,
+)
+from meltwater_dashboard.views.export import map_png
+from meltwater_dashboard.views.maps import map_view, readout
+from meltwater_dashboard.views.pixel_errors import pixel_frame
 from PIL import Image
 from pyproj import Transformer
 from toycube import NX, NY, OCEAN_COLS, make_toy_cube
 
-from dashboard import data
-from dashboard.curves import monthly_plot, results_section, season_plot, summary_frame
-from dashboard.errors import pixel_frame
-from dashboard.export import map_png
-from dashboard.live import LiveRaster
-from dashboard.maps import map_view, readout
-from dashboard.state import DashboardState
-from dashboard.url import apply_url
 from meltwater.errors import MeltwaterError
 
 hv.extension("bokeh")

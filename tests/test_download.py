@@ -1,4 +1,4 @@
-"""`meltwater.download` against a local fake hub (tests/fakehub.py): no network needed."""
+"""`meltwater.data.download` against a local fake hub (tests/fakehub.py): no network needed."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import huggingface_hub.constants
 import pytest
 from fakehub import FakeHub, serve
 
-import meltwater.download
-from meltwater.catalog import get_source
-from meltwater.download import (
+import meltwater.data.download
+from meltwater.data.catalog import get_source
+from meltwater.data.download import (
     MANIFEST_NAME,
     allow_patterns,
     download,
@@ -250,14 +250,14 @@ def test_unreachable_hub_and_offline_mode(online, source, monkeypatch):
 def test_concurrent_downloads_keep_each_others_manifest_entries(hub, source, monkeypatch):
     # Both runs read the (empty) manifest, then download, then meet before writing it.
     barrier = threading.Barrier(2, timeout=30)
-    real = meltwater.download.snapshot_download
+    real = meltwater.data.download.snapshot_download
 
     def snapshot_then_wait(*args, **kwargs):
         out = real(*args, **kwargs)
         barrier.wait()
         return out
 
-    monkeypatch.setattr(meltwater.download, "snapshot_download", snapshot_then_wait)
+    monkeypatch.setattr(meltwater.data.download, "snapshot_download", snapshot_then_wait)
     errors = []
 
     def run(year):
@@ -294,8 +294,8 @@ def test_server_failure_keeps_what_arrived_and_rerun_completes(hub, source):
 
 _DOWNLOAD_SCRIPT = """
 import sys
-from meltwater.catalog import get_source
-from meltwater.download import download
+from meltwater.data.catalog import get_source
+from meltwater.data.download import download
 source = get_source("meltwaterbench", data_root=sys.argv[1])
 download(source, years=[2019], variables=["sar"], progress=False, endpoint=sys.argv[2],
          max_workers=1)

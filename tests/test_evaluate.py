@@ -8,9 +8,9 @@ import pytest
 import xarray as xr
 from scicube import NX, NY, OCEAN_COLS, cube_dates, make_cube
 
-from meltwater import evaluate as E
 from meltwater.cli import main
 from meltwater.errors import CubeError
+from meltwater.evaluation import evaluate as E
 
 LAND_PX = NY * (NX - OCEAN_COLS)
 
@@ -150,7 +150,7 @@ def test_tiny_demo_baselines(tiny_cube):
 def test_baseline_maps_carry_the_cube_crs(tiny_cube):
     import rioxarray  # noqa: F401
 
-    from meltwater.predictors import get_predictor
+    from meltwater.models.registry import get_predictor
 
     day = tiny_cube.time.values[tiny_cube.split.values == "test"][0]
     pred = get_predictor("pmw_threshold", tiny_cube).predict(tiny_cube, day)
@@ -160,7 +160,7 @@ def test_baseline_maps_carry_the_cube_crs(tiny_cube):
 
 def test_sar_running_mean_equals_cube_channel(tiny_cube):
     # the cube stores sar_interp as float16: equal to its precision
-    from meltwater.predictors import get_predictor
+    from meltwater.models.registry import get_predictor
 
     p = get_predictor("sar_running_mean", tiny_cube)
     for d in tiny_cube.time.values[tiny_cube.split.values == "test"][:3]:
@@ -232,8 +232,8 @@ def test_default_models(tmp_path):
 def test_unet_provenance_in_attrs():
     import json
 
-    from meltwater.checkpoint import CheckpointMeta
-    from meltwater.predictors import UNetWrapper
+    from meltwater.models.checkpoint import CheckpointMeta
+    from meltwater.models.registry import UNetWrapper
 
     class FakeUNet:
         meta = CheckpointMeta(

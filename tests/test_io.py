@@ -6,9 +6,8 @@ import pytest
 import rasterio
 from affine import Affine
 
-from meltwater.catalog import get_source
-from meltwater.errors import DataNotFoundError, GridMismatchError
-from meltwater.io import (
+from meltwater.data.catalog import get_source
+from meltwater.data.geotiff import (
     Grid,
     coords_from_grid,
     open_source,
@@ -17,7 +16,8 @@ from meltwater.io import (
     winter_means,
     write_raster,
 )
-from meltwater.synthetic import DEMO_CRS
+from meltwater.data.synthetic import DEMO_CRS
+from meltwater.errors import DataNotFoundError, GridMismatchError
 
 
 @pytest.fixture

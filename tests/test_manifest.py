@@ -1,4 +1,4 @@
-"""`meltwater.manifest`: sha256sum-format manifest, hashing, merge and verification."""
+"""`meltwater.data.manifest`: sha256sum-format manifest, hashing, merge and verification."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import subprocess
 
 import pytest
 
-from meltwater.catalog import get_source
-from meltwater.errors import DataNotFoundError
-from meltwater.manifest import (
+from meltwater.data.catalog import get_source
+from meltwater.data.manifest import (
     MANIFEST_NAME,
     hash_files,
     read_manifest,
     update_manifest,
     verify,
 )
+from meltwater.errors import DataNotFoundError
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 import xarray as xr
 from skimage.metrics import structural_similarity
 
-from meltwater import metrics as M
 from meltwater.errors import GridMismatchError
+from meltwater.evaluation import metrics as M
 
 PRED = np.array([[0.0, 0.5], [1.0, 0.2]])
 TARGET = np.array([[0.0, 1.0], [1.0, 0.0]])

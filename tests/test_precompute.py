@@ -11,11 +11,11 @@ import xarray as xr
 import zarr
 from smallmodel import write_small_registry
 
-from meltwater.checkpoint import CheckpointMeta, save_checkpoint
-from meltwater.preprocess import CHANNELS, NormStats
-from meltwater.summary import MODEL_ORDER
-from meltwater.summary_cache import summary_key, summary_path
-from meltwater.unet import ModelConfig, build_model
+from meltwater.data.preprocess import CHANNELS, NormStats
+from meltwater.evaluation.summaries import MODEL_ORDER
+from meltwater.evaluation.summary_store import summary_key, summary_path
+from meltwater.models.checkpoint import CheckpointMeta, save_checkpoint
+from meltwater.models.unet import ModelConfig, build_model
 
 MODELS = ("unet", "pmw_threshold", "sar_running_mean")
 SMALL = ModelConfig("resnet18", 3, (16, 8, 8))
@@ -47,7 +47,7 @@ def _run(path, models_dir, **kw):
 
 
 def test_precompute_writes_every_model_and_ablation(cube_copy, models_dir, tiny_cube):
-    from meltwater.predict import UNetPredictor
+    from meltwater.models.inference import UNetPredictor
 
     done = _run(cube_copy, models_dir, scheduler=None, workers=2)
     has_sar = tiny_cube["has_sar"].values.astype(bool)

@@ -9,8 +9,8 @@ import torch
 from smallmodel import write_small_registry
 
 from meltwater.errors import CatalogError, CheckpointError
-from meltwater.predict import UNetPredictor, auto_device, registry_entry
-from meltwater.unet import ModelConfig
+from meltwater.models.inference import UNetPredictor, auto_device, registry_entry
+from meltwater.models.unet import ModelConfig
 
 SMALL = ModelConfig("tu-resnet10t", 3, (16, 8, 8))
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scicube import NX, NY, cube_dates, make_cube, split_dates
 
-from meltwater import predictors as P
 from meltwater.errors import CubeError
+from meltwater.models import registry as P
 
 
 def test_model_names():

@@ -3,8 +3,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from meltwater.errors import CatalogError
-from meltwater.preprocess import (
+from meltwater.data.preprocess import (
     CHANNELS,
     NormStats,
     gaussian_blur,
@@ -13,6 +12,7 @@ from meltwater.preprocess import (
     target_and_mask,
     time_interpolated_sar,
 )
+from meltwater.errors import CatalogError
 
 
 def test_blur_preserves_constants_and_mass():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from meltwater.sliding import sliding_window, tile_starts, tile_weights
+from meltwater.models.sliding import sliding_window, tile_starts, tile_weights
 
 
 def identity(batch: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""meltwater.summary on the hand-set toy cube (values derived in tests/toycube.py)."""
+"""meltwater.evaluation.summaries on the hand-set toy cube (values derived in tests/toycube.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from toycube import NY, OCEAN_COLS, make_toy_cube, toy_dates
 
-from meltwater import summary
 from meltwater.errors import CubeError
+from meltwater.evaluation import summaries as summary
 
 
 @pytest.fixture(scope="module")

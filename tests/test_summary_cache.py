@@ -1,12 +1,12 @@
-"""meltwater.summary_cache: season summaries stored beside the cube, recomputed when stale."""
+"""evaluation.summary_store: season summaries stored beside the cube, recomputed when stale."""
 
 from __future__ import annotations
 
 import pytest
 from toycube import make_toy_cube
 
-from meltwater import summary_cache
-from meltwater.summary import daily_summary
+from meltwater.evaluation import summary_store as summary_cache
+from meltwater.evaluation.summaries import daily_summary
 
 
 @pytest.fixture

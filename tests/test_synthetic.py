@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from meltwater.data.geotiff import read_grid
+from meltwater.data.synthetic import GENERATOR_VERSION, DemoConfig, demo_split, simulate
 from meltwater.errors import CatalogError
-from meltwater.io import read_grid
-from meltwater.synthetic import GENERATOR_VERSION, DemoConfig, demo_split, simulate
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from meltwater.checkpoint import load_checkpoint
-from meltwater.preprocess import NormStats
-from meltwater.train import TrainConfig, TrainData, _split_dates, masked_l1, train
+from meltwater.data.preprocess import NormStats
+from meltwater.models.checkpoint import load_checkpoint
+from meltwater.models.train import TrainConfig, TrainData, _split_dates, masked_l1, train
 
 SMALL = {"encoder_name": "resnet18", "encoder_depth": 3, "decoder_channels": [16, 8, 8]}
 
@@ -82,7 +82,7 @@ def test_fine_tune_starts_from_a_checkpoint_and_must_beat_it(tiny_cube, tmp_path
 
 
 def test_loss_decreases_on_fixed_batch(train_data):
-    from meltwater.unet import build_model, get_model_config
+    from meltwater.models.unet import build_model, get_model_config
 
     torch.manual_seed(0)
     model = build_model(get_model_config(SMALL))

@@ -35,8 +35,8 @@ def _years(text: str) -> list[int]:
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    from meltwater.catalog import get_source
-    from meltwater.synthetic import DemoConfig, write_demo
+    from meltwater.data.catalog import get_source
+    from meltwater.data.synthetic import DemoConfig, write_demo
 
     source = get_source("demo", args.catalog, args.data_root)
     cfg = DemoConfig.preset(args.size, seed=args.seed)
@@ -55,8 +55,8 @@ def _setup_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_cube(args: argparse.Namespace) -> None:
-    from meltwater.catalog import get_source
-    from meltwater.cube import build_cube
+    from meltwater.data.catalog import get_source
+    from meltwater.data.cube import build_cube
 
     source = get_source(args.source, args.catalog, args.data_root)
     path = build_cube(source, years=args.years, overwrite=args.overwrite)
@@ -74,8 +74,8 @@ def _setup_cube(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_download(args: argparse.Namespace) -> None:
-    from meltwater.catalog import get_source
-    from meltwater.download import download
+    from meltwater.data.catalog import get_source
+    from meltwater.data.download import download
 
     source = get_source(args.source, args.catalog, args.data_root)
     variables = args.variables.split(",") if args.variables else None
@@ -102,7 +102,7 @@ def _setup_download(sub: argparse._SubParsersAction) -> None:
 def _cmd_train(args: argparse.Namespace) -> None:
     import shlex
 
-    from meltwater.train import TrainConfig, train
+    from meltwater.models.train import TrainConfig, train
 
     try:
         cfg = TrainConfig.from_yaml(
@@ -141,11 +141,12 @@ def _setup_train(sub: argparse._SubParsersAction) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from meltwater.catalog import data_dir, get_source
-    from meltwater.cube import open_cube
+    from meltwater.data.catalog import get_source
+    from meltwater.data.cube import open_cube
     from meltwater.errors import CatalogError
-    from meltwater.evaluate import default_models, evaluate, results_table, save_results
-    from meltwater.predictors import MODEL_NAMES
+    from meltwater.evaluation.evaluate import default_models, evaluate, results_table, save_results
+    from meltwater.models.registry import MODEL_NAMES
+    from meltwater.resources import data_dir
 
     source = get_source(args.source, args.catalog, args.data_root)
     cube = open_cube(source)
@@ -198,15 +199,15 @@ def _names(text: str, valid: tuple[str, ...], option: str) -> tuple[str, ...]:
 
 
 def _cmd_precompute(args: argparse.Namespace) -> None:
-    from meltwater.catalog import get_source
+    from meltwater.data.catalog import get_source
+    from meltwater.data.preprocess import CHANNELS
     from meltwater.precompute import precompute
-    from meltwater.preprocess import CHANNELS
 
     source = get_source(args.source, args.catalog, args.data_root)
     models = args.models.split(",") if args.models else None
     dates = None
     if args.years:
-        from meltwater.cube import open_cube
+        from meltwater.data.cube import open_cube
         from meltwater.errors import CatalogError
 
         times = open_cube(source).indexes["time"]

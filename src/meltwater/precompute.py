@@ -25,9 +25,9 @@ import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock
+from meltwater.data.preprocess import CHANNELS
 from meltwater.errors import CatalogError
-from meltwater.preprocess import CHANNELS
-from meltwater.summary_cache import write_season_summaries
+from meltwater.evaluation.summary_store import write_season_summaries
 
 __all__ = ["DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
 
@@ -40,8 +40,8 @@ _LOCK = threading.Lock()
 def _model_id(name: str, models_dir: str | None) -> str:
     if name != "unet":
         return name
-    from meltwater.checkpoint import read_meta
-    from meltwater.predict import registry_entry
+    from meltwater.models.checkpoint import read_meta
+    from meltwater.models.inference import registry_entry
 
     entry = registry_entry(None, models_dir)
     return f"unet:{entry['name']}:{read_meta(entry['checkpoint']).weights_sha256[:16]}"
@@ -57,8 +57,8 @@ def _jobs(models: Sequence[str], ablations: Sequence[str]) -> dict[str, tuple[st
 
 def _worker_state(path: str, models: tuple[str, ...], models_dir: str | None):
     """The cube and fitted predictors of this process, built once (thread-safe)."""
-    from meltwater.cube import open_cube
-    from meltwater.predictors import get_predictor
+    from meltwater.data.cube import open_cube
+    from meltwater.models.registry import get_predictor
 
     key = (path, models, models_dir)
     with _LOCK:
@@ -160,7 +160,7 @@ def precompute(
 
     Args:
         path: the analysis cube (zarr store).
-        models: model names (default: `meltwater.predictors.MODEL_NAMES`).
+        models: model names (default: `meltwater.models.registry.MODEL_NAMES`).
         ablations: channels ablated one at a time for the UNet on SAR days.
         dates: only these days (default: all).
         scheduler: None (local threads), ``"synchronous"``, or a dask.distributed address.
@@ -172,7 +172,7 @@ def precompute(
     Raises:
         CatalogError: an unknown model name.
     """
-    from meltwater.predictors import MODEL_NAMES
+    from meltwater.models.registry import MODEL_NAMES
 
     path = Path(path).resolve()
     models = tuple(models or MODEL_NAMES)
@@ -191,7 +191,7 @@ def _precompute_locked(
     """`precompute` under the store's lock."""
     import dask
 
-    from meltwater.cube import open_cube
+    from meltwater.data.cube import open_cube
 
     mdir = str(models_dir) if models_dir else None
     cube = open_cube(path)

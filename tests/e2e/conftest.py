@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from meltwater.catalog import get_source
+from meltwater.data.catalog import get_source
 from meltwater.precompute import precompute
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import panel as pn
 import pytest
+from meltwater_dashboard import store as data
+from meltwater_dashboard.app import build_app
+from meltwater_dashboard.state import DashboardState
 
 from benchmarks.load import ARGS as CHROMIUM_ARGS
 from benchmarks.load import CHROMIUM as CHROMIUM_PATH
-from dashboard import data
-from dashboard.app import build_app
-from dashboard.state import DashboardState
 
 pytestmark = pytest.mark.e2e
 

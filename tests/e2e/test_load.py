@@ -1,6 +1,6 @@
 """A bounded load test: several sessions scrub days on a real `panel serve` process.
 
-The full figures (20 sessions) come from ``python benchmarks/load.py``; this keeps the same
+The full figures (20 sessions) come from ``python -m benchmarks.load``; this keeps the same
 harness honest in the suite with fewer sessions on the tiny demo: websocket clients (what the
 20-session figure uses) and one small browser run.
 """

@@ -1,0 +1,1 @@
+"""The dashboard's views: functions of the state and the store."""

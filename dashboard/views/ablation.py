@@ -1,0 +1,62 @@
+"""Input-channel toggles: switching a channel off reruns the UNet on the shown day."""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+from meltwater_dashboard.state import CHANNELS, DashboardState
+
+__all__ = ["ablation_panel"]
+
+LABELS = {"pmw": "PMW", "mar_wa1": "MAR", "sar_interp": "SAR interp", "dem": "DEM"}
+
+
+def ablation_panel(state: DashboardState) -> pn.layout.Panel:
+    """Channel toggles (pressed = used by the UNet), a busy spinner and the day's metric change."""
+    toggles = pn.widgets.CheckButtonGroup(
+        options={LABELS[c]: c for c in CHANNELS},
+        value=[c for c in CHANNELS if c not in state.ablate],
+        color="primary",
+        variant="outline",
+        sizing_mode="stretch_width",
+    )
+
+    def on_toggle(event) -> None:
+        state.ablate = [c for c in CHANNELS if c not in event.new]
+
+    def on_state(event) -> None:
+        used = [c for c in CHANNELS if c not in event.new]
+        if toggles.value != used:
+            toggles.value = used
+
+    toggles.param.watch(on_toggle, "value")
+    state.param.watch(on_state, "ablate")
+    spinner = pn.indicators.LoadingSpinner(
+        value=state.param.busy, size=20, label="running the UNet…", visible=state.param.busy
+    )
+
+    nothing = pd.DataFrame()  # the same object every time: no redraw while all inputs are on
+
+    def change(*_) -> pd.DataFrame:
+        """The ablated UNet's metrics minus the full UNet's, on the shown day."""
+        if not state.ablation:
+            return nothing
+        df = state.day_metrics()
+        if "unet" not in df.index:
+            return nothing
+        delta = (df.drop(index="unet") - df.loc["unet"]).round(3)
+        delta.index = [f"Δ {i}" for i in delta.index]
+        return delta
+
+    hint = pn.pane.Markdown(
+        "All inputs on. Switch one off to rerun the UNet on this day.",
+        visible=pn.bind(lambda off: not off, state.param.ablate),
+    )
+    table = pn.pane.DataFrame(
+        pn.bind(change, state.param.ablate, state.param.day, state.param.year),
+        visible=pn.bind(bool, state.param.ablate),
+        sizing_mode="stretch_width",
+    )
+    return pn.Column(
+        pn.pane.Markdown("**UNet inputs** (off = ablated)"), pn.Row(toggles, spinner), hint, table
+    )

@@ -1,0 +1,207 @@
+"""Season curves: daily bias and melt fraction vs SAR, melt area, monthly bias, day metrics.
+
+Curves come from `data.daily_summary` (computed from the cube's predictions once per source and
+year). The current day is a VLine in its own DynamicMap, so scrubbing only moves the line; a tap
+on a curve plot selects the nearest day.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import xarray as xr
+from meltwater_dashboard import store as data
+from meltwater_dashboard.state import DashboardState
+
+__all__ = [
+    "curves_tab",
+    "day_line",
+    "monthly_plot",
+    "results_section",
+    "season_plot",
+    "summary_frame",
+]
+
+PLOTS = {
+    "bias": ("Daily bias vs SAR (prediction − SAR, SAR days)", "bias", "melt fraction"),
+    "melt_fraction": ("Mean melt fraction on valid SAR pixels", "melt fraction", "melt fraction"),
+    "melt_area_km2": ("Melt area (pixels > 0.1)", "melt area", "km²"),
+}
+# Category10, spelled out so the module does not need a plotting backend at import
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+OPTS = dict(frame_width=520, frame_height=200, show_grid=True, tools=["hover", "tap"])
+
+
+def summary_frame(state: DashboardState) -> pd.DataFrame:
+    """The season's daily summary as a wide table (one column per variable and model)."""
+    ds = data.daily_summary(state.source, int(state.year))
+    cols = {}
+    for var in ds.data_vars:
+        da = ds[var]
+        if "model" in da.dims:
+            for m in ds.model.values:
+                cols[f"{var}_{m}"] = da.sel(model=m).to_series()
+        else:
+            cols[var] = da.to_series()
+    return pd.DataFrame(cols).rename_axis("date")
+
+
+def _curves(ds: xr.Dataset, var: str) -> hv.Overlay:
+    title, label, unit = PLOTS[var]
+    vdim = hv.Dimension(var, label=label, unit=unit)
+    layers = []
+    for i, m in enumerate(ds.model.values):
+        s = ds[var].sel(model=m).to_series().dropna()
+        color = PALETTE[i % len(PALETTE)]
+        layers.append(hv.Curve((s.index, s.values), "date", vdim, label=str(m)).opts(color=color))
+        if var != "melt_area_km2":
+            layers.append(
+                hv.Scatter((s.index, s.values), "date", vdim, label=str(m)).opts(
+                    color=color, size=4
+                )
+            )
+    if var == "melt_fraction":
+        s = ds["sar_melt_fraction"].to_series().dropna()
+        layers.append(
+            hv.Scatter((s.index, s.values), "date", vdim, label="SAR").opts(color="black", size=6)
+        )
+    if var == "melt_area_km2":
+        s = ds["sar_melt_area_km2"].to_series().dropna()
+        layers.append(
+            hv.Scatter((s.index, s.values), "date", vdim, label="SAR (valid pixels)").opts(
+                color="black", size=5
+            )
+        )
+    return hv.Overlay(layers).opts(legend_position="right")
+
+
+def day_line(state: DashboardState) -> hv.DynamicMap:
+    """A VLine at the current day (moves without redrawing the curves)."""
+
+    def line(day: int, year: int) -> hv.VLine:
+        return hv.VLine(state.date).opts(color="red", line_width=2, line_dash="dashed")
+
+    return hv.DynamicMap(line, streams=[hv.streams.Params(state, ["day", "year"])])
+
+
+def season_plot(state: DashboardState, var: str) -> hv.DynamicMap:
+    """Curves of ``var`` per model for the season, with the day line; tap to select a day."""
+
+    def plot(source: str, year: int) -> hv.Overlay:
+        return _curves(data.daily_summary(source, int(year)), var).opts(
+            hv.opts.Curve(**OPTS), hv.opts.Scatter(**OPTS)
+        )
+
+    dmap = hv.DynamicMap(plot, streams=[hv.streams.Params(state, ["source", "year"])])
+    line = day_line(state)
+    # a Tap stream must hang on a DynamicMap of one element (not one returning an Overlay)
+    tap = hv.streams.Tap(source=line)
+    tap.add_subscriber(lambda x, y: state.jump_to(x))
+    return (dmap * line).opts(title=PLOTS[var][0], legend_position="right")
+
+
+def monthly_plot(state: DashboardState, var: str) -> hv.Overlay:
+    """Monthly means of ``var`` (``bias`` or ``melt_fraction``) per model; SAR for the latter."""
+    from meltwater.evaluation.summaries import monthly_curves
+
+    mon = monthly_curves(data.daily_summary(state.source, int(state.year)))
+    label = {"bias": "monthly mean bias", "melt_fraction": "monthly mean melt fraction"}[var]
+    vdim = hv.Dimension(var, label=label, unit="melt fraction")
+    series = [
+        (str(m), PALETTE[i % len(PALETTE)], mon[var].sel(model=m))
+        for i, m in enumerate(mon.model.values)
+    ]
+    if var == "melt_fraction":
+        series.append(("SAR", "black", mon["sar_melt_fraction"]))
+    layers = []
+    for name, color, da in series:
+        s = da.to_series()
+        layers.append(hv.Curve((s.index, s.values), "month", vdim, label=name).opts(color=color))
+        layers.append(hv.Scatter((s.index, s.values), "month", vdim, label=name).opts(color=color))
+    if var == "bias":
+        layers.append(hv.HLine(0).opts(color="grey"))
+    title = f"{label.capitalize()} on SAR days, {state.year}"
+    return hv.Overlay(layers).opts(
+        hv.opts.Curve(frame_width=520, frame_height=200, show_grid=True),
+        hv.opts.Scatter(size=6, tools=["hover"]),
+        hv.opts.Overlay(title=title, legend_position="right"),
+    )
+
+
+def results_section(state: DashboardState) -> pn.viewable.Viewable:
+    """Monthly / season-day bias and the metric table from `meltwater evaluate`'s results file."""
+    res = data.results(state.source)
+    if res is None:
+        return pn.pane.Markdown(
+            f"No evaluation results for `{state.source}` (run `meltwater evaluate`)."
+        )
+    layers = {"month": [], "season_day": []}
+    for i, m in enumerate(res.model.values):
+        color = PALETTE[i % len(PALETTE)]
+        for dim in layers:
+            s = res[f"{dim}_bias"].sel(model=m).to_series().dropna()
+            vdim = hv.Dimension("bias", label="mean bias vs SAR", unit="melt fraction")
+            curve = hv.Curve((s.index, s.values), dim, vdim, label=str(m)).opts(color=color)
+            layers[dim].append(curve)
+            if dim == "month":
+                layers[dim].append(
+                    hv.Scatter((s.index, s.values), dim, vdim, label=str(m)).opts(color=color)
+                )
+    split = res.attrs.get("split", "test")
+    opts = dict(frame_width=520, frame_height=200, show_grid=True, legend_position="right")
+    month = (hv.Overlay(layers["month"]) * hv.HLine(0).opts(color="grey")).opts(
+        hv.opts.Overlay(title=f"Monthly bias, {split} split, all years", **opts),
+        hv.opts.Scatter(size=6, tools=["hover"]),
+    )
+    sday = (hv.Overlay(layers["season_day"]) * hv.HLine(0).opts(color="grey")).opts(
+        hv.opts.Overlay(title=f"Bias by day of season (0 = 1 April), {split} split", **opts),
+        hv.opts.Curve(tools=["hover"]),
+    )
+    agg = res["aggregates"]
+    table = pd.DataFrame(
+        {
+            metric: [
+                f"{float(agg.sel(model=m, metric=metric, stat='mean')):.3f} ± "
+                f"{float(agg.sel(model=m, metric=metric, stat='std')):.3f}"
+                for m in res.model.values
+            ]
+            for metric in ("accuracy", "mae", "rmse", "r2", "ssim", "bias")
+            if metric in agg.metric.values
+        },
+        index=[str(m) for m in res.model.values],
+    )
+    return pn.Column(
+        pn.pane.Markdown(f"**Evaluation on the {split} split** (`meltwater evaluate`, mean ± std)"),
+        pn.pane.DataFrame(table, max_width=700),
+        pn.pane.HoloViews(month),
+        pn.pane.HoloViews(sday),
+    )
+
+
+def _day_table(state: DashboardState) -> pd.DataFrame:
+    return state.day_metrics().round(3)
+
+
+def curves_tab(state: DashboardState) -> pn.layout.Panel:
+    """Tab with the season curves, the monthly bias and the current day's metrics."""
+    plots = [pn.pane.HoloViews(season_plot(state, var), linked_axes=True) for var in PLOTS]
+    monthly = [
+        pn.pane.HoloViews(
+            pn.bind(lambda *_, v=var: monthly_plot(state, v), state.param.source, state.param.year)
+        )
+        for var in ("bias", "melt_fraction")
+    ]
+    table = pn.pane.DataFrame(
+        pn.bind(lambda *_: _day_table(state), state.param.tick_curves),
+        sizing_mode="stretch_width",
+        max_width=520,
+    )
+    return pn.Column(
+        pn.pane.Markdown("**Metrics of the shown day vs SAR**"),
+        table,
+        pn.pane.Markdown("Click a curve plot to jump to that day."),
+        *plots,
+        *monthly,
+        pn.bind(lambda *_: results_section(state), state.param.source),
+    )

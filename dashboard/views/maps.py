@@ -1,0 +1,246 @@
+"""Linked maps in the cube's native CRS: rasterized DynamicMaps over a DEM hillshade.
+
+Each map is ``hillshade * regrid(DynamicMap)`` (``regrid`` is what ``rasterize`` dispatches to
+for images, minus ~7 ms of dispatch per frame): datashader regrids the full grid to screen
+pixels, pan/zoom is shared by every map (same x/y dimensions). A change of the map's tick (see
+`state`) pushes the new day into the rendered image without a HoloViews re-render
+(`dashboard.live`). Colour limits are fixed per variable so colours mean the same
+on every day.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+from holoviews.operation.datashader import regrid
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+from meltwater_dashboard import store as data
+from meltwater_dashboard.live import LiveRaster
+from meltwater_dashboard.state import DashboardState
+
+__all__ = [
+    "STYLES",
+    "palette",
+    "hillshade_layer",
+    "input_maps",
+    "map_panel",
+    "map_view",
+    "readout",
+    "result_maps",
+]
+
+KDIMS = [hv.Dimension("x", label="x", unit="m"), hv.Dimension("y", label="y", unit="m")]
+# key: (label, units, colormap, colour limits)
+STYLES: dict[str, tuple[str, str, str, tuple[float, float]]] = {
+    "pmw": ("PMW brightness temperature", "K", "inferno", (150.0, 280.0)),
+    "mar_wa1": ("MAR liquid water WA1", "kg m⁻²", "YlGnBu", (0.0, 0.05)),
+    "sar_interp": ("Time-interpolated SAR", "melt fraction", "Blues", (0.0, 1.0)),
+    "dem": ("Elevation", "m", "gist_earth", (0.0, 3500.0)),
+    "pred": ("Prediction", "melt fraction", "Blues", (0.0, 1.0)),
+    "sar": ("SAR observation", "melt fraction", "Blues", (0.0, 1.0)),
+    "error": ("Error: prediction − SAR", "melt fraction", "RdBu_r", (-1.0, 1.0)),
+    "mae": ("Per-pixel MAE vs SAR", "melt fraction", "magma_r", (0.0, 0.6)),
+    "bias": ("Per-pixel mean bias vs SAR", "melt fraction", "RdBu_r", (-0.6, 0.6)),
+}
+BASE_PIXELS = 800
+MAP_OPTS = dict(
+    frame_width=380,
+    data_aspect=1,
+    colorbar=True,
+    tools=["hover", "tap"],
+    xformatter="%.0f",
+    yformatter="%.0f",
+)
+
+
+# maps whose low values fade out so the hillshade shows where there is no melt / no error
+FADING = {
+    "pred": "linear",
+    "sar": "linear",
+    "sar_interp": "linear",
+    "mae": "linear",
+    "error": "abs",
+}
+FADE_MIN_ALPHA = 0.25
+
+
+def palette(key: str, n: int = 256) -> list[str]:
+    """RGBA hex colours of the variable's colormap; fading maps go from translucent to opaque."""
+    _, _, name, _ = STYLES[key]
+    cmap = colormaps[name]
+    pos = np.linspace(0.0, 1.0, n)
+    if key not in FADING:
+        alpha = np.full(n, 0.9)
+    elif FADING[key] == "abs":  # diverging: transparent at zero, opaque at both ends
+        alpha = FADE_MIN_ALPHA / 2 + (1 - FADE_MIN_ALPHA / 2) * np.abs(2 * pos - 1)
+    else:
+        alpha = FADE_MIN_ALPHA + (1 - FADE_MIN_ALPHA) * pos
+    return [to_hex((*cmap(p)[:3], a), keep_alpha=True) for p, a in zip(pos, alpha, strict=True)]
+
+
+def _vdim(key: str) -> hv.Dimension:
+    label, unit, _, _ = STYLES[key]
+    return hv.Dimension(key, label=label, unit=unit)
+
+
+def hillshade_layer(source: str) -> hv.Image:
+    """The grey DEM hillshade under every map: static, decimated to at most `BASE_PIXELS` a side.
+
+    A plain Image (no regrid) is sent to the browser once and never recomputed per frame.
+    """
+    g = data.grid(source)
+    shade = data.hillshade(source)
+    step = max(1, -(-max(shade.shape) // BASE_PIXELS))
+    img = hv.Image(shade[::step, ::step], bounds=g.bounds, kdims=KDIMS, vdims=["hillshade"])
+    return img.opts(cmap="gray", clim=(0.0, 1.0), colorbar=False, tools=[])
+
+
+def map_view(
+    state: DashboardState,
+    key: str,
+    getter: Callable[[], np.ndarray],
+    tick: str | None = None,
+) -> hv.Overlay:
+    """A rasterized map of ``getter()``, following ``tick`` (static without one).
+
+    HoloViews renders it (and re-renders it on pan/zoom); a ``tick`` change pushes the new
+    day into the rendered image directly (`dashboard.live`). Pointer moves set
+    ``state.hover`` and taps set ``state.pixel``.
+    """
+    label, unit, cmap, clim = STYLES[key]
+    g = data.grid(state.source)
+    live = LiveRaster(getter, g.xs, g.ys if g.y_descending else g.ys[::-1])
+
+    def image(n: int = 0) -> hv.Image:
+        return hv.Image(getter(), bounds=g.bounds, kdims=KDIMS, vdims=[_vdim(key)])
+
+    dmap = hv.DynamicMap(image, streams=[live.frame])
+    raster = regrid(dmap).opts(
+        cmap=palette(key), clim=clim, clabel=unit, hooks=[live.attach], **MAP_OPTS
+    )
+    if tick:
+        state.param.watch(lambda e: live.push(e.new), tick)
+    overlay = hillshade_layer(state.source) * raster
+    pointer = hv.streams.PointerXY(source=raster)
+    pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
+    tap = hv.streams.Tap(source=raster)
+    tap.add_subscriber(lambda x, y: _set_point(state, "pixel", x, y))
+    return overlay
+
+
+def _set_point(state: DashboardState, name: str, x, y) -> None:
+    if x is not None and y is not None:
+        setattr(state, name, (float(x), float(y)))
+
+
+def map_panel(
+    state: DashboardState,
+    key: str,
+    getter: Callable[[], np.ndarray],
+    title: Callable[[], str],
+    tick: str | None = None,
+    title_tick: str | None = None,
+) -> pn.Column:
+    """`map_view` with a title line that follows ``title_tick`` (default: the map's tick)."""
+
+    def bold() -> str:
+        return f"<b>{html.escape(title())}</b>"
+
+    title_tick = title_tick or tick
+    text = pn.bind(lambda *_: bold(), state.param[title_tick]) if title_tick else bold()
+    heading = pn.pane.HTML(text, margin=(0, 10))
+    plot = pn.pane.HoloViews(map_view(state, key, getter, tick), linked_axes=True, margin=(0, 4))
+    return pn.Column(heading, plot)
+
+
+def result_maps(state: DashboardState) -> pn.layout.Panel:
+    """Prediction(s) (redrawn every frame), SAR of the day and error (on the maps tick)."""
+    tick = "tick_maps"
+
+    def pred_map(second: bool) -> pn.Column:
+        def model() -> str:
+            return state.model_b if second else state.model
+
+        # no date in the title: it follows the maps tick, not every played frame
+        def title() -> str:
+            m = model()
+            off = f" without {', '.join(state.ablation)}" if m == "unet" and state.ablation else ""
+            return f"Prediction {m}{off}"
+
+        return map_panel(state, "pred", lambda: state.prediction(model()), title, "tick_pred", tick)
+
+    maps = [pred_map(False)] + ([pred_map(True)] if state.compare else [])
+    maps.append(
+        map_panel(
+            state,
+            "sar",
+            lambda: state.layer("sar"),
+            lambda: f"SAR — {state.date_str}" + ("" if state.has_sar else " (no scene this day)"),
+            tick,
+        )
+    )
+    maps.append(
+        map_panel(
+            state,
+            "error",
+            state.error,
+            lambda: f"Error {state.model} − SAR — {state.date_str}",
+            tick,
+        )
+    )
+    return pn.FlexBox(*maps)
+
+
+def input_maps(state: DashboardState) -> pn.layout.Panel:
+    """The four model inputs of the day (the DEM is static)."""
+    tick = "tick_inputs"
+    panes = [
+        map_panel(
+            state,
+            var,
+            lambda v=var: state.layer(v),
+            lambda v=var: f"{STYLES[v][0]} — {state.date_str}",
+            tick,
+        )
+        for var in ("pmw", "mar_wa1", "sar_interp")
+    ]
+    dem = map_panel(
+        state, "dem", lambda: data.frame(state.source, "dem", ""), lambda: "Elevation (DEM)"
+    )
+    return pn.FlexBox(*panes, dem)
+
+
+def readout(state: DashboardState) -> str:
+    """HTML table of every layer's value at the pointer, with lat/lon."""
+    if state.hover is None:
+        return "<i>Move the pointer over a map to read values.</i>"
+    x, y = state.hover
+    g = data.grid(state.source)
+    idx = g.index(x, y)
+    if idx is None:
+        return "<i>Pointer outside the grid.</i>"
+    r, c = idx
+    rows = [("x, y", f"{g.xs[c]:.0f}, {g.ys[r]:.0f} m")]
+    ll = g.lonlat(float(g.xs[c]), float(g.ys[r]))
+    if ll is not None:
+        rows.append(("lat, lon", f"{ll[1]:.4f}°, {ll[0]:.4f}°"))
+    for var in ("pmw", "mar_wa1", "sar_interp", "sar"):
+        rows.append((STYLES[var][0], _fmt(state.layer(var)[r, c], STYLES[var][1])))
+    rows.append(("Elevation", _fmt(data.frame(state.source, "dem", "")[r, c], "m")))
+    for m in state.shown_models:
+        rows.append((f"pred {m}", _fmt(state.prediction(m)[r, c], "")))
+        rows.append((f"error {m}", _fmt(state.error(m)[r, c], "")))
+    body = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>" for k, v in rows)
+    return f"<table style='font-size:12px'>{body}</table>"
+
+
+def _fmt(value: float, unit: str) -> str:
+    if not np.isfinite(value):
+        return "—"
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{text} {unit}".strip()

@@ -1,0 +1,1 @@
+"""Package data: the data catalog (``catalog.yaml``) and split lists, found by `meltwater.resources`."""

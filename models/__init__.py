@@ -1,0 +1,1 @@
+"""Package data: the shipped checkpoints and their registry (``models.yaml``), found by `meltwater.resources`."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics and per-day scoring, split evaluation, results, season summaries."""

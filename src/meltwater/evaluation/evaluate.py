@@ -1,0 +1,295 @@
+"""Score models against SAR over a split: an xarray results Dataset (netCDF) and a markdown table.
+
+`evaluate` predicts every model on every day it needs (the cube's ``pred_<model>`` when
+precompute stored it, else live), scores the split's SAR days with `metrics` and
+builds the fixed results schema of `results` (documented in ``docs/results.md``).
+Days can be processed in a thread pool (``workers``; numpy, scipy and zarr release the GIL).
+The results constants and writers are re-exported here for convenience.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time as _time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from tqdm.auto import tqdm
+
+from meltwater import __version__
+from meltwater.errors import CheckpointError, CubeError
+from meltwater.evaluation import metrics
+from meltwater.evaluation.results import (
+    ELEVATION_STEP_M,
+    GAP_BINS,
+    MONTHS,
+    SCHEMA_VERSION,
+    SEASON_DAYS,
+    TABLE_METRICS,
+    assemble,
+    gap_bin,
+    results_path,
+    results_table,
+    save_results,
+    write_results,
+)
+from meltwater.evaluation.summaries import pixel_area_km2
+from meltwater.models.baselines.base import day_values
+from meltwater.models.registry import (
+    MODEL_NAMES,
+    BaselinePredictor,
+    CubePredictor,
+    Predictor,
+    get_predictor,
+    precomputed_var,
+)
+
+__all__ = [
+    "GAP_BINS",
+    "MONTHS",
+    "SCHEMA_VERSION",
+    "SEASON_DAYS",
+    "SLOW_LIVE",
+    "TABLE_METRICS",
+    "default_models",
+    "evaluate",
+    "gap_bin",
+    "make_predictors",
+    "results_path",
+    "results_table",
+    "save_results",
+    "write_results",
+]
+
+# Too slow to predict live on every day on a CPU: their melt-area series covers the scored
+# days only unless the cube stores their predictions (``meltwater precompute``).
+SLOW_LIVE = ("unet", "random_forest")
+
+
+def make_predictors(
+    cube: xr.Dataset,
+    models: Sequence[str],
+    train_dates: pd.DatetimeIndex,
+    *,
+    use_cube: bool = True,
+    baseline_kwargs: dict[str, dict] | None = None,
+) -> dict[str, Predictor]:
+    """Predictors of ``models``: the cube's ``pred_<model>`` when present, else live ones.
+
+    Live predictors are built lazily (a baseline is fitted only when a day lacks a stored map).
+
+    Raises:
+        KeyError: an unknown model name (lists the valid names).
+    """
+    unknown = [m for m in models if m not in MODEL_NAMES]
+    if unknown:
+        raise KeyError(f"unknown model(s) {unknown}; valid: {list(MODEL_NAMES)}")
+    kwargs = baseline_kwargs or {}
+    out: dict[str, Predictor] = {}
+    for m in models:
+        live = _LazyPredictor(m, cube, train_dates, kwargs.get(m, {}))
+        out[m] = CubePredictor(m, live) if use_cube and precomputed_var(m) in cube else live
+    return out
+
+
+class _LazyPredictor:
+    """Builds (and fits) the live predictor on first use; thread-safe enough for a pool."""
+
+    def __init__(self, name: str, cube: xr.Dataset, train: pd.DatetimeIndex, kwargs: dict):
+        self.name = name
+        self._args = (cube, train, kwargs)
+        self._lock = threading.Lock()
+        self._p: Predictor | None = None
+
+    @property
+    def predictor(self) -> Predictor:
+        with self._lock:
+            if self._p is None:
+                cube, train, kwargs = self._args
+                self._p = get_predictor(self.name, cube, train, **kwargs)
+        return self._p
+
+    def predict(self, cube, date, ablate=()):
+        return self.predictor.predict(cube, date, ablate)
+
+
+def _describe(p: Predictor) -> tuple[str, str]:
+    """(where predictions come from, fitted params as JSON) of a predictor."""
+    where = "live"
+    if isinstance(p, CubePredictor):
+        where, p = "cube", p.live
+        if not isinstance(p, _LazyPredictor) or p._p is None:
+            return where, "{}"
+        where = "cube+live"  # some days were missing from the store
+    inner = p._p if isinstance(p, _LazyPredictor) else p
+    if isinstance(inner, BaselinePredictor):
+        return where, json.dumps(inner.baseline.params())
+    meta = getattr(getattr(inner, "model", None), "meta", None)  # UNetWrapper → UNetPredictor
+    if meta is not None:
+        return where, json.dumps(_checkpoint_summary(meta))
+    return where, "{}"
+
+
+def _checkpoint_summary(meta) -> dict:
+    """Provenance of a UNet checkpoint for the results attributes."""
+    return {
+        "checkpoint": meta.name,
+        "created": meta.created,
+        "weights_sha256": meta.weights_sha256,
+        "encoder": meta.model.get("encoder_name"),
+        "epochs": meta.training.get("epochs"),
+        "data": meta.data,
+    }
+
+
+def _one_day(
+    cube: xr.Dataset,
+    date: pd.Timestamp,
+    preds: dict[str, Predictor],
+    score: bool,
+    ctx: dict,
+) -> dict:
+    """Predict all models on one day: melt area always, metrics when ``score``."""
+    land, band, n_bands, area = ctx["land"], ctx["band"], ctx["n_bands"], ctx["area"]
+    out: dict = {"area": {}, "scores": {}, "melt": {}, "band_bias": {}}
+    has_sar = bool(cube["has_sar"].sel(time=date))
+    if has_sar:
+        sar = day_values(cube, "sar", date)
+        valid = day_values(cube, "valid", date).astype(bool) & np.isfinite(sar)
+        out["sar_area"] = float((valid & (sar > metrics.BINARY_THRESHOLD)).sum()) * area
+    score = score and has_sar
+    if score:
+        out["n_valid"] = float(valid.sum())
+        out["sar_melt"] = metrics.masked_mean(sar, valid)
+        out["band_count"] = np.bincount(band[valid], minlength=n_bands).astype(float)
+    for name, p in preds.items():
+        if not score and name not in ctx["area_models"]:
+            out["area"][name] = np.nan
+            continue
+        pred = np.asarray(p.predict(cube, date).values, dtype=np.float32)
+        out["area"][name] = float((land & (pred > metrics.BINARY_THRESHOLD)).sum()) * area
+        if score:
+            out["scores"][name] = metrics.image_metrics(
+                pred, sar, valid, metrics.METRIC_NAMES, ctx["ssim_sigma"]
+            )
+            out["melt"][name] = metrics.masked_mean(pred, valid)
+            d = (pred - sar)[valid]
+            out["band_bias"][name] = np.bincount(band[valid], weights=d, minlength=n_bands)
+    return out
+
+
+def evaluate(
+    cube: xr.Dataset,
+    models: Sequence[str],
+    split: str = "test",
+    *,
+    dates: pd.DatetimeIndex | None = None,
+    train_dates: pd.DatetimeIndex | None = None,
+    predictors: dict[str, Predictor] | None = None,
+    use_cube: bool = True,
+    area_days: Literal["all", "split"] = "all",
+    workers: int = 1,
+    ssim_sigma: float = metrics.SSIM_SIGMA,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Score ``models`` on the SAR days of ``split`` (schema in ``docs/results.md``).
+
+    Args:
+        cube: the analysis cube.
+        models: model names (`meltwater.models.registry.MODEL_NAMES`).
+        split: split label in the cube's ``split`` variable (``test``, ``val``, ``train``).
+        dates: days to score instead of the split's (must be SAR days of the cube).
+        train_dates: dates baselines are fitted on and gaps are measured to; default the
+            cube's ``train`` split.
+        predictors: ready predictors by model name (default: `make_predictors`).
+        use_cube: read the cube's ``pred_<model>`` where present (else always predict live).
+        area_days: ``"all"``: melt area for every day of the cube (for models in `SLOW_LIVE`
+            only where the cube stores their predictions, else NaN off the scored days);
+            ``"split"``: scored days only.
+        workers: threads over days (default 1: on the 2-core development machine 2 threads
+            were not faster, see docs/results.md).
+        ssim_sigma: Gaussian σ of the SSIM window.
+        progress: show a tqdm bar.
+
+    Raises:
+        CubeError: the split has no SAR day in the cube.
+    """
+    labels = cube["split"].to_series().astype(str)
+    if dates is None:
+        dates = pd.DatetimeIndex(labels.index[labels.values == split], name="time")
+    dates = pd.DatetimeIndex(dates, name="time").sort_values()
+    has = cube["has_sar"].to_series().reindex(dates)
+    if len(dates) == 0 or has.isna().any() or not has.astype(bool).all():
+        raise CubeError(
+            f"split {split!r}: need SAR days of the cube to score, got {len(dates)} date(s) "
+            f"({int(has.fillna(False).astype(bool).sum())} with a SAR scene)"
+        )
+    if train_dates is None:
+        train_dates = pd.DatetimeIndex(labels.index[labels.values == "train"], name="time")
+    models = list(models)
+    if predictors is None:
+        predictors = make_predictors(cube, models, train_dates, use_cube=use_cube)
+    preds = {m: predictors[m] for m in models}
+
+    dem = np.asarray(cube["dem"].values, dtype=np.float64)
+    edges = np.arange(0.0, max(np.nanmax(dem), 1.0) + ELEVATION_STEP_M, ELEVATION_STEP_M)
+    band = np.clip(np.digitize(np.nan_to_num(dem), edges) - 1, 0, len(edges) - 2)
+    ctx = {
+        "land": np.asarray(cube["land"].values, dtype=bool),
+        "band": band,
+        "n_bands": len(edges) - 1,
+        "area": pixel_area_km2(cube),
+        "ssim_sigma": ssim_sigma,
+        "area_models": [
+            m for m, p in preds.items() if m not in SLOW_LIVE or isinstance(p, CubePredictor)
+        ],
+    }
+    all_days = pd.DatetimeIndex(cube.indexes["time"] if area_days == "all" else dates, name="day")
+    scored = set(dates)
+    t0 = _time.perf_counter()
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        jobs = pool.map(lambda d: _one_day(cube, d, preds, d in scored, ctx), all_days)
+        bar = tqdm(jobs, total=len(all_days), desc="evaluate", disable=not progress)
+        rows = dict(zip(all_days, bar, strict=True))
+    elapsed = _time.perf_counter() - t0
+    ds = assemble(models, dates, train_dates, all_days, rows, edges)
+    source = {m: _describe(p) for m, p in preds.items()}
+    return ds.assign_attrs(
+        source=str(cube.attrs.get("source", "")),
+        split=split,
+        n_train_scenes=int(cube["has_sar"].to_series().reindex(train_dates).fillna(False).sum()),
+        prediction_source=json.dumps({m: s[0] for m, s in source.items()}),
+        model_params=json.dumps({m: json.loads(s[1]) for m, s in source.items()}),
+        pixel_area_km2=ctx["area"],
+        threshold=metrics.BINARY_THRESHOLD,
+        ssim_sigma=ssim_sigma,
+        elevation_step_m=ELEVATION_STEP_M,
+        area_models=",".join(ctx["area_models"]) if area_days == "all" else "",
+        workers=workers,
+        elapsed_s=round(elapsed, 2),
+        created=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        meltwater_version=__version__,
+        schema_version=SCHEMA_VERSION,
+    )
+
+
+def default_models(cube: xr.Dataset, models_dir: Path | str | None = None) -> list[str]:
+    """All baselines, plus ``unet`` if the cube stores its predictions or a model is registered.
+
+    Args:
+        cube: the analysis cube.
+        models_dir: folder of ``models.yaml`` (default: the project's ``models/``).
+    """
+    from meltwater.models.inference import registry_entry
+
+    try:
+        has_unet = "pred_unet" in cube or bool(registry_entry(None, models_dir))
+    except (KeyError, CheckpointError):
+        has_unet = False
+    return [m for m in MODEL_NAMES if m != "unet" or has_unet]

@@ -1,0 +1,1 @@
+"""Models: baselines, the UNet (configs, checkpoints, training, inference), the registry."""
