@@ -15,10 +15,10 @@ import pandas as pd
 
 from meltwater.data.catalog import get_source
 from meltwater.data.cube import open_cube
-from meltwater.data.preprocess import CHANNELS
 from meltwater.evaluation.evaluate import evaluate, make_predictors, results_table
 from meltwater.models.inference import UNetPredictor
 from meltwater.models.registry import MODEL_NAMES
+from meltwater.schema import CHANNELS
 
 SAR_ONLY = tuple(c for c in CHANNELS if c != "sar_interp")
 

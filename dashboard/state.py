@@ -15,13 +15,14 @@ import panel as pn
 import param
 from meltwater_dashboard import store as data
 
+from meltwater.data.cube import pixel_area_km2
 from meltwater.errors import CubeError, MeltwaterError
-from meltwater.evaluation import metrics
-from meltwater.evaluation.summaries import ABLATION_CHANNELS, models_in, pixel_area_km2
+from meltwater.evaluation.scoring import Truth, score_day
+from meltwater.evaluation.summaries import models_in
+from meltwater.schema import CHANNELS, pred_var
 
 __all__ = ["CHANNELS", "MONTHS", "TABS", "DashboardState"]
 
-CHANNELS = ABLATION_CHANNELS
 TABS = ("maps", "inputs", "curves", "errors")
 MONTHS = (4, 5, 6, 7, 8, 9)
 # views redrawn through a tick (``tick_<view>``; "maps" has two), by the tab they are on
@@ -119,7 +120,7 @@ class DashboardState(param.Parameterized):
         if model == "unet" and self.ablation:
             pred = data.ablated_prediction(self.source, self.date_str, self.ablation)
         else:
-            pred = data.frame(self.source, f"pred_{model}", self.date_str)
+            pred = data.frame(self.source, pred_var(model), self.date_str)
         return np.where(data.frame(self.source, "land", "") > 0, pred, np.float32(np.nan))
 
     def layer(self, var: str) -> np.ndarray:
@@ -132,22 +133,24 @@ class DashboardState(param.Parameterized):
 
     def day_metrics(self) -> pd.DataFrame:
         """The day's MAE, bias, accuracy vs SAR and melt area of each shown prediction."""
-        sar, valid = self.layer("sar"), self.layer("valid").astype(bool)
+        sar = self.layer("sar")
+        truth = Truth(sar, self.layer("valid").astype(bool) & np.isfinite(sar))
         land = data.frame(self.source, "land", "").astype(bool)
         area = pixel_area_km2(self.cube)
         rows = {}
         with_unet = ["unet"] if self.ablation and "unet" in self.models else []
         names = list(dict.fromkeys(self.shown_models + with_unet))
         for m in names:
-            preds = {m: data.frame(self.source, f"pred_{m}", self.date_str)}
+            preds = {m: data.frame(self.source, pred_var(m), self.date_str)}
             if m == "unet" and self.ablation:
                 preds[f"unet − {'/'.join(self.ablation)}"] = self.prediction("unet")
             for label, p in preds.items():
+                s = score_day(p, truth, land, area)
                 rows[label] = {
-                    "MAE": metrics.mae(p, sar, valid),
-                    "bias": metrics.bias(p, sar, valid),
-                    "accuracy": metrics.accuracy(p, sar, valid),
-                    "melt area km²": float((land & (p > metrics.BINARY_THRESHOLD)).sum()) * area,
+                    "MAE": s["mae"],
+                    "bias": s["bias"],
+                    "accuracy": s["accuracy"],
+                    "melt area km²": s["melt_area_km2"],
                 }
         return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -228,7 +231,7 @@ class DashboardState(param.Parameterized):
         if self.day + 1 < len(self.days):  # the next day is read while this one is looked at
             nxt = self.days[self.day + 1].strftime("%Y-%m-%d")
             rest = [] if self.playing else ["sar", "valid"]
-            data.prefetch(self.source, [f"pred_{m}" for m in self.shown_models] + rest, nxt)
+            data.prefetch(self.source, [pred_var(m) for m in self.shown_models] + rest, nxt)
         self._refresh(("maps", "inputs", "curves", "series"))
 
     @param.depends("model", "model_b", "compare", watch=True)

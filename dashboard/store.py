@@ -18,10 +18,12 @@ import xarray as xr
 from pyproj import Transformer
 
 from meltwater.data.catalog import get_source, load_catalog
+from meltwater.data.cube import day_map
 from meltwater.errors import CubeError, MeltwaterError
 from meltwater.evaluation import summaries as summary
 from meltwater.evaluation.summary_store import season_summary
 from meltwater.resources import data_dir
+from meltwater.schema import pred_var
 
 __all__ = [
     "Grid",
@@ -168,7 +170,7 @@ def grid(source: str) -> Grid:
 @pn.cache(max_items=48, policy="LRU")
 def frame(source: str, var: str, date: str) -> np.ndarray:
     """One day of ``var`` as float32, rows north → south (static variables ignore ``date``)."""
-    arr = summary.day_map(get_cube(source), var, date)
+    arr = day_map(get_cube(source), var, date)
     return arr if grid(source).y_descending else arr[::-1]
 
 
@@ -210,7 +212,7 @@ def preload_unet(source: str) -> None:
 
     Does nothing when a test predictor is set or the cube has no UNet predictions.
     """
-    if not _PREDICTOR and "pred_unet" in get_cube(source):
+    if not _PREDICTOR and pred_var("unet") in get_cube(source):
         _PREFETCH.submit(unet, source)
 
 
@@ -233,8 +235,8 @@ def ablated_prediction(source: str, date: str, ablate: tuple[str, ...]) -> np.nd
         MeltwaterError: the model cannot be loaded or run.
     """
     cube = get_cube(source)
-    if len(ablate) == 1 and f"pred_unet_no_{ablate[0]}" in cube:
-        pre = frame(source, f"pred_unet_no_{ablate[0]}", date)
+    if len(ablate) == 1 and pred_var("unet", ablate) in cube:
+        pre = frame(source, pred_var("unet", ablate), date)
         if np.isfinite(pre).any():
             return pre
     try:

@@ -11,11 +11,12 @@ import xarray as xr
 import zarr
 from smallmodel import write_small_registry
 
-from meltwater.data.preprocess import CHANNELS, NormStats
-from meltwater.evaluation.summaries import MODEL_ORDER
+from meltwater.data.preprocess import NormStats
 from meltwater.evaluation.summary_store import summary_key, summary_path
 from meltwater.models.checkpoint import CheckpointMeta, save_checkpoint
+from meltwater.models.registry import MODEL_NAMES
 from meltwater.models.unet import ModelConfig, build_model
+from meltwater.schema import CHANNELS
 
 MODELS = ("unet", "pmw_threshold", "sar_running_mean")
 SMALL = ModelConfig("resnet18", 3, (16, 8, 8))
@@ -74,7 +75,7 @@ def test_precompute_writes_every_model_and_ablation(cube_copy, models_dir, tiny_
         path = summary_path(cube_copy, year)
         with xr.open_dataset(path) as ds:
             assert ds.attrs["summary_key"] == summary_key(out)
-            assert list(ds.model.values) == [m for m in MODEL_ORDER if m in MODELS]
+            assert list(ds.model.values) == [m for m in MODEL_NAMES if m in MODELS]
 
 
 def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, models_dir, monkeypatch):

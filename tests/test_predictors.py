@@ -8,6 +8,7 @@ from scicube import NX, NY, cube_dates, make_cube, split_dates
 
 from meltwater.errors import CubeError
 from meltwater.models import registry as P
+from meltwater.schema import pred_var
 
 
 def test_model_names():
@@ -59,7 +60,7 @@ def test_cube_predictor_reads_store_and_falls_back():
     )
     with pytest.raises(CubeError, match="pred_linear_dem"):
         P.CubePredictor("linear_dem").predict(cube, cube_dates()[3])
-    assert P.precomputed_var("unet", ("pmw", "dem")) == "pred_unet_no_pmw_no_dem"
+    assert pred_var("unet", ("pmw", "dem")) == "pred_unet_no_pmw_no_dem"
 
 
 def test_unet_without_registry_is_a_checkpoint_error(tmp_path):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from meltwater.data.preprocess import CHANNELS
 from meltwater.data.synthetic import GENERATOR_VERSION, DemoConfig
 from meltwater.models.inference import UNetPredictor, registry_entry
 from meltwater.models.unet import MODEL_CONFIGS
+from meltwater.schema import CHANNELS
 
 
 def test_shipped_checkpoint_matches_the_demo_generator():

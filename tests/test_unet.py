@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from meltwater.data.preprocess import CHANNELS
 from meltwater.models.unet import MODEL_CONFIGS, ModelConfig, build_model, get_model_config
+from meltwater.schema import CHANNELS
 
 
 def test_paper_config_matches_design():

@@ -10,6 +10,8 @@ from meltwater_dashboard import store as data
 from meltwater_dashboard.state import MONTHS, DashboardState
 from meltwater_dashboard.views.maps import STYLES, map_panel
 
+from meltwater.schema import pred_var
+
 __all__ = ["error_maps", "errors_tab", "pixel_frame", "pixel_plot"]
 
 MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
@@ -47,7 +49,7 @@ def pixel_frame(state: DashboardState) -> pd.DataFrame | None:
     """Inputs, SAR and shown models' predictions at the tapped pixel over the season."""
     if state.pixel is None:
         return None
-    variables = ("sar", "sar_interp", "pmw", "mar_wa1", *[f"pred_{m}" for m in state.shown_models])
+    variables = ("sar", "sar_interp", "pmw", "mar_wa1", *[pred_var(m) for m in state.shown_models])
     x, y = state.pixel
     return data.pixel_series(state.source, x, y, tuple(dict.fromkeys(variables)), int(state.year))
 
@@ -65,7 +67,7 @@ def pixel_plot(state: DashboardState) -> pn.viewable.Viewable:
     melt = hv.Dimension("melt", label="melt fraction", range=(0, 1))
     line = hv.VLine(state.date).opts(color="red", line_dash="dashed")
     layers = [
-        hv.Curve((df.index, df[f"pred_{m}"]), "date", melt, label=m) for m in state.shown_models
+        hv.Curve((df.index, df[pred_var(m)]), "date", melt, label=m) for m in state.shown_models
     ]
     layers.append(hv.Curve((df.index, df["sar_interp"]), "date", melt, label="SAR interpolated"))
     sar = df["sar"].dropna()

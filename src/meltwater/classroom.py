@@ -27,10 +27,10 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from meltwater.data.catalog import Source, get_source
-from meltwater.data.preprocess import CHANNELS
 from meltwater.errors import CubeError
-from meltwater.evaluation import metrics
+from meltwater.evaluation.scoring import day_truth, score_day
 from meltwater.resources import data_dir
+from meltwater.schema import CHANNELS, pred_var
 
 __all__ = [
     "FAST_ENV",
@@ -212,19 +212,14 @@ def score_days(
     """
     rows = {}
     for d in pd.DatetimeIndex(dates):
-        if not bool(cube["has_sar"].sel(time=d)):
+        truth = day_truth(cube, d)
+        if truth is None:
             raise CubeError(f"{d.date()} has no SAR scene to score against")
-        sar = np.asarray(cube["sar"].sel(time=d).values, np.float32)
-        valid = np.asarray(cube["valid"].sel(time=d).values, bool) & np.isfinite(sar)
         kw = {"ablate": tuple(ablate)} if ablate else {}
         pred = np.asarray(predict(cube, d, **kw).values, np.float32)
-        rows[d] = {
-            "mae": metrics.mae(pred, sar, valid),
-            "bias": metrics.bias(pred, sar, valid),
-            "accuracy": metrics.accuracy(pred, sar, valid),
-            "melt_fraction": metrics.masked_mean(pred, valid),
-            "sar_melt_fraction": metrics.masked_mean(sar, valid),
-        }
+        s = score_day(pred, truth)
+        rows[d] = {k: s[k] for k in ("mae", "bias", "accuracy", "melt_fraction")}
+        rows[d]["sar_melt_fraction"] = truth.melt_fraction
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("time")
 
 
@@ -321,7 +316,7 @@ def with_predictions(
             tqdm(times, desc=f"predict {name}", disable=not progress, leave=False)
         ):
             arr[i] = np.asarray(p.predict(cube, d).values, np.float32)
-        sub[f"pred_{name}"] = (("time", "y", "x"), arr, {"units": "1", "model": name})
+        sub[pred_var(name)] = (("time", "y", "x"), arr, {"units": "1", "model": name})
     return sub
 
 

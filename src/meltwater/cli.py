@@ -200,8 +200,8 @@ def _names(text: str, valid: tuple[str, ...], option: str) -> tuple[str, ...]:
 
 def _cmd_precompute(args: argparse.Namespace) -> None:
     from meltwater.data.catalog import get_source
-    from meltwater.data.preprocess import CHANNELS
     from meltwater.precompute import precompute
+    from meltwater.schema import CHANNELS
 
     source = get_source(args.source, args.catalog, args.data_root)
     models = args.models.split(",") if args.models else None

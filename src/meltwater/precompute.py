@@ -25,9 +25,9 @@ import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock
-from meltwater.data.preprocess import CHANNELS
 from meltwater.errors import CatalogError
 from meltwater.evaluation.summary_store import write_season_summaries
+from meltwater.schema import CHANNELS, pred_var
 
 __all__ = ["DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
 
@@ -49,9 +49,9 @@ def _model_id(name: str, models_dir: str | None) -> str:
 
 def _jobs(models: Sequence[str], ablations: Sequence[str]) -> dict[str, tuple[str, tuple]]:
     """Variable name → (model, ablated channels)."""
-    jobs = {f"pred_{m}": (m, ()) for m in models}
+    jobs = {pred_var(m): (m, ()) for m in models}
     if "unet" in models:
-        jobs.update({f"pred_unet_no_{c}": ("unet", (c,)) for c in ablations})
+        jobs.update({pred_var("unet", (c,)): ("unet", (c,)) for c in ablations})
     return jobs
 
 

@@ -24,7 +24,16 @@ from meltwater.errors import CubeError
 from meltwater.data.geotiff import open_source, winter_means
 from meltwater.data.preprocess import time_interpolated_sar
 
-__all__ = ["CUBE_VERSION", "DAILY", "build_cube", "open_cube", "source_fingerprint"]
+__all__ = [
+    "CUBE_VERSION",
+    "DAILY",
+    "build_cube",
+    "day_map",
+    "open_cube",
+    "pixel_area_km2",
+    "season_day",
+    "source_fingerprint",
+]
 
 CUBE_VERSION = "1"
 DAILY = ("pmw", "mar_wa1", "sar", "sar_interp", "valid")
@@ -171,3 +180,42 @@ def open_cube(source_or_path: Source | Path | str) -> xr.Dataset:
             f"cube_version {ds.attrs.get('cube_version')!r} (expected {CUBE_VERSION!r}); rebuild it"
         )
     return ds
+
+
+def day_map(cube: xr.Dataset, var: str, date: pd.Timestamp | str) -> np.ndarray:
+    """One day of a (time, y, x) variable as a float32 array (a static variable as is).
+
+    Raises:
+        CubeError: unknown variable or a date that is not in the cube.
+    """
+    if var not in cube.variables:
+        raise CubeError(f"cube has no variable {var!r}; valid: {sorted(cube.data_vars)}")
+    da = cube[var]
+    if "time" in da.dims:
+        t = pd.Timestamp(date)
+        try:
+            i = cube.indexes["time"].get_loc(t)
+        except KeyError:
+            times = cube.indexes["time"]
+            raise CubeError(
+                f"date {t.date()} is not in the cube (variable {var!r}; it covers "
+                f"{times.min().date()}–{times.max().date()})"
+            ) from None
+        da = da.isel(time=i)
+    return np.asarray(da.values, dtype=np.float32)
+
+
+def pixel_area_km2(cube: xr.Dataset) -> float:
+    """Area of one grid cell in km², from the cube's x/y spacing."""
+    if cube.sizes.get("x", 0) < 2 or cube.sizes.get("y", 0) < 2:
+        raise CubeError("cube needs at least 2 x and 2 y coordinates to derive the pixel area")
+    dx = float(cube.x[1] - cube.x[0])
+    dy = float(cube.y[1] - cube.y[0])
+    return abs(dx * dy) / 1e6
+
+
+def season_day(dates: pd.DatetimeIndex | Sequence, start: str = "04-01") -> np.ndarray:
+    """Day of the season (0 on ``start``, e.g. 1 April) of each date."""
+    idx = pd.DatetimeIndex(dates)
+    starts = pd.to_datetime([f"{y}-{start}" for y in idx.year])
+    return np.asarray((idx - starts).days, dtype=np.int64)

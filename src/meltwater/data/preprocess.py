@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage
 
+from meltwater.schema import CHANNELS
 from meltwater.errors import CatalogError
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "time_interpolated_sar",
 ]
 
-CHANNELS: tuple[str, ...] = ("pmw", "mar_wa1", "sar_interp", "dem")
 # (sigma, kernel size) in pixels, from the paper.
 BLUR: dict[str, tuple[float, int]] = {"pmw": (15.0, 45), "mar_wa1": (33.0, 99)}
 # Value of a switched-off channel in model space (z-scored mean, or "no SAR known").

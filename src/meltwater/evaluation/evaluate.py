@@ -23,6 +23,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from meltwater import __version__
+from meltwater.data.cube import pixel_area_km2
 from meltwater.errors import CheckpointError, CubeError
 from meltwater.evaluation import metrics
 from meltwater.evaluation.results import (
@@ -39,16 +40,15 @@ from meltwater.evaluation.results import (
     save_results,
     write_results,
 )
-from meltwater.evaluation.summaries import pixel_area_km2
-from meltwater.models.baselines.base import day_values
+from meltwater.evaluation.scoring import day_truth, score_day
 from meltwater.models.registry import (
     MODEL_NAMES,
     BaselinePredictor,
     CubePredictor,
     Predictor,
     get_predictor,
-    precomputed_var,
 )
+from meltwater.schema import pred_var
 
 __all__ = [
     "GAP_BINS",
@@ -94,7 +94,7 @@ def make_predictors(
     out: dict[str, Predictor] = {}
     for m in models:
         live = _LazyPredictor(m, cube, train_dates, kwargs.get(m, {}))
-        out[m] = CubePredictor(m, live) if use_cube and precomputed_var(m) in cube else live
+        out[m] = CubePredictor(m, live) if use_cube and pred_var(m) in cube else live
     return out
 
 
@@ -158,28 +158,28 @@ def _one_day(
     """Predict all models on one day: melt area always, metrics when ``score``."""
     land, band, n_bands, area = ctx["land"], ctx["band"], ctx["n_bands"], ctx["area"]
     out: dict = {"area": {}, "scores": {}, "melt": {}, "band_bias": {}}
-    has_sar = bool(cube["has_sar"].sel(time=date))
-    if has_sar:
-        sar = day_values(cube, "sar", date)
-        valid = day_values(cube, "valid", date).astype(bool) & np.isfinite(sar)
-        out["sar_area"] = float((valid & (sar > metrics.BINARY_THRESHOLD)).sum()) * area
-    score = score and has_sar
+    truth = day_truth(cube, date)
+    if truth is not None:
+        out["sar_area"] = truth.melt_area_km2(area)
+    score = score and truth is not None
     if score:
+        valid = truth.valid
         out["n_valid"] = float(valid.sum())
-        out["sar_melt"] = metrics.masked_mean(sar, valid)
+        out["sar_melt"] = truth.melt_fraction
         out["band_count"] = np.bincount(band[valid], minlength=n_bands).astype(float)
     for name, p in preds.items():
         if not score and name not in ctx["area_models"]:
             out["area"][name] = np.nan
             continue
         pred = np.asarray(p.predict(cube, date).values, dtype=np.float32)
-        out["area"][name] = float((land & (pred > metrics.BINARY_THRESHOLD)).sum()) * area
+        scores = score_day(
+            pred, truth if score else None, land, area, metrics.METRIC_NAMES, ctx["ssim_sigma"]
+        )
+        out["area"][name] = scores.pop("melt_area_km2")
         if score:
-            out["scores"][name] = metrics.image_metrics(
-                pred, sar, valid, metrics.METRIC_NAMES, ctx["ssim_sigma"]
-            )
-            out["melt"][name] = metrics.masked_mean(pred, valid)
-            d = (pred - sar)[valid]
+            out["melt"][name] = scores.pop("melt_fraction")
+            out["scores"][name] = scores
+            d = (pred - truth.sar)[valid]
             out["band_bias"][name] = np.bincount(band[valid], weights=d, minlength=n_bands)
     return out
 
@@ -289,7 +289,7 @@ def default_models(cube: xr.Dataset, models_dir: Path | str | None = None) -> li
     from meltwater.models.inference import registry_entry
 
     try:
-        has_unet = "pred_unet" in cube or bool(registry_entry(None, models_dir))
+        has_unet = pred_var("unet") in cube or bool(registry_entry(None, models_dir))
     except (KeyError, CheckpointError):
         has_unet = False
     return [m for m in MODEL_NAMES if m != "unet" or has_unet]

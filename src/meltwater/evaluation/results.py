@@ -14,8 +14,8 @@ import pandas as pd
 import xarray as xr
 
 from meltwater.atomic import atomic_path
+from meltwater.data.cube import season_day
 from meltwater.evaluation import metrics
-from meltwater.evaluation.summaries import season_day
 
 __all__ = [
     "ELEVATION_STEP_M",

@@ -27,102 +27,47 @@ import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
+from meltwater import schema
+from meltwater.data.cube import day_map, pixel_area_km2, season_day
 from meltwater.errors import CubeError
 from meltwater.evaluation import metrics
+from meltwater.evaluation.scoring import DAY_METRICS, day_truth, score_day
+from meltwater.models.registry import MODEL_NAMES
 
 __all__ = [
-    "ABLATION_CHANNELS",
-    "MODEL_ORDER",
     "ablations_in",
     "daily_summary",
-    "day_map",
     "models_in",
     "monthly_curves",
-    "pixel_area_km2",
     "pixel_errors",
     "pixel_series",
-    "season_day",
     "season_day_curves",
 ]
 
-MODEL_ORDER = (
-    "unet",
-    "mar_interp",
-    "pmw_threshold",
-    "sar_running_mean",
-    "linear_dem",
-    "random_forest",
-)
-ABLATION_CHANNELS = ("pmw", "mar_wa1", "sar_interp", "dem")
-
 
 def models_in(cube: xr.Dataset) -> list[str]:
-    """Models with a ``pred_<model>`` variable in the cube, in `MODEL_ORDER`."""
-    return [m for m in MODEL_ORDER if f"pred_{m}" in cube.data_vars]
+    """Models with a ``pred_<model>`` variable in the cube, the registry's models first."""
+    return schema.models_in(cube.data_vars, MODEL_NAMES)
 
 
 def ablations_in(cube: xr.Dataset) -> list[str]:
-    """Channels with a precomputed ``pred_unet_no_<channel>`` variable in the cube."""
-    return [c for c in ABLATION_CHANNELS if f"pred_unet_no_{c}" in cube.data_vars]
-
-
-def pixel_area_km2(cube: xr.Dataset) -> float:
-    """Area of one grid cell in km², from the cube's x/y spacing."""
-    if cube.sizes.get("x", 0) < 2 or cube.sizes.get("y", 0) < 2:
-        raise CubeError("cube needs at least 2 x and 2 y coordinates to derive the pixel area")
-    dx = float(cube.x[1] - cube.x[0])
-    dy = float(cube.y[1] - cube.y[0])
-    return abs(dx * dy) / 1e6
-
-
-def day_map(cube: xr.Dataset, var: str, date: pd.Timestamp | str) -> np.ndarray:
-    """One day of a (time, y, x) variable as a float32 array (a static variable as is).
-
-    Raises:
-        CubeError: unknown variable or a date that is not in the cube.
-    """
-    if var not in cube.variables:
-        raise CubeError(f"cube has no variable {var!r}; valid: {sorted(cube.data_vars)}")
-    da = cube[var]
-    if "time" in da.dims:
-        t = pd.Timestamp(date)
-        try:
-            i = cube.indexes["time"].get_loc(t)
-        except KeyError:
-            raise CubeError(f"date {t.date()} is not in the cube (variable {var!r})") from None
-        da = da.isel(time=i)
-    return np.asarray(da.values, dtype=np.float32)
-
-
-def season_day(dates: pd.DatetimeIndex | Sequence, start: str = "04-01") -> np.ndarray:
-    """Day of the season (0 on ``start``, e.g. 1 April) of each date."""
-    idx = pd.DatetimeIndex(dates)
-    starts = pd.to_datetime([f"{y}-{start}" for y in idx.year])
-    return np.asarray((idx - starts).days, dtype=np.int64)
+    """Channels with a precomputed single-channel UNet ablation in the cube."""
+    return schema.ablations_in(cube.data_vars)
 
 
 def _one_day(cube: xr.Dataset, models: list[str], t: pd.Timestamp, land: np.ndarray, area: float):
-    has_sar = bool(cube["has_sar"].sel(time=t)) if "has_sar" in cube else True
-    n = len(models)
-    out = {
-        k: np.full(n, np.nan) for k in ("melt_area_km2", "melt_fraction", "bias", "mae", "accuracy")
-    }
+    truth = day_truth(cube, t)
+    keys = ("melt_area_km2", "melt_fraction", *DAY_METRICS)
+    out = {k: np.full(len(models), np.nan) for k in keys}
     day = {"sar_melt_fraction": np.nan, "sar_melt_area_km2": np.nan, "valid_pixels": 0.0}
-    if has_sar:
-        sar = day_map(cube, "sar", t)
-        valid = day_map(cube, "valid", t).astype(bool) & np.isfinite(sar)
-        day["valid_pixels"] = float(valid.sum())
-        day["sar_melt_fraction"] = metrics.masked_mean(sar, valid)
-        day["sar_melt_area_km2"] = float((valid & (sar > metrics.BINARY_THRESHOLD)).sum()) * area
+    if truth is not None:
+        day["valid_pixels"] = float(truth.valid.sum())
+        day["sar_melt_fraction"] = truth.melt_fraction
+        day["sar_melt_area_km2"] = truth.melt_area_km2(area)
     for i, m in enumerate(models):
-        pred = day_map(cube, f"pred_{m}", t)
-        melt = land & np.isfinite(pred) & (pred > metrics.BINARY_THRESHOLD)
-        out["melt_area_km2"][i] = float(melt.sum()) * area
-        if has_sar:
-            out["melt_fraction"][i] = metrics.masked_mean(pred, valid & np.isfinite(pred))
-            out["bias"][i] = metrics.bias(pred, sar, valid)
-            out["mae"][i] = metrics.mae(pred, sar, valid)
-            out["accuracy"][i] = metrics.accuracy(pred, sar, valid)
+        scores = score_day(day_map(cube, schema.pred_var(m), t), truth, land, area)
+        for k in out:
+            out[k][i] = scores.get(k, np.nan)
     return out, day
 
 
@@ -147,7 +92,7 @@ def daily_summary(
         CubeError: a requested model has no ``pred_<model>`` variable.
     """
     models = list(models) if models is not None else models_in(cube)
-    missing = [m for m in models if f"pred_{m}" not in cube]
+    missing = [m for m in models if schema.pred_var(m) not in cube]
     if missing:
         raise CubeError(f"cube has no predictions for {missing}; present: {models_in(cube)}")
     times = pd.DatetimeIndex(cube.time.values if dates is None else dates, name="time")
@@ -196,7 +141,7 @@ def pixel_errors(
     Raises:
         CubeError: no ``pred_<model>`` in the cube.
     """
-    var = f"pred_{model}"
+    var = schema.pred_var(model)
     if var not in cube:
         raise CubeError(f"cube has no {var!r}; models present: {models_in(cube)}")
     times = pd.DatetimeIndex(dates)

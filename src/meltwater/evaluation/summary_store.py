@@ -20,6 +20,7 @@ import xarray as xr
 
 from meltwater.atomic import atomic_path
 from meltwater.evaluation.summaries import daily_summary, models_in
+from meltwater.schema import pred_var
 
 __all__ = ["season_summary", "summary_key", "summary_path", "write_season_summaries"]
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def summary_key(cube: xr.Dataset) -> str:
     """Hash of what a season summary depends on: the cube's source and its predictions."""
-    preds = {m: dict(cube[f"pred_{m}"].attrs) for m in models_in(cube)}
+    preds = {m: dict(cube[pred_var(m)].attrs) for m in models_in(cube)}
     blob = json.dumps(
         [cube.attrs.get("source_fingerprint"), preds], sort_keys=True, default=str
     ).encode()

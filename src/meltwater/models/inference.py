@@ -23,6 +23,7 @@ from meltwater import resources
 from meltwater.errors import CheckpointError
 from meltwater.models.checkpoint import CheckpointMeta, load_checkpoint
 from meltwater.models.sliding import sliding_window
+from meltwater.schema import pred_var
 
 __all__ = [
     "Precision",
@@ -198,7 +199,7 @@ class UNetPredictor:
 
         x = model_inputs(cube, date, self.stats, ablate=tuple(ablate))
         pred = self.predict_array(np.asarray(x, dtype=np.float32))
-        name = "pred_unet" + "".join(f"_no_{c}" for c in ablate)
+        name = pred_var("unet", ablate)
         return xr.DataArray(
             pred,
             dims=("y", "x"),

@@ -19,6 +19,7 @@ import xarray as xr
 
 from meltwater.errors import CheckpointError, CubeError
 from meltwater.models.baselines import BASELINES, Baseline, get_baseline
+from meltwater.schema import pred_var
 
 __all__ = [
     "MODEL_NAMES",
@@ -28,7 +29,6 @@ __all__ = [
     "UNetWrapper",
     "cube_train_dates",
     "get_predictor",
-    "precomputed_var",
 ]
 
 MODEL_NAMES: tuple[str, ...] = ("unet", *BASELINES)
@@ -76,11 +76,6 @@ class UNetWrapper:
         return self.model.predict(cube, pd.Timestamp(date), ablate=tuple(ablate))
 
 
-def precomputed_var(name: str, ablate: Sequence[str] = ()) -> str:
-    """Cube variable holding ``name``'s precomputed prediction (``pred_unet_no_dem``, ...)."""
-    return f"pred_{name}" + "".join(f"_no_{c}" for c in ablate)
-
-
 class CubePredictor:
     """Reads predictions stored in the cube by ``meltwater precompute``.
 
@@ -94,7 +89,7 @@ class CubePredictor:
     def predict(
         self, cube: xr.Dataset, date: pd.Timestamp | str, ablate: Sequence[str] = ()
     ) -> xr.DataArray:
-        var = precomputed_var(self.name, ablate)
+        var = pred_var(self.name, ablate)
         date = pd.Timestamp(date)
         if var in cube:
             values = np.asarray(cube[var].sel(time=date).values, dtype=np.float32)

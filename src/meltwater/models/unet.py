@@ -2,7 +2,7 @@
 
 A `ModelConfig` describes a segmentation_models_pytorch ``Unet`` (any smp encoder or a timm
 encoder spelled ``tu-<name>``) with 4 input channels in the order of
-`meltwater.data.preprocess.CHANNELS` and one sigmoid output (the melt fraction). Weights are always
+`meltwater.schema.CHANNELS` and one sigmoid output (the melt fraction). Weights are always
 initialised randomly here (``encoder_weights=None``): trained weights come from a checkpoint.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from meltwater.config import check_keys, read_yaml_mapping
-from meltwater.data.preprocess import CHANNELS
 from meltwater.errors import CheckpointError
+from meltwater.schema import CHANNELS
 
 __all__ = [
     "CHANNELS",

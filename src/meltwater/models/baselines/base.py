@@ -9,27 +9,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from meltwater.data.cube import day_map
 from meltwater.errors import CubeError
+from meltwater.schema import pred_var
 
-__all__ = ["Baseline", "as_prediction", "day_values", "sample_training_pixels", "training_days"]
-
-
-def day_values(cube: xr.Dataset, var: str, date: pd.Timestamp | str) -> np.ndarray:
-    """One day's ``var`` map as a float32 array.
-
-    Raises:
-        CubeError: the variable is missing or the date is not a day of the cube.
-    """
-    if var not in cube:
-        raise CubeError(f"cube has no variable {var!r}; it has {sorted(cube.data_vars)}")
-    date = pd.Timestamp(date)
-    try:
-        return np.asarray(cube[var].sel(time=date).values, dtype=np.float32)
-    except KeyError:
-        t = cube.indexes["time"]
-        raise CubeError(
-            f"date {date.date()} is not in the cube (it covers {t.min().date()}–{t.max().date()})"
-        ) from None
+__all__ = ["Baseline", "as_prediction", "sample_training_pixels", "training_days"]
 
 
 def as_prediction(values: np.ndarray, cube: xr.Dataset, name: str, date) -> xr.DataArray:
@@ -42,7 +26,7 @@ def as_prediction(values: np.ndarray, cube: xr.Dataset, name: str, date) -> xr.D
         arr,
         dims=("y", "x"),
         coords=coords,
-        name=f"pred_{name}",
+        name=pred_var(name),
         attrs={"units": "1", "long_name": f"melt fraction predicted by {name}"},
     )
 
@@ -77,7 +61,7 @@ def sample_training_pixels(
     rng = np.random.default_rng(seed)
     out = []
     for date in dates:
-        valid = np.flatnonzero(day_values(cube, "valid", date).astype(bool))
+        valid = np.flatnonzero(day_map(cube, "valid", date).astype(bool))
         if valid.size > n_per_day:
             valid = np.sort(rng.choice(valid, n_per_day, replace=False))
         if valid.size:

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from meltwater.data.cube import day_map
 from meltwater.models.baselines.base import (
     Baseline,
     as_prediction,
-    day_values,
     sample_training_pixels,
     training_days,
 )
@@ -61,7 +61,7 @@ class LinearDem(Baseline):
         by_month: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         days = training_days(cube, train_dates)
         for date, idx in sample_training_pixels(cube, days, self.pixels_per_day, self.seed):
-            sar = day_values(cube, "sar", date).ravel()[idx]
+            sar = day_map(cube, "sar", date).ravel()[idx]
             by_month.setdefault(date.month, []).append((dem[idx], sar))
         self.lines = {
             m: fit_line(np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]))

@@ -18,19 +18,18 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import minimize
 
-from meltwater.data.preprocess import gaussian_blur
+from meltwater.data.cube import day_map
+from meltwater.data.preprocess import BLUR, gaussian_blur
 from meltwater.models.baselines.base import (
     Baseline,
     as_prediction,
-    day_values,
     sample_training_pixels,
     training_days,
 )
 
 __all__ = ["MarInterp", "fit_brightness_gamma", "mar_mapping"]
 
-MAR_SIGMA = 33.0
-MAR_KERNEL = 99
+MAR_SIGMA, MAR_KERNEL = BLUR["mar_wa1"]  # the UNet input blur (paper: σ 33 px, kernel 99)
 _LOG_B = np.linspace(np.log(1.0), np.log(1e5), 41)
 _LOG_G = np.linspace(np.log(1 / 300.0), np.log(300.0), 41)
 
@@ -111,14 +110,14 @@ class MarInterp(Baseline):
     @staticmethod
     def blurred_mar(cube: xr.Dataset, date: pd.Timestamp | str) -> np.ndarray:
         """MAR WA1 of ``date`` blurred like the UNet input (σ 33 px, kernel 99)."""
-        return gaussian_blur(day_values(cube, "mar_wa1", date), MAR_SIGMA, MAR_KERNEL)
+        return gaussian_blur(day_map(cube, "mar_wa1", date), MAR_SIGMA, MAR_KERNEL)
 
     def fit(self, cube: xr.Dataset, train_dates: pd.DatetimeIndex) -> Self:
         days = training_days(cube, train_dates)
         mar, sar = [], []
         for date, idx in sample_training_pixels(cube, days, self.pixels_per_day, self.seed):
             mar.append(self.blurred_mar(cube, date).ravel()[idx])
-            sar.append(day_values(cube, "sar", date).ravel()[idx])
+            sar.append(day_map(cube, "sar", date).ravel()[idx])
         mar_all, sar_all = np.concatenate(mar), np.concatenate(sar)
         self.brightness, self.gamma = fit_brightness_gamma(mar_all, sar_all, seed=self.seed)
         self.n_samples = int(mar_all.size)

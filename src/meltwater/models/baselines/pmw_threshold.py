@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from meltwater.data.cube import day_map
 from meltwater.errors import CubeError
-from meltwater.models.baselines.base import Baseline, as_prediction, day_values, training_days
+from meltwater.models.baselines.base import Baseline, as_prediction, training_days
 
 __all__ = ["PmwThreshold", "winter_tb"]
 
@@ -57,7 +58,7 @@ class PmwThreshold(Baseline):
     def predict(self, cube: xr.Dataset, date: pd.Timestamp | str) -> xr.DataArray:
         self._require_fitted()
         date = pd.Timestamp(date)
-        tb = day_values(cube, "pmw", date)
+        tb = day_map(cube, "pmw", date)
         melt = tb > self.slope * winter_tb(cube, date.year) + self.offset_k
         return as_prediction(melt.astype(np.float32), cube, self.name, date)
 

@@ -15,14 +15,15 @@ import pandas as pd
 import xarray as xr
 from sklearn.ensemble import RandomForestRegressor
 
-from meltwater.data.preprocess import CHANNELS, NormStats, model_inputs
+from meltwater.data.cube import day_map
+from meltwater.data.preprocess import NormStats, model_inputs
 from meltwater.models.baselines.base import (
     Baseline,
     as_prediction,
-    day_values,
     sample_training_pixels,
     training_days,
 )
+from meltwater.schema import CHANNELS
 
 __all__ = ["FEATURES", "RandomForest"]
 
@@ -74,7 +75,7 @@ class RandomForest(Baseline):
         for date, idx in sample_training_pixels(cube, days, per_day, self.seed):
             x = model_inputs(cube, date, self.stats)
             feats.append(_features(x, idx, date.month))
-            target.append(day_values(cube, "sar", date).ravel()[idx])
+            target.append(day_map(cube, "sar", date).ravel()[idx])
         self.forest = RandomForestRegressor(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,
