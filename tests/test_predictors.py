@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scicube import NX, NY, cube_dates, make_cube, split_dates
 
+from meltwater.data import cube as cube_mod
 from meltwater.errors import CubeError
 from meltwater.models import registry as P
 from meltwater.schema import pred_var
@@ -29,7 +30,7 @@ def test_baseline_predictor_and_default_train_dates():
     explicit = P.get_predictor("linear_dem", cube, split_dates(cube, "train"))
     day = cube_dates()[10]
     np.testing.assert_array_equal(p.predict(cube, day).values, explicit.predict(cube, day).values)
-    assert list(P.cube_train_dates(cube)) == list(split_dates(cube, "train"))
+    assert list(cube_mod.split_dates(cube, "train")) == list(split_dates(cube, "train"))
 
 
 def test_baseline_rejects_ablation():

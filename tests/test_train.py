@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from meltwater.data.cube import split_dates
 from meltwater.data.preprocess import NormStats
 from meltwater.models.checkpoint import load_checkpoint
-from meltwater.models.train import TrainConfig, TrainData, _split_dates, masked_l1, train
+from meltwater.models.train import TrainConfig, TrainData, masked_l1, train
 
 SMALL = {"encoder_name": "resnet18", "encoder_depth": 3, "decoder_channels": [16, 8, 8]}
 
@@ -32,7 +33,7 @@ def test_masked_l1_hand_computed():
 
 @pytest.fixture(scope="module")
 def train_data(tiny_cube):
-    dates = _split_dates(tiny_cube, "train")
+    dates = list(split_dates(tiny_cube, "train"))
     return TrainData(tiny_cube, dates[:4], NormStats.compute(tiny_cube, dates))
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "pixel_area_km2",
     "season_day",
     "source_fingerprint",
+    "split_dates",
 ]
 
 CUBE_VERSION = "1"
@@ -219,3 +220,18 @@ def season_day(dates: pd.DatetimeIndex | Sequence, start: str = "04-01") -> np.n
     idx = pd.DatetimeIndex(dates)
     starts = pd.to_datetime([f"{y}-{start}" for y in idx.year])
     return np.asarray((idx - starts).days, dtype=np.int64)
+
+
+def split_dates(cube: xr.Dataset, split: str) -> pd.DatetimeIndex:
+    """The SAR days of ``cube`` labelled ``split`` (``train``, ``val``, ``test``).
+
+    Raises:
+        CubeError: the cube has no ``split`` variable.
+    """
+    if "split" not in cube:
+        raise CubeError("cube has no 'split' variable; pass the dates explicitly")
+    labels = cube["split"].to_series().astype(str)
+    sel = labels.values == split
+    if "has_sar" in cube:
+        sel &= np.asarray(cube["has_sar"].values, dtype=bool)
+    return pd.DatetimeIndex(labels.index[sel], name="time")

@@ -23,7 +23,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from meltwater import __version__
-from meltwater.data.cube import pixel_area_km2
+from meltwater.data.cube import pixel_area_km2, split_dates
 from meltwater.errors import CheckpointError, CubeError
 from meltwater.evaluation import metrics
 from meltwater.evaluation.results import (
@@ -220,9 +220,8 @@ def evaluate(
     Raises:
         CubeError: the split has no SAR day in the cube.
     """
-    labels = cube["split"].to_series().astype(str)
     if dates is None:
-        dates = pd.DatetimeIndex(labels.index[labels.values == split], name="time")
+        dates = split_dates(cube, split)
     dates = pd.DatetimeIndex(dates, name="time").sort_values()
     has = cube["has_sar"].to_series().reindex(dates)
     if len(dates) == 0 or has.isna().any() or not has.astype(bool).all():
@@ -231,7 +230,7 @@ def evaluate(
             f"({int(has.fillna(False).astype(bool).sum())} with a SAR scene)"
         )
     if train_dates is None:
-        train_dates = pd.DatetimeIndex(labels.index[labels.values == "train"], name="time")
+        train_dates = split_dates(cube, "train")
     models = list(models)
     if predictors is None:
         predictors = make_predictors(cube, models, train_dates, use_cube=use_cube)

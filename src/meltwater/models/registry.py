@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from meltwater.data.cube import split_dates
 from meltwater.errors import CheckpointError, CubeError
 from meltwater.models.baselines import BASELINES, Baseline, get_baseline
 from meltwater.schema import pred_var
@@ -27,7 +28,6 @@ __all__ = [
     "CubePredictor",
     "Predictor",
     "UNetWrapper",
-    "cube_train_dates",
     "get_predictor",
 ]
 
@@ -105,14 +105,6 @@ class CubePredictor:
         return self.live.predict(cube, date, ablate)
 
 
-def cube_train_dates(cube: xr.Dataset) -> pd.DatetimeIndex:
-    """The cube's training days (``split == "train"``)."""
-    if "split" not in cube:
-        raise CubeError("cube has no 'split' variable; pass train_dates explicitly")
-    split = cube["split"].to_series().astype(str)
-    return pd.DatetimeIndex(split.index[split.values == "train"], name="time")
-
-
 def get_predictor(
     name: str,
     cube: xr.Dataset,
@@ -144,5 +136,5 @@ def get_predictor(
         return UNetWrapper(UNetPredictor.from_registry(model_name, **kwargs))
     if name not in BASELINES:
         raise KeyError(f"unknown model {name!r}; valid: {list(MODEL_NAMES)}")
-    dates = cube_train_dates(cube) if train_dates is None else pd.DatetimeIndex(train_dates)
+    dates = split_dates(cube, "train") if train_dates is None else pd.DatetimeIndex(train_dates)
     return BaselinePredictor(get_baseline(name, **kwargs).fit(cube, dates))

@@ -25,6 +25,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from meltwater.config import check_keys, read_yaml_mapping
+from meltwater.data.cube import split_dates
 from meltwater.models.checkpoint import (
     CheckpointMeta,
     load_train_state,
@@ -211,11 +212,6 @@ def evaluate_days(
     return out
 
 
-def _split_dates(cube: xr.Dataset, split: str) -> list:
-    sel = (cube["split"].values == split) & cube["has_sar"].values.astype(bool)
-    return list(cube["time"].values[sel])
-
-
 def _spaced(dates: list, n: int) -> list:
     if n <= 0 or len(dates) <= n:
         return dates
@@ -274,10 +270,10 @@ def train(
         from meltwater.data.cube import open_cube
 
         cube = open_cube(get_source(cfg.source, cfg.catalog, cfg.data_root))
-    train_dates = _split_dates(cube, "train")
+    train_dates = list(split_dates(cube, "train"))
     stats = NormStats.compute(cube, train_dates)
     data = TrainData(cube, train_dates, stats)
-    val = TrainData(cube, _spaced(_split_dates(cube, "val"), cfg.val_days), stats)
+    val = TrainData(cube, _spaced(list(split_dates(cube, "val")), cfg.val_days), stats)
 
     model, init_info = _initial_weights(cfg.init, mcfg) if cfg.init else (build_model(mcfg), {})
     model = model.to(device)
@@ -375,7 +371,7 @@ def _finalise(out: Path, cube: xr.Dataset, stats, device, bf16: bool, state: dic
     from meltwater.models.checkpoint import load_checkpoint
 
     model, meta = load_checkpoint(out, map_location=device)
-    test = TrainData(cube, _split_dates(cube, "test"), stats)
+    test = TrainData(cube, list(split_dates(cube, "test")), stats)
     meta.metrics["test"] = evaluate_days(model, test, device, bf16, meta.model_config.multiple)
     meta.training["history"] = state["history"]
     log.info("best checkpoint %s: test %s", out, _short(meta.metrics["test"]))
