@@ -26,6 +26,7 @@ from meltwater.errors import (
     CatalogError,
     DataNotFoundError,
     GridMismatchError,
+    UnknownNameError,
 )
 from meltwater.resources import catalog_path
 
@@ -103,7 +104,7 @@ def test_catalog_entry_errors_name_the_key(tmp_path, mutate, match):
 
 def test_unknown_source_and_catalog_file(tmp_path):
     with pytest.raises(
-        CatalogError, match=r"unknown source 'helheimm'.*valid: \['demo', 'meltwaterbench'\]"
+        UnknownNameError, match=r"unknown source 'helheimm'.*valid: \['demo', 'meltwaterbench'\]"
     ):
         get_source("helheimm")
     (tmp_path / "c.yaml").write_text("version: 1\n")
@@ -273,9 +274,9 @@ def test_missing_winter_mean_without_daily_pmw(src):
 
 def test_download_parameter_errors(tmp_path):
     real = get_source("meltwaterbench", data_root=tmp_path)
-    with pytest.raises(CatalogError, match=r"unknown variables \['tb'\].*'variables'"):
+    with pytest.raises(UnknownNameError, match=r"unknown variables \['tb'\].*'variables'"):
         allow_patterns(real, variables=["tb"])
-    with pytest.raises(CatalogError, match=r"unknown years \[2030\].*'years'.*2017"):
+    with pytest.raises(UnknownNameError, match=r"unknown years \[2030\].*'years'.*2017"):
         download(real, years=[2030], progress=False)
     with pytest.raises(CatalogError, match=r"sources\.demo\.hub\.repo_id"):
         download(get_source("demo", data_root=tmp_path), progress=False)
@@ -358,7 +359,7 @@ def test_cli_user_errors_are_one_line(tmp_path, capsys, argv, match):
     err = capsys.readouterr().err
     assert err.startswith(match), err
     assert err.count("\n") == 1 and "Traceback" not in err
-    with pytest.raises((CatalogError, DataNotFoundError)):
+    with pytest.raises((UnknownNameError, CatalogError, DataNotFoundError)):
         main(["--verbose", *argv, "--data-root", str(tmp_path)])
 
 

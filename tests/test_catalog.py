@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from meltwater.data.catalog import get_source, load_catalog
-from meltwater.errors import CatalogError, DataNotFoundError
+from meltwater.errors import CatalogError, DataNotFoundError, UnknownNameError
 from meltwater.resources import catalog_path, data_dir
 
 
@@ -46,15 +46,15 @@ def test_real_split_is_the_reference_release():
 
 
 def test_unknown_source_lists_valid_names():
-    with pytest.raises(CatalogError, match=r"unknown source 'nope'.*demo.*meltwaterbench"):
+    with pytest.raises(UnknownNameError, match=r"unknown source 'nope'.*demo.*meltwaterbench"):
         get_source("nope")
 
 
 def test_unknown_split_and_variable(tmp_path):
     src = get_source("demo", data_root=tmp_path)
-    with pytest.raises(CatalogError, match="unknown split 'holdout'"):
+    with pytest.raises(UnknownNameError, match="unknown split 'holdout'"):
         src.split_dates("holdout")
-    with pytest.raises(CatalogError, match="unknown daily variable 'tb'"):
+    with pytest.raises(UnknownNameError, match="unknown daily variable 'tb'"):
         src.variable_dir("tb")
 
 

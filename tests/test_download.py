@@ -27,7 +27,7 @@ from meltwater.data.download import (
     valid_years,
     verify,
 )
-from meltwater.errors import CatalogError, DataNotFoundError
+from meltwater.errors import CatalogError, DataNotFoundError, InvalidArgumentError
 
 BASE = "raw/Helheim_data/reprojected_100m"
 DIRS = {
@@ -129,9 +129,9 @@ def test_patterns_and_valid_years(source):
     ],
 )
 def test_unknown_choices_raise(source, kwargs, match):
-    with pytest.raises(CatalogError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match):
         allow_patterns(source, **kwargs)
-    with pytest.raises(CatalogError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match):
         download(source, progress=False, endpoint="http://127.0.0.1:9", **kwargs)
 
 

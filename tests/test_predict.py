@@ -8,7 +8,7 @@ import pytest
 import torch
 from smallmodel import write_small_registry
 
-from meltwater.errors import CatalogError, CheckpointError
+from meltwater.errors import CheckpointError, UnknownNameError
 from meltwater.models.inference import UNetPredictor, auto_device, registry_entry
 from meltwater.models.unet import ModelConfig
 
@@ -51,7 +51,7 @@ def test_ablation_changes_the_prediction(models_dir, tiny_cube):
     no_dem = pred.predict(tiny_cube, day, ablate=("dem",))
     assert no_dem.name == "pred_unet_no_dem"
     assert float(np.abs(full - no_dem).max()) > 1e-4
-    with pytest.raises(CatalogError, match="bogus"):
+    with pytest.raises(UnknownNameError, match="bogus"):
         pred.predict(tiny_cube, day, ablate=("bogus",))
 
 

@@ -12,7 +12,7 @@ from meltwater.data.preprocess import (
     target_and_mask,
     time_interpolated_sar,
 )
-from meltwater.errors import CatalogError
+from meltwater.errors import InvalidArgumentError, UnknownNameError
 
 
 def test_blur_preserves_constants_and_mass():
@@ -66,11 +66,11 @@ def test_norm_stats_round_trip_and_validation():
     s = NormStats.paper()
     assert NormStats.from_dict(s.to_dict()) == s
     assert s.apply("dem", np.array([1175.09 + 993.85]))[0] == pytest.approx(1.0)
-    with pytest.raises(CatalogError, match="mean/std"):
+    with pytest.raises(InvalidArgumentError, match="mean/std"):
         NormStats.from_dict({"mean": {}, "std": {}})
     bad = s.to_dict()
     bad["std"]["pmw"] = 0
-    with pytest.raises(CatalogError, match="positive"):
+    with pytest.raises(InvalidArgumentError, match="positive"):
         NormStats.from_dict(bad)
 
 
@@ -86,7 +86,7 @@ def test_model_inputs(tiny_cube, tiny_source):
     ablated = model_inputs(tiny_cube, day, stats, ablate=["pmw", "dem"])
     assert (ablated[0] == 0).all() and (ablated[3] == 0).all()
     np.testing.assert_array_equal(ablated[1:3], x[1:3])
-    with pytest.raises(CatalogError, match="unknown channel.*'tb'"):
+    with pytest.raises(UnknownNameError, match="unknown channel.*'tb'"):
         model_inputs(tiny_cube, day, stats, ablate=["tb"])
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from meltwater.data.geotiff import read_grid
 from meltwater.data.synthetic import GENERATOR_VERSION, DemoConfig, demo_split, simulate
-from meltwater.errors import CatalogError
+from meltwater.errors import UnknownNameError
 
 
 @pytest.fixture(scope="module")
@@ -104,5 +104,5 @@ def test_written_layout_matches_the_real_one(tiny_source):
 
 
 def test_unknown_preset():
-    with pytest.raises(CatalogError, match="unknown demo size 'huge'"):
+    with pytest.raises(UnknownNameError, match="unknown demo size 'huge'"):
         DemoConfig.preset("huge")

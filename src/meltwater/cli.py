@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from meltwater.errors import MeltwaterError
+from meltwater.errors import InvalidArgumentError, MeltwaterError, UnknownNameError
 
 __all__ = ["main"]
 
@@ -143,7 +143,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     from meltwater.data.catalog import get_source
     from meltwater.data.cube import open_cube
-    from meltwater.errors import CatalogError
     from meltwater.evaluation.evaluate import default_models, evaluate, results_table, save_results
     from meltwater.models.registry import MODEL_NAMES
     from meltwater.resources import data_dir
@@ -155,7 +154,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         models = default_models(cube)
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown or not models:
-        raise CatalogError(f"--models: unknown {unknown or models}; valid: {list(MODEL_NAMES)}")
+        raise UnknownNameError(f"--models: unknown {unknown or models}; valid: {list(MODEL_NAMES)}")
     ds = evaluate(
         cube,
         models,
@@ -189,12 +188,11 @@ def _setup_evaluate(sub: argparse._SubParsersAction) -> None:
 
 def _names(text: str, valid: tuple[str, ...], option: str) -> tuple[str, ...]:
     """Comma-separated names checked against ``valid`` (``none`` → empty)."""
-    from meltwater.errors import CatalogError
 
     names = tuple(n.strip() for n in text.split(",") if n.strip() and n.strip() != "none")
     unknown = sorted(set(names) - set(valid))
     if unknown:
-        raise CatalogError(f"{option}: unknown {unknown}; valid: {list(valid)}")
+        raise UnknownNameError(f"{option}: unknown {unknown}; valid: {list(valid)}")
     return names
 
 
@@ -208,12 +206,11 @@ def _cmd_precompute(args: argparse.Namespace) -> None:
     dates = None
     if args.years:
         from meltwater.data.cube import open_cube
-        from meltwater.errors import CatalogError
 
         times = open_cube(source).indexes["time"]
         dates = times[times.year.isin(args.years)]
         if len(dates) == 0:
-            raise CatalogError(
+            raise InvalidArgumentError(
                 f"--years: no day of {args.years} in {source.cube_path}; "
                 f"it holds {sorted(set(times.year))}"
             )

@@ -1,14 +1,31 @@
-"""Typed errors: each message names the file or parameter and what was expected."""
+"""Typed errors: each message names the file or parameter and what was expected.
+
+The contract: everything the library raises on purpose is a `MeltwaterError`.
+
+* A bad argument (a value outside what a function or CLI option accepts) is an
+  `InvalidArgumentError`; a name that is not among the valid ones (model, baseline, metric,
+  channel, source, split, config, demo size) is its subclass `UnknownNameError`, whose message
+  lists the valid names. Both stay a `ValueError`; `UnknownNameError` is also a `KeyError`, so
+  registry look-ups keep the usual Python contract.
+* Problems with files are typed by what is wrong: `ConfigError` (a YAML config),
+  `CatalogError` (the data catalog), `DataNotFoundError`, `GridMismatchError`, `CubeError`,
+  `CheckpointError`.
+
+The ``meltwater`` CLI prints any `MeltwaterError` as one line and exits 2.
+"""
 
 from __future__ import annotations
 
 __all__ = [
     "CatalogError",
     "CheckpointError",
+    "ConfigError",
     "CubeError",
     "DataNotFoundError",
     "GridMismatchError",
+    "InvalidArgumentError",
     "MeltwaterError",
+    "UnknownNameError",
 ]
 
 
@@ -16,8 +33,23 @@ class MeltwaterError(Exception):
     """Base class of every error this library raises on purpose."""
 
 
-class CatalogError(MeltwaterError, ValueError):
-    """The data catalog is malformed, or names an unknown source, split or variable."""
+class InvalidArgumentError(MeltwaterError, ValueError):
+    """An argument has a value the function does not accept (the message names it)."""
+
+
+class UnknownNameError(InvalidArgumentError, KeyError):
+    """A name that is not among the valid ones; the message lists the valid names."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(MeltwaterError, ValueError):
+    """A YAML configuration file is missing, not valid YAML or has unknown/invalid keys."""
+
+
+class CatalogError(ConfigError):
+    """The data catalog is malformed (paths, layout, splits)."""
 
 
 class DataNotFoundError(MeltwaterError, FileNotFoundError):

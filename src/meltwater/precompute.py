@@ -25,7 +25,7 @@ import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock
-from meltwater.errors import CatalogError
+from meltwater.errors import UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
 from meltwater.schema import CHANNELS, pred_var
 
@@ -170,7 +170,7 @@ def precompute(
         overwrite: recompute every day even when recorded as done.
 
     Raises:
-        CatalogError: an unknown model name.
+        UnknownNameError: an unknown model name.
     """
     from meltwater.models.registry import MODEL_NAMES
 
@@ -178,7 +178,7 @@ def precompute(
     models = tuple(models or MODEL_NAMES)
     unknown = sorted(set(models) - set(MODEL_NAMES))
     if unknown:
-        raise CatalogError(f"models: unknown {unknown}; valid: {list(MODEL_NAMES)}")
+        raise UnknownNameError(f"models: unknown {unknown}; valid: {list(MODEL_NAMES)}")
     with exclusive_lock(path):  # one writer per store; a second run waits, then finds it done
         return _precompute_locked(
             path, models, ablations, dates, scheduler, workers, batch_days, models_dir, overwrite

@@ -14,7 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from meltwater.config import read_yaml_mapping
-from meltwater.errors import CatalogError, DataNotFoundError
+from meltwater.errors import CatalogError, DataNotFoundError, UnknownNameError
 from meltwater import resources
 
 __all__ = [
@@ -116,7 +116,7 @@ class Source:
         try:
             spec = self.layout.daily[variable]
         except KeyError:
-            raise CatalogError(
+            raise UnknownNameError(
                 f"source {self.name!r}: unknown daily variable {variable!r}; "
                 f"valid: {sorted(self.layout.daily)}"
             ) from None
@@ -134,7 +134,7 @@ class Source:
         try:
             return self.base / self.layout.static[variable].path
         except KeyError:
-            raise CatalogError(
+            raise UnknownNameError(
                 f"source {self.name!r}: unknown static variable {variable!r}; "
                 f"valid: {sorted(self.layout.static)}"
             ) from None
@@ -155,7 +155,7 @@ class Source:
 
     def split_path(self, split: str) -> Path:
         if split not in SPLITS:
-            raise CatalogError(f"unknown split {split!r}; valid: {list(SPLITS)}")
+            raise UnknownNameError(f"unknown split {split!r}; valid: {list(SPLITS)}")
         return self.splits_dir / f"{split}.csv"
 
     def split_dates(self, split: str) -> pd.DatetimeIndex:
@@ -192,7 +192,7 @@ def load_catalog(path: Path | str | None = None) -> dict:
     path = Path(path) if path else resources.catalog_path()
     if not path.is_file():
         raise DataNotFoundError(f"data catalog {path} not found")
-    doc = read_yaml_mapping(path, "data catalog")
+    doc = read_yaml_mapping(path, "data catalog", error=CatalogError)
     if not isinstance(doc.get("sources"), dict) or not doc["sources"]:
         raise CatalogError(f"data catalog {path}: expected a top-level 'sources' mapping")
     return doc
@@ -209,14 +209,15 @@ def get_source(
         data_root: data directory; default `meltwater.resources.data_dir`.
 
     Raises:
-        CatalogError: unknown source or malformed entry.
+        UnknownNameError: unknown source.
+        CatalogError: malformed entry.
     """
     given = Path(catalog_path) if catalog_path else None
     catalog_path = given or resources.catalog_path()
     doc = load_catalog(catalog_path)
     sources = doc["sources"]
     if name not in sources:
-        raise CatalogError(f"unknown source {name!r} in {catalog_path}; valid: {sorted(sources)}")
+        raise UnknownNameError(f"unknown source {name!r} in {catalog_path}; valid: {sorted(sources)}")
     d = sources[name]
     where = f"sources.{name}"
     root_dir = Path(data_root) if data_root is not None else resources.data_dir(given)

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from meltwater.atomic import remove_path
 from meltwater.data.catalog import SPLITS, Source
-from meltwater.errors import CatalogError, DataNotFoundError
+from meltwater.errors import CatalogError, DataNotFoundError, InvalidArgumentError, UnknownNameError
 from meltwater.data.manifest import (
     MANIFEST_NAME,
     hash_files,
@@ -106,15 +106,15 @@ def _check_choice(name: str, requested: object, valid: Sequence, cast: type) -> 
     try:
         values = [cast(v) for v in items]
     except (TypeError, ValueError):
-        raise CatalogError(
+        raise InvalidArgumentError(
             f"download: parameter {name!r} = {requested!r} is not a list of {cast.__name__}; "
             f"valid: {list(valid)}"
         ) from None
     if not values:
-        raise CatalogError(f"download: parameter {name!r} is empty; valid: {list(valid)}")
+        raise InvalidArgumentError(f"download: parameter {name!r} is empty; valid: {list(valid)}")
     unknown = [v for v in values if v not in valid]
     if unknown:
-        raise CatalogError(
+        raise UnknownNameError(
             f"download: unknown {name} {unknown!r} (parameter {name!r}); valid: {list(valid)}"
         )
     return list(dict.fromkeys(values))

@@ -18,7 +18,7 @@ import xarray as xr
 from scipy import ndimage
 
 from meltwater.schema import CHANNELS
-from meltwater.errors import CatalogError
+from meltwater.errors import CatalogError, InvalidArgumentError, UnknownNameError
 
 __all__ = [
     "BLUR",
@@ -46,7 +46,7 @@ def gaussian_blur(image: np.ndarray, sigma: float, kernel: int) -> np.ndarray:
     pixels that were NaN stay NaN.
     """
     if kernel % 2 != 1 or kernel < 1:
-        raise ValueError(f"kernel must be a positive odd number of pixels, got {kernel}")
+        raise InvalidArgumentError(f"kernel must be a positive odd number of pixels, got {kernel}")
     image = np.asarray(image, dtype=np.float32)
     radius = kernel // 2
     finite = np.isfinite(image)
@@ -97,11 +97,11 @@ class NormStats:
             mean = {c: float(d["mean"][c]) for c in NORMALISED}
             std = {c: float(d["std"][c]) for c in NORMALISED}
         except (KeyError, TypeError, ValueError):
-            raise CatalogError(
+            raise InvalidArgumentError(
                 f"normalisation stats need mean/std for {list(NORMALISED)}, got {d!r}"
             ) from None
         if any(s <= 0 or not np.isfinite(s) for s in std.values()):
-            raise CatalogError(f"normalisation stds must be positive and finite, got {std}")
+            raise InvalidArgumentError(f"normalisation stds must be positive and finite, got {std}")
         return cls(mean, std)
 
     def apply(self, channel: str, values: np.ndarray) -> np.ndarray:
@@ -176,12 +176,12 @@ def model_inputs(
     channel's neutral value; ablated channels are set entirely to their neutral value.
 
     Raises:
-        CatalogError: an unknown channel name in ``ablate``.
+        UnknownNameError: an unknown channel name in ``ablate``.
     """
     ablate = set(ablate)
     unknown = ablate - set(CHANNELS)
     if unknown:
-        raise CatalogError(f"ablate: unknown channel(s) {sorted(unknown)}; valid: {list(CHANNELS)}")
+        raise UnknownNameError(f"ablate: unknown channel(s) {sorted(unknown)}; valid: {list(CHANNELS)}")
     blur = BLUR if blur is None else blur
     day = cube.sel(time=pd.Timestamp(date))
     ny, nx = cube.sizes["y"], cube.sizes["x"]

@@ -34,7 +34,7 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from meltwater.atomic import atomic_path
-from meltwater.errors import CatalogError
+from meltwater.errors import CatalogError, UnknownNameError
 from meltwater.data.geotiff import Grid, season_dates, write_raster
 
 __all__ = ["GENERATOR_VERSION", "DemoConfig", "demo_split", "simulate", "write_demo"]
@@ -71,7 +71,7 @@ class DemoConfig:
             "default": dict(years=(2017, 2018, 2019), shape=(384, 640)),
         }
         if size not in presets:
-            raise CatalogError(f"unknown demo size {size!r}; valid: {sorted(presets)}")
+            raise UnknownNameError(f"unknown demo size {size!r}; valid: {sorted(presets)}")
         return replace(cls(seed=seed), **presets[size])
 
     @property

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from meltwater import __version__
 from meltwater.data.cube import pixel_area_km2, split_dates
-from meltwater.errors import CheckpointError, CubeError
+from meltwater.errors import CheckpointError, CubeError, UnknownNameError
 from meltwater.evaluation import metrics
 from meltwater.evaluation.results import (
     ELEVATION_STEP_M,
@@ -89,7 +89,7 @@ def make_predictors(
     """
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown:
-        raise KeyError(f"unknown model(s) {unknown}; valid: {list(MODEL_NAMES)}")
+        raise UnknownNameError(f"unknown model(s) {unknown}; valid: {list(MODEL_NAMES)}")
     kwargs = baseline_kwargs or {}
     out: dict[str, Predictor] = {}
     for m in models:

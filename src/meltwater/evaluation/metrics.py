@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 from skimage.metrics import structural_similarity
 
-from meltwater.errors import GridMismatchError
+from meltwater.errors import GridMismatchError, UnknownNameError
 
 __all__ = [
     "BINARY_THRESHOLD",
@@ -214,7 +214,7 @@ def image_metrics(
     """
     unknown = [k for k in metrics if k not in METRICS]
     if unknown:
-        raise KeyError(f"unknown metric(s) {unknown}; valid: {sorted(METRICS)}")
+        raise UnknownNameError(f"unknown metric(s) {unknown}; valid: {sorted(METRICS)}")
     out = {
         k: ssim(pred, target, mask, ssim_sigma) if k == "ssim" else METRICS[k](pred, target, mask)
         for k in metrics

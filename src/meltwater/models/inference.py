@@ -20,7 +20,7 @@ import xarray as xr
 import yaml
 
 from meltwater import resources
-from meltwater.errors import CheckpointError
+from meltwater.errors import CheckpointError, InvalidArgumentError, UnknownNameError
 from meltwater.models.checkpoint import CheckpointMeta, load_checkpoint
 from meltwater.models.sliding import sliding_window
 from meltwater.schema import pred_var
@@ -85,7 +85,9 @@ def registry_entry(name: str | None = None, models_dir: Path | str | None = None
     if name is None:
         raise CheckpointError(f"model registry {reg_path}: no model named and no 'default' entry")
     if name not in models:
-        raise KeyError(f"unknown model {name!r} in {reg_path}; expected one of {sorted(models)}")
+        raise UnknownNameError(
+            f"unknown model {name!r} in {reg_path}; expected one of {sorted(models)}"
+        )
     entry = dict(models[name])
     if "checkpoint" not in entry:
         raise CheckpointError(f"model registry {reg_path}: entry {name!r} has no 'checkpoint'")
@@ -119,7 +121,9 @@ class UNetPredictor:
         batch_size: int = 2,
     ) -> None:
         if precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"precision: expected 'auto', 'fp32' or 'bf16', got {precision!r}")
+            raise InvalidArgumentError(
+                f"precision: expected 'auto', 'fp32' or 'bf16', got {precision!r}"
+            )
         configure_threads()
         self.device = auto_device(device)
         self.meta = meta

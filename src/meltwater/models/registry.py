@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from meltwater.data.cube import split_dates
-from meltwater.errors import CheckpointError, CubeError
+from meltwater.errors import CheckpointError, CubeError, InvalidArgumentError, UnknownNameError
 from meltwater.models.baselines import BASELINES, Baseline, get_baseline
 from meltwater.schema import pred_var
 
@@ -55,7 +55,7 @@ class BaselinePredictor:
         self, cube: xr.Dataset, date: pd.Timestamp | str, ablate: Sequence[str] = ()
     ) -> xr.DataArray:
         if tuple(ablate):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"ablate={list(ablate)!r}: channel ablation applies to the UNet only, "
                 f"not to the baseline {self.name!r}"
             )
@@ -135,6 +135,6 @@ def get_predictor(
         model_name = kwargs.pop("model", None)
         return UNetWrapper(UNetPredictor.from_registry(model_name, **kwargs))
     if name not in BASELINES:
-        raise KeyError(f"unknown model {name!r}; valid: {list(MODEL_NAMES)}")
+        raise UnknownNameError(f"unknown model {name!r}; valid: {list(MODEL_NAMES)}")
     dates = split_dates(cube, "train") if train_dates is None else pd.DatetimeIndex(train_dates)
     return BaselinePredictor(get_baseline(name, **kwargs).fit(cube, dates))

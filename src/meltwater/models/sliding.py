@@ -14,6 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from meltwater.errors import InvalidArgumentError
+
 __all__ = ["sliding_window", "tile_starts", "tile_weights"]
 
 
@@ -30,9 +32,9 @@ def tile_starts(size: int, tile: int, stride: int) -> list[int]:
         stride: step between tiles (px), at most ``tile``.
     """
     if size < tile:
-        raise ValueError(f"size {size} < tile {tile}: pad the domain first")
+        raise InvalidArgumentError(f"size {size} < tile {tile}: pad the domain first")
     if not 0 < stride <= tile:
-        raise ValueError(f"stride: expected 0 < stride <= tile ({tile}), got {stride}")
+        raise InvalidArgumentError(f"stride: expected 0 < stride <= tile ({tile}), got {stride}")
     starts = list(range(0, size - tile + 1, stride))
     if starts[-1] + tile < size:
         starts.append(size - tile)
@@ -79,11 +81,11 @@ def sliding_window(
         (H, W) float32 array in [0, 1].
     """
     if x.ndim != 3:
-        raise ValueError(f"x: expected a (C, H, W) array, got shape {x.shape}")
+        raise InvalidArgumentError(f"x: expected a (C, H, W) array, got shape {x.shape}")
     if tile % multiple:
-        raise ValueError(f"tile: expected a multiple of {multiple}, got {tile}")
+        raise InvalidArgumentError(f"tile: expected a multiple of {multiple}, got {tile}")
     if not 0 <= 2 * erode <= tile - stride:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"erode: expected 0 <= 2*erode <= tile - stride ({tile - stride}), got {erode}"
         )
     _, h, w = x.shape

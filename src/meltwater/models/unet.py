@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from meltwater.config import check_keys, read_yaml_mapping
-from meltwater.errors import CheckpointError
+from meltwater.errors import CheckpointError, InvalidArgumentError, UnknownNameError
 from meltwater.schema import CHANNELS
 
 __all__ = [
@@ -53,14 +53,16 @@ class ModelConfig:
         object.__setattr__(self, "decoder_channels", tuple(int(c) for c in self.decoder_channels))
         object.__setattr__(self, "channels", tuple(self.channels))
         if not 3 <= self.encoder_depth <= 5:
-            raise ValueError(f"encoder_depth: expected 3, 4 or 5, got {self.encoder_depth}")
+            raise InvalidArgumentError(
+                f"encoder_depth: expected 3, 4 or 5, got {self.encoder_depth}"
+            )
         if len(self.decoder_channels) != self.encoder_depth:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"decoder_channels: expected {self.encoder_depth} values (one per encoder "
                 f"stage), got {list(self.decoder_channels)}"
             )
         if self.classes != 1:
-            raise ValueError(f"classes: expected 1 (melt fraction), got {self.classes}")
+            raise InvalidArgumentError(f"classes: expected 1 (melt fraction), got {self.classes}")
 
     @property
     def in_channels(self) -> int:
@@ -149,7 +151,7 @@ def get_model_config(name_or_path: str | Path | dict[str, Any]) -> ModelConfig:
         return MODEL_CONFIGS[text]
     if text.endswith((".yaml", ".yml")) and Path(text).is_file():
         return ModelConfig.from_yaml(text)
-    raise KeyError(
+    raise UnknownNameError(
         f"unknown model config {text!r}: expected one of {model_config_names()} "
         "or the path of a YAML file"
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from meltwater.errors import UnknownNameError
 from meltwater.models.baselines.base import Baseline
 from meltwater.models.baselines.linear_dem import LinearDem
 from meltwater.models.baselines.mar_interp import MarInterp
@@ -53,5 +54,5 @@ def get_baseline(name: str, **kwargs: Any) -> Baseline:
     try:
         cls = BASELINES[name]
     except KeyError:
-        raise KeyError(f"unknown baseline {name!r}; valid: {sorted(BASELINES)}") from None
+        raise UnknownNameError(f"unknown baseline {name!r}; valid: {sorted(BASELINES)}") from None
     return cls(**kwargs)
