@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from meltwater.cli import main
@@ -32,3 +34,15 @@ def test_precompute_ablation_names_are_checked(tiny_data_root, capsys):
     argv = ["precompute", "--models", "pmw_threshold", "--data-root", str(tiny_data_root)]
     assert main([*argv, "--ablations", "pmw,bogus"]) == 2
     assert "--ablations: unknown ['bogus']" in capsys.readouterr().err
+
+
+def test_serve_runs_panel_on_the_installed_app_bound_to_loopback():
+    from meltwater.cli import build_parser, serve_command
+
+    cmd = serve_command(build_parser().parse_args(["serve", "--port", "5077"]))
+    assert cmd[1:4] == ["-m", "panel", "serve"] and cmd[4].endswith("app.py")
+    assert Path(cmd[4]).is_file()
+    assert cmd[cmd.index("--address") + 1] == "127.0.0.1"
+    assert "--allow-websocket-origin=localhost:5077" in cmd and "--num-procs" not in cmd
+    many = serve_command(build_parser().parse_args(["serve", "--num-procs", "3"]))
+    assert many[many.index("--num-procs") + 1] == "3"

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from meltwater.errors import InvalidArgumentError, MeltwaterError, UnknownNameError
 
@@ -139,8 +140,6 @@ def _setup_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
     from meltwater.data.catalog import get_source
     from meltwater.data.cube import open_cube
     from meltwater.evaluation.evaluate import default_models, evaluate, results_table, save_results
@@ -249,6 +248,51 @@ def _setup_precompute(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_precompute)
 
 
+def serve_command(args: argparse.Namespace) -> list[str]:
+    """The ``panel serve`` command line of the installed dashboard app."""
+    from importlib.resources import files
+
+    app = str(files("meltwater_dashboard") / "app.py")
+    origins = [f"--allow-websocket-origin={h}:{args.port}" for h in ("localhost", args.address)]
+    return [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        app,
+        "--warm",
+        "--unused-session-lifetime",
+        "120000",
+        "--address",
+        args.address,
+        "--port",
+        str(args.port),
+        *dict.fromkeys(origins),
+        *(["--num-procs", str(args.num_procs)] if args.num_procs > 1 else []),
+    ]
+
+
+def _cmd_serve(args: argparse.Namespace) -> None:
+    import os
+    import subprocess
+
+    from meltwater.resources import DATA_ENV
+
+    env = dict(os.environ)
+    if args.data_root:
+        env[DATA_ENV] = str(Path(args.data_root).resolve())
+    raise SystemExit(subprocess.call(serve_command(args), env=env))
+
+
+def _setup_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve the dashboard (panel serve of the installed app)")
+    p.add_argument("--address", default="127.0.0.1", help="bind address (default: loopback)")
+    p.add_argument("--port", type=int, default=5006)
+    p.add_argument("--num-procs", type=int, default=1, help="server processes (default 1)")
+    p.add_argument("--data-root", default=None, help="data directory (sets $MELTWATER_DATA)")
+    p.set_defaults(func=_cmd_serve)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _setup_demo,
     _setup_download,
@@ -256,6 +300,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _setup_evaluate,
     _setup_train,
     _setup_precompute,
+    _setup_serve,
 ]
 
 
