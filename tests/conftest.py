@@ -38,3 +38,15 @@ def tiny_source(tiny_data_root):
 def tiny_cube(tiny_source):
     """The tiny demo's analysis cube, opened lazily. Treat as read-only."""
     return open_cube(tiny_source)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` run only where CUDA is available (never in CI)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -71,3 +71,13 @@ def test_predict_array_checks_channels(models_dir):
         pred.predict_array(np.zeros((3, 32, 32), np.float32))
     with pytest.raises(ValueError, match="precision"):
         UNetPredictor(pred.model, pred.meta, precision="fp8")
+
+
+@pytest.mark.gpu
+def test_cuda_prediction_equals_cpu_fp32(models_dir, tiny_cube):
+    day = _sar_day(tiny_cube)
+    cpu = UNetPredictor.from_registry(models_dir=models_dir, device="cpu", precision="fp32")
+    gpu = UNetPredictor.from_registry(models_dir=models_dir, device="cuda", precision="fp32")
+    assert gpu.device.type == "cuda"
+    diff = np.abs(gpu.predict(tiny_cube, day).values - cpu.predict(tiny_cube, day).values)
+    assert float(diff.max()) < 1e-3
