@@ -14,7 +14,7 @@ import pytest
 import rasterio
 import yaml
 from affine import Affine
-from microsource import DAYS, GRID, SHAPE, micro
+from fixtures.microsource import DAYS, GRID, SHAPE, micro
 from rasterio.crs import CRS
 
 from meltwater.cli import main
@@ -321,10 +321,10 @@ def test_corrupt_manifest(tmp_path):
     ],
 )
 def test_invalid_url_values_are_dropped_with_a_message(values, rejected):
+    from fixtures.toycube import make_toy_cube
     from meltwater_dashboard import store as data
     from meltwater_dashboard.state import DashboardState
     from meltwater_dashboard.url import apply_url
-    from toycube import make_toy_cube
 
     data.register_cube("toy", make_toy_cube())
     state = DashboardState(source="toy", year=2019)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 import zarr
-from microsource import micro
+from fixtures.microsource import micro
 
 from meltwater.data.cube import build_cube, open_cube
 from meltwater.errors import (

@@ -9,7 +9,7 @@ import pytest
 import torch
 import xarray as xr
 import zarr
-from smallmodel import write_small_registry
+from fixtures.smallmodel import write_small_registry
 
 from meltwater.data.preprocess import NormStats
 from meltwater.evaluation.summary_store import summary_key, summary_path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from toycube import make_toy_cube
+from fixtures.toycube import make_toy_cube
 
 from meltwater.evaluation import summary_store as summary_cache
 from meltwater.evaluation.summaries import daily_summary

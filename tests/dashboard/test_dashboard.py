@@ -10,6 +10,7 @@ import pandas as pd
 import panel as pn
 import pytest
 import xarray as xr
+from fixtures.toycube import NX, NY, OCEAN_COLS, make_toy_cube
 from meltwater_dashboard import store as data
 from meltwater_dashboard.live import LiveRaster
 from meltwater_dashboard.state import DashboardState
@@ -25,7 +26,6 @@ from meltwater_dashboard.views.maps import map_view, readout
 from meltwater_dashboard.views.pixel_errors import pixel_frame
 from PIL import Image
 from pyproj import Transformer
-from toycube import NX, NY, OCEAN_COLS, make_toy_cube
 
 from meltwater.errors import MeltwaterError
 

@@ -14,7 +14,7 @@ import time
 
 import huggingface_hub.constants
 import pytest
-from fakehub import FakeHub, serve
+from fixtures.fakehub import FakeHub, serve
 
 import meltwater.data.download
 from meltwater.data.catalog import get_source

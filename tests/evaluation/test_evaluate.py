@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from scicube import NX, NY, OCEAN_COLS, cube_dates, make_cube
+from fixtures.scicube import NX, NY, OCEAN_COLS, cube_dates, make_cube
 
 from meltwater.cli import main
 from meltwater.errors import CubeError

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from smallmodel import write_small_registry
+from fixtures.smallmodel import write_small_registry
 
 from meltwater.errors import CheckpointError, UnknownNameError
 from meltwater.models.inference import UNetPredictor, auto_device, registry_entry

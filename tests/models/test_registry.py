@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scicube import NX, NY, cube_dates, make_cube, split_dates
+from fixtures.scicube import NX, NY, cube_dates, make_cube, split_dates
 
 from meltwater.data import cube as cube_mod
 from meltwater.errors import CubeError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from toycube import NY, OCEAN_COLS, make_toy_cube, toy_dates
+from fixtures.toycube import NY, OCEAN_COLS, make_toy_cube, toy_dates
 
 from meltwater.data import cube as cube_mod
 from meltwater.errors import CubeError

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from scicube import NX, NY, OCEAN_COLS, cube_dates, make_cube, split_dates
+from fixtures.scicube import NX, NY, OCEAN_COLS, cube_dates, make_cube, split_dates
 
 import meltwater.models.baselines as B
 from meltwater.errors import CubeError
