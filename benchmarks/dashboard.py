@@ -22,12 +22,14 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
+import xarray as xr
 from bokeh.document import Document
-from meltwater_dashboard import store as data
 from meltwater_dashboard.app import build_app
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.store import PredictFn, Store
 
 from meltwater.evaluation.summaries import models_in
+from meltwater.schema import pred_var
 
 
 def _pcts(ms: list[tuple[float, float]]) -> str:
@@ -50,8 +52,8 @@ def _scrub(state: DashboardState, days: range) -> list[tuple[float, float]]:
 
 
 def _naive(state: DashboardState, frames: int) -> list[float]:
-    cube, g = state.cube, data.grid(state.source)
-    var = f"pred_{state.model}"
+    cube, g = state.cube, state.store.grid(state.source)
+    var = pred_var(state.model)
 
     def images(day: int) -> list[hv.Image]:
         t = state.days[day]
@@ -71,21 +73,23 @@ def _naive(state: DashboardState, frames: int) -> list[float]:
     return [_timed(lambda i=i: step(i)) for i in range(1, frames + 1)]
 
 
-def _ablation(state: DashboardState, checkpoint: str | None) -> None:
-    t = time.perf_counter()
-    if checkpoint:
-        from meltwater.models.inference import UNetPredictor
+def _checkpoint_predictor(checkpoint: str, cube: xr.Dataset) -> PredictFn:
+    from meltwater.models.inference import UNetPredictor
 
-        unet = UNetPredictor.from_checkpoint(checkpoint)
-        unet.predict(state.cube, state.date)
-        data.set_predictor(lambda cube, date, ablate: unet.predict(cube, date, ablate=ablate))
-    else:
-        data.unet(state.source)  # what `panel serve` preloads in the background
-    print(f"UNet load + first run (once per process): {time.perf_counter() - t:6.2f} s")
+    unet = UNetPredictor.from_checkpoint(checkpoint)
+    unet.predict(cube, cube.time.values[0])
+    return lambda cube, date, ablate: unet.predict(cube, date, ablate=ablate)
+
+
+def _ablation(state: DashboardState, checkpoint: str | None) -> None:
+    if not checkpoint:  # a given checkpoint was loaded (and timed) before the state
+        t = time.perf_counter()
+        state.store.unet(state.source)  # what `panel serve` preloads in the background
+        print(f"UNet load + first run (once per process): {time.perf_counter() - t:6.2f} s")
     subset = ("pmw", "dem")
     date = state.date_str
     for label in ("live ablation (cold)", "same day again (cached)"):
-        wall, cpu = _timed(lambda: data.ablated_prediction(state.source, date, subset))
+        wall, cpu = _timed(lambda: state.store.ablated_prediction(state.source, date, subset))
         print(f"{label:28s} wall {wall / 1000:6.3f} s | cpu {cpu / 1000:6.3f} s")
     state.day += 1
     wall, cpu = _timed(lambda: setattr(state, "ablate", ["mar_wa1", "sar_interp"]))
@@ -99,12 +103,16 @@ def main() -> None:
     p.add_argument("--checkpoint", default=None, help="UNet checkpoint (default: the registry's)")
     args = p.parse_args()
     hv.extension("bokeh")
-    cube = data.get_cube(args.source)
+    cube = Store().get_cube(args.source)
     if not models_in(cube):
         cube = cube.assign(pred_sar_running_mean=cube["sar_interp"])
-        data.register_cube(args.source, cube)
         print("no predictions in the cube: pred_sar_running_mean = sar_interp")
-    state = DashboardState(source=args.source)
+    t = time.perf_counter()
+    predictor = _checkpoint_predictor(args.checkpoint, cube) if args.checkpoint else None
+    if predictor:
+        print(f"checkpoint load + first run: {time.perf_counter() - t:6.2f} s")
+    store = Store({args.source: cube}, predictor=predictor)
+    state = DashboardState(source=args.source, store=store)
     state.day = 0
     ny, nx = cube.sizes["y"], cube.sizes["x"]
     print(f"source {args.source}: grid {ny} x {nx}, model {state.model}, {args.frames} frames")

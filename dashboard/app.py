@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import panel as pn
-from meltwater_dashboard import store as data
 from meltwater_dashboard.offline import serve_css_locally
 from meltwater_dashboard.state import TABS, DashboardState
 from meltwater_dashboard.url import UrlState, link_url
@@ -99,7 +98,7 @@ def main_page() -> pn.viewable.Viewable:
         app = build_app(state, sync_url=True)
     except MeltwaterError as e:
         return pn.pane.Alert(f"MeltwaterBench Explorer cannot start: {e}", alert_type="danger")
-    data.preload_unet(state.source)
+    state.store.preload_unet(state.source)
     return app
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from meltwater_dashboard import store as data
+from meltwater_dashboard.store import Store
 
 from meltwater.data.cube import pixel_area_km2
 from meltwater.errors import CubeError, MeltwaterError
@@ -59,8 +59,9 @@ class DashboardState(param.Parameterized):
     tick_errors = param.Integer(default=0, doc="redraw the per-pixel error maps")
     tick_series = param.Integer(default=0, doc="redraw the tapped pixel's series")
 
-    def __init__(self, source: str | None = None, **params):
-        sources = data.available_sources()
+    def __init__(self, source: str | None = None, store: Store | None = None, **params):
+        self.store = store or Store.shared()
+        sources = self.store.available_sources()
         if not sources:
             raise CubeError(
                 "no analysis cube found: run `meltwater demo` and `meltwater cube` "
@@ -75,17 +76,17 @@ class DashboardState(param.Parameterized):
     # ----- derived values
     @property
     def cube(self):
-        return data.get_cube(self.source)
+        return self.store.get_cube(self.source)
 
     @property
     def times(self) -> pd.DatetimeIndex:
         """Every day of the cube."""
-        return data.times(self.source)
+        return self.store.times(self.source)
 
     @property
     def days(self) -> pd.DatetimeIndex:
         """The season days of the selected year."""
-        return data.season_days(self.source, int(self.year))
+        return self.store.season_days(self.source, int(self.year))
 
     @property
     def date(self) -> pd.Timestamp:
@@ -93,11 +94,11 @@ class DashboardState(param.Parameterized):
 
     @property
     def date_str(self) -> str:
-        return data.season_day_labels(self.source, int(self.year))[self.day]
+        return self.store.season_day_labels(self.source, int(self.year))[self.day]
 
     @property
     def has_sar(self) -> bool:
-        return self.date in data.sar_days(self.source)
+        return self.date in self.store.sar_days(self.source)
 
     @property
     def ablation(self) -> tuple[str, ...]:
@@ -118,13 +119,13 @@ class DashboardState(param.Parameterized):
         over the ocean."""
         model = model or self.model
         if model == "unet" and self.ablation:
-            pred = data.ablated_prediction(self.source, self.date_str, self.ablation)
+            pred = self.store.ablated_prediction(self.source, self.date_str, self.ablation)
         else:
-            pred = data.frame(self.source, pred_var(model), self.date_str)
-        return np.where(data.frame(self.source, "land", "") > 0, pred, np.float32(np.nan))
+            pred = self.store.frame(self.source, pred_var(model), self.date_str)
+        return np.where(self.store.frame(self.source, "land", "") > 0, pred, np.float32(np.nan))
 
     def layer(self, var: str) -> np.ndarray:
-        return data.frame(self.source, var, self.date_str)
+        return self.store.frame(self.source, var, self.date_str)
 
     def error(self, model: str | None = None) -> np.ndarray:
         """prediction − SAR on valid pixels, NaN elsewhere (all NaN on days without SAR)."""
@@ -135,13 +136,13 @@ class DashboardState(param.Parameterized):
         """The day's MAE, bias, accuracy vs SAR and melt area of each shown prediction."""
         sar = self.layer("sar")
         truth = Truth(sar, self.layer("valid").astype(bool) & np.isfinite(sar))
-        land = data.frame(self.source, "land", "").astype(bool)
+        land = self.store.frame(self.source, "land", "").astype(bool)
         area = pixel_area_km2(self.cube)
         rows = {}
         with_unet = ["unet"] if self.ablation and "unet" in self.models else []
         names = list(dict.fromkeys(self.shown_models + with_unet))
         for m in names:
-            preds = {m: data.frame(self.source, pred_var(m), self.date_str)}
+            preds = {m: self.store.frame(self.source, pred_var(m), self.date_str)}
             if m == "unet" and self.ablation:
                 preds[f"unet − {'/'.join(self.ablation)}"] = self.prediction("unet")
             for label, p in preds.items():
@@ -168,7 +169,7 @@ class DashboardState(param.Parameterized):
         t = pd.Timestamp(when, unit="ms") if isinstance(when, int | float) else pd.Timestamp(when)
         times = self.times
         nearest = times[np.abs((times - t.tz_localize(None)).total_seconds()).argmin()]
-        days = data.season_days(self.source, int(nearest.year))
+        days = self.store.season_days(self.source, int(nearest.year))
         self.param.day.bounds = (0, max(len(days) - 1, self.day))  # the new season may be longer
         with param.parameterized.batch_call_watchers(self):
             self.year = int(nearest.year)
@@ -231,7 +232,7 @@ class DashboardState(param.Parameterized):
         if self.day + 1 < len(self.days):  # the next day is read while this one is looked at
             nxt = self.days[self.day + 1].strftime("%Y-%m-%d")
             rest = [] if self.playing else ["sar", "valid"]
-            data.prefetch(self.source, [pred_var(m) for m in self.shown_models] + rest, nxt)
+            self.store.prefetch(self.source, [pred_var(m) for m in self.shown_models] + rest, nxt)
         self._refresh(("maps", "inputs", "curves", "series"))
 
     @param.depends("model", "model_b", "compare", watch=True)
@@ -262,7 +263,7 @@ class DashboardState(param.Parameterized):
         """Run or fetch the ablated UNet prediction of the day; False (and a message) on failure."""
         self.busy = True
         try:
-            data.ablated_prediction(self.source, self.date_str, self.ablation)
+            self.store.ablated_prediction(self.source, self.date_str, self.ablation)
             return True
         except MeltwaterError as e:
             self.notify(f"ablation unavailable: {e}", "error")

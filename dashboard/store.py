@@ -1,15 +1,21 @@
-"""Cached loaders: cubes, day maps, hillshade, summaries, live ablations (one copy per process).
+"""`Store`: read access to the cubes and results a server process shows, shared by its sessions.
 
-Everything heavy is loaded on first use and shared between sessions of the same process
-(`pn.state.as_cached` / `pn.cache`); with ``panel serve --num-procs N`` each process holds its own
-copy. Torch is imported only when a live ablation first runs.
+One `Store` per process (`Store.shared`) loads everything heavy on first use and keeps it in
+bounded LRU caches, so sessions of one ``panel serve`` process share cubes, day maps, summaries
+and the UNet; with ``--num-procs N`` each process holds its own. Tests and notebooks make their
+own `Store` with in-memory cubes and a stand-in predictor: there is no module-level state.
+Torch is imported only when a live ablation first runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,114 +24,16 @@ import xarray as xr
 from pyproj import Transformer
 
 from meltwater.data.catalog import get_source, load_catalog
-from meltwater.data.cube import day_map
+from meltwater.data.cube import day_map, open_cube
 from meltwater.errors import CubeError, MeltwaterError
-from meltwater.evaluation import summaries as summary
+from meltwater.evaluation import summaries
 from meltwater.evaluation.summary_store import season_summary
 from meltwater.resources import data_dir
 from meltwater.schema import pred_var
 
-__all__ = [
-    "Grid",
-    "ablated_prediction",
-    "available_sources",
-    "daily_summary",
-    "frame",
-    "get_cube",
-    "grid",
-    "hillshade",
-    "pixel_errors",
-    "pixel_series",
-    "prefetch",
-    "preload_unet",
-    "register_cube",
-    "sar_days",
-    "results",
-    "season_day_labels",
-    "season_days",
-    "set_predictor",
-    "times",
-    "unet",
-]
+__all__ = ["Grid", "PredictFn", "Store"]
 
 PredictFn = Callable[[xr.Dataset, pd.Timestamp, tuple[str, ...]], np.ndarray]
-
-_REGISTERED: dict[str, xr.Dataset] = {}
-_PREDICTOR: list[PredictFn] = []
-_PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
-
-
-def register_cube(name: str, cube: xr.Dataset | None) -> None:
-    """Serve an in-memory cube under ``name`` (tests, notebooks; None removes it).
-
-    Clears the cached frames.
-    """
-    if cube is None:
-        _REGISTERED.pop(name, None)
-    else:
-        _REGISTERED[name] = cube
-    pn.state.clear_caches()
-
-
-def set_predictor(fn: PredictFn | None) -> None:
-    """Use ``fn(cube, date, ablate) -> (y, x) array`` for live ablations instead of the UNet."""
-    _PREDICTOR.clear()
-    if fn is not None:
-        _PREDICTOR.append(fn)
-    pn.state.clear_caches()
-
-
-def available_sources() -> list[str]:
-    """Registered cubes, then catalog sources whose cube exists on disk."""
-    names = list(_REGISTERED)
-    for name in load_catalog()["sources"]:
-        if name not in names and get_source(name).cube_path.exists():
-            names.append(name)
-    return names
-
-
-def _open(name: str) -> xr.Dataset:
-    from meltwater.data.cube import open_cube
-
-    return open_cube(get_source(name))
-
-
-def get_cube(name: str) -> xr.Dataset:
-    """The analysis cube of source ``name``, opened once per process.
-
-    Raises:
-        CatalogError: unknown source.
-        CubeError: the cube is missing or invalid.
-    """
-    if name in _REGISTERED:
-        return _REGISTERED[name]
-    return pn.state.as_cached(f"meltwater-cube-{name}", _open, name=name)
-
-
-@pn.cache(max_items=8)
-def times(source: str) -> pd.DatetimeIndex:
-    """Every day of the source's cube."""
-    return pd.DatetimeIndex(get_cube(source).time.values, name="time")
-
-
-@pn.cache(max_items=8)
-def sar_days(source: str) -> frozenset[pd.Timestamp]:
-    """The days of the source's cube that have a SAR scene."""
-    cube = get_cube(source)
-    return frozenset(times(source)[np.asarray(cube["has_sar"].values, bool)])
-
-
-@pn.cache(max_items=64)
-def season_days(source: str, year: int) -> pd.DatetimeIndex:
-    """The days of ``year`` in the source's cube."""
-    t = times(source)
-    return t[t.year == year]
-
-
-@pn.cache(max_items=64)
-def season_day_labels(source: str, year: int) -> list[str]:
-    """``YYYY-MM-DD`` labels of `season_days`."""
-    return [d.strftime("%Y-%m-%d") for d in season_days(source, year)]
 
 
 @dataclass(frozen=True)
@@ -155,130 +63,198 @@ class Grid:
         return row, col
 
 
-@pn.cache(max_items=8)
-def grid(source: str) -> Grid:
-    """Geometry of the source's cube (cached)."""
-    cube = get_cube(source)
-    xs, ys = np.asarray(cube.x.values, float), np.asarray(cube.y.values, float)
-    dx, dy = abs(xs[1] - xs[0]), abs(ys[1] - ys[0])
-    bounds = (xs.min() - dx / 2, ys.min() - dy / 2, xs.max() + dx / 2, ys.max() + dy / 2)
-    crs = cube.rio.crs
-    tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True) if crs is not None else None
-    return Grid(tuple(float(b) for b in bounds), xs, ys, bool(ys[0] > ys[-1]), tr)
+class Store:
+    """Cached loaders over the catalog's cubes (and in-memory ones) for one process.
 
-
-@pn.cache(max_items=48, policy="LRU")
-def frame(source: str, var: str, date: str) -> np.ndarray:
-    """One day of ``var`` as float32, rows north → south (static variables ignore ``date``)."""
-    arr = day_map(get_cube(source), var, date)
-    return arr if grid(source).y_descending else arr[::-1]
-
-
-def prefetch(source: str, variables: Sequence[str], date: str) -> None:
-    """Read ``date``'s maps of ``variables`` into the frame cache in a background thread."""
-    for var in variables:
-        _PREFETCH.submit(frame, source, var, date)
-
-
-@pn.cache(max_items=8)
-def hillshade(source: str) -> np.ndarray:
-    """DEM hillshade in [0, 1] (sun from the north-west, 45° up), NaN over the ocean."""
-    from matplotlib.colors import LightSource
-
-    dem = frame(source, "dem", "")
-    land = frame(source, "land", "").astype(bool)
-    g = grid(source)
-    dx, dy = abs(g.xs[1] - g.xs[0]), abs(g.ys[1] - g.ys[0])
-    shade = LightSource(azdeg=315, altdeg=45).hillshade(np.nan_to_num(dem), dx=dx, dy=dy)
-    return np.where(land, shade, np.nan).astype(np.float32)
-
-
-def _load_unet(source: str):
-    from meltwater.models.inference import UNetPredictor  # torch loads here, on first use
-
-    predictor = UNetPredictor.from_registry()
-    cube = get_cube(source)
-    predictor.predict(cube, cube.time.values[0])  # the first run sets up the kernels (~0.3 s)
-    return predictor
-
-
-def unet(source: str):
-    """The registry's UNet, loaded and run once per process (shared by every session)."""
-    return pn.state.as_cached("meltwater-unet", _load_unet, source=source)
-
-
-def preload_unet(source: str) -> None:
-    """Load the UNet in the background so that the first live ablation does not wait for it.
-
-    Does nothing when a test predictor is set or the cube has no UNet predictions.
+    Args:
+        cubes: in-memory cubes served under their names before the catalog's (tests, notebooks).
+        predictor: ``fn(cube, date, ablate) -> (y, x) array`` used for live ablations instead of
+            the registry's UNet.
     """
-    if not _PREDICTOR and pred_var("unet") in get_cube(source):
-        _PREFETCH.submit(unet, source)
 
+    def __init__(
+        self, cubes: Mapping[str, xr.Dataset] | None = None, predictor: PredictFn | None = None
+    ) -> None:
+        self._cubes = dict(cubes or {})
+        self._predictor = predictor
+        self._lock = threading.Lock()
+        self._unet: Any = None
+        self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
+        for name, size in self._CACHED.items():
+            setattr(self, name, functools.lru_cache(maxsize=size)(getattr(self, name)))
 
-def _unet_predict(
-    source: str, cube: xr.Dataset, date: pd.Timestamp, ablate: tuple[str, ...]
-) -> np.ndarray:
-    if _PREDICTOR:
-        return np.asarray(_PREDICTOR[0](cube, date, ablate), dtype=np.float32)
-    return np.asarray(unet(source).predict(cube, date, ablate=ablate), dtype=np.float32)
+    _CACHED = {
+        "get_cube": 8,
+        "times": 8,
+        "sar_days": 8,
+        "season_days": 64,
+        "season_day_labels": 64,
+        "grid": 8,
+        "frame": 48,
+        "hillshade": 8,
+        "ablated_prediction": 32,
+        "daily_summary": 16,
+        "pixel_errors": 16,
+        "pixel_series": 32,
+        "_read_results": 8,
+    }
 
+    @classmethod
+    def shared(cls) -> Store:
+        """The store of this server process (one per process, shared by every session)."""
+        return pn.state.as_cached("meltwater-store", cls)
 
-@pn.cache(max_items=32, policy="LRU")
-def ablated_prediction(source: str, date: str, ablate: tuple[str, ...]) -> np.ndarray:
-    """The UNet's prediction of ``date`` without the ``ablate`` channels (rows as `frame`).
+    def available_sources(self) -> list[str]:
+        """In-memory cubes, then catalog sources whose cube exists on disk."""
+        names = list(self._cubes)
+        for name in load_catalog()["sources"]:
+            if name not in names and get_source(name).cube_path.exists():
+                names.append(name)
+        return names
 
-    A precomputed ``pred_unet_no_<channel>`` is used for a single channel on days where it
-    holds values; otherwise the UNet runs live (cached per source, day and channel subset).
+    def get_cube(self, name: str) -> xr.Dataset:
+        """The analysis cube of source ``name``, opened once.
 
-    Raises:
-        MeltwaterError: the model cannot be loaded or run.
-    """
-    cube = get_cube(source)
-    if len(ablate) == 1 and pred_var("unet", ablate) in cube:
-        pre = frame(source, pred_var("unet", ablate), date)
-        if np.isfinite(pre).any():
-            return pre
-    try:
-        arr = _unet_predict(source, cube, pd.Timestamp(date), tuple(ablate))
-    except ImportError as e:
-        raise MeltwaterError(f"live ablation needs meltwater.models.inference ({e})") from None
-    if arr.shape != (cube.sizes["y"], cube.sizes["x"]):
-        raise CubeError(f"live prediction has shape {arr.shape}, expected the cube's grid")
-    return arr if grid(source).y_descending else arr[::-1]
+        Raises:
+            UnknownNameError: unknown source.
+            CubeError: the cube is missing or invalid.
+        """
+        if name in self._cubes:
+            return self._cubes[name]
+        return open_cube(get_source(name))
 
+    def times(self, source: str) -> pd.DatetimeIndex:
+        """Every day of the source's cube."""
+        return pd.DatetimeIndex(self.get_cube(source).time.values, name="time")
 
-@pn.cache(max_items=16)
-def daily_summary(source: str, year: int) -> xr.Dataset:
-    """`summaries.daily_summary` of every model over the season days of ``year``.
+    def sar_days(self, source: str) -> frozenset[pd.Timestamp]:
+        """The days of the source's cube that have a SAR scene."""
+        has_sar = np.asarray(self.get_cube(source)["has_sar"].values, bool)
+        return frozenset(self.times(source)[has_sar])
 
-    Read from beside the cube when `meltwater precompute` stored it (`summary_store`).
-    """
-    path = None if source in _REGISTERED else get_source(source).cube_path
-    return season_summary(get_cube(source), year, path)
+    def season_days(self, source: str, year: int) -> pd.DatetimeIndex:
+        """The days of ``year`` in the source's cube."""
+        t = self.times(source)
+        return t[t.year == year]
 
+    def season_day_labels(self, source: str, year: int) -> list[str]:
+        """``YYYY-MM-DD`` labels of `season_days`."""
+        return [d.strftime("%Y-%m-%d") for d in self.season_days(source, year)]
 
-@pn.cache(max_items=16)
-def pixel_errors(source: str, model: str, year: int, months: tuple[int, ...]) -> xr.Dataset:
-    """Per-pixel MAE and bias of ``model`` over the SAR days of ``months`` of ``year``."""
-    days = season_days(source, year)
-    return summary.pixel_errors(get_cube(source), model, days[days.month.isin(months)])
+    def grid(self, source: str) -> Grid:
+        """Geometry of the source's cube."""
+        cube = self.get_cube(source)
+        xs, ys = np.asarray(cube.x.values, float), np.asarray(cube.y.values, float)
+        dx, dy = abs(xs[1] - xs[0]), abs(ys[1] - ys[0])
+        bounds = (xs.min() - dx / 2, ys.min() - dy / 2, xs.max() + dx / 2, ys.max() + dy / 2)
+        crs = cube.rio.crs
+        tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True) if crs is not None else None
+        box = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
+        return Grid(box, xs, ys, bool(ys[0] > ys[-1]), tr)
 
+    def frame(self, source: str, var: str, date: str) -> np.ndarray:
+        """One day of ``var`` as float32, rows north → south (static variables ignore ``date``)."""
+        arr = day_map(self.get_cube(source), var, date)
+        return arr if self.grid(source).y_descending else arr[::-1]
 
-@pn.cache(max_items=32)
-def pixel_series(
-    source: str, x: float, y: float, variables: tuple[str, ...], year: int
-) -> pd.DataFrame:
-    """Time series of ``variables`` at the pixel nearest (x, y) over the season of ``year``."""
-    days = season_days(source, year)
-    return summary.pixel_series(get_cube(source), x, y, list(variables), days)
+    def prefetch(self, source: str, variables: Sequence[str], date: str) -> None:
+        """Read ``date``'s maps of ``variables`` into the frame cache in a background thread."""
+        for var in variables:
+            self._prefetch.submit(self.frame, source, var, date)
 
+    def hillshade(self, source: str) -> np.ndarray:
+        """DEM hillshade in [0, 1] (sun from the north-west, 45° up), NaN over the ocean."""
+        from matplotlib.colors import LightSource
 
-@pn.cache(max_items=8)
-def results(source: str, split: str = "test") -> xr.Dataset | None:
-    """The evaluation results of `meltwater evaluate` (docs/results.md), None when absent."""
-    path = data_dir() / "results" / f"{source}_{split}.nc"
-    if not path.is_file():
-        return None
-    with xr.open_dataset(path) as ds:
-        return ds.load()
+        dem = self.frame(source, "dem", "")
+        land = self.frame(source, "land", "").astype(bool)
+        g = self.grid(source)
+        dx, dy = abs(g.xs[1] - g.xs[0]), abs(g.ys[1] - g.ys[0])
+        shade = LightSource(azdeg=315, altdeg=45).hillshade(np.nan_to_num(dem), dx=dx, dy=dy)
+        return np.where(land, shade, np.nan).astype(np.float32)
+
+    def unet(self, source: str) -> Any:
+        """The registry's UNet, loaded and run once (shared by every session)."""
+        with self._lock:
+            if self._unet is None:
+                from meltwater.models.inference import UNetPredictor  # torch loads here
+
+                predictor = UNetPredictor.from_registry()
+                cube = self.get_cube(source)
+                predictor.predict(cube, cube.time.values[0])  # sets up the kernels (~0.3 s)
+                self._unet = predictor
+            return self._unet
+
+    def preload_unet(self, source: str) -> None:
+        """Load the UNet in the background so that the first live ablation does not wait.
+
+        Does nothing with a stand-in predictor or when the cube has no UNet predictions.
+        """
+        if self._predictor is None and pred_var("unet") in self.get_cube(source):
+            self._prefetch.submit(self.unet, source)
+
+    def _unet_predict(
+        self, source: str, cube: xr.Dataset, date: pd.Timestamp, ablate: tuple[str, ...]
+    ) -> np.ndarray:
+        if self._predictor is not None:
+            return np.asarray(self._predictor(cube, date, ablate), dtype=np.float32)
+        out = self.unet(source).predict(cube, date, ablate=ablate)
+        return np.asarray(out, dtype=np.float32)
+
+    def ablated_prediction(self, source: str, date: str, ablate: tuple[str, ...]) -> np.ndarray:
+        """The UNet's prediction of ``date`` without the ``ablate`` channels (rows as `frame`).
+
+        A precomputed single-channel ablation is used on days where it holds values; otherwise
+        the UNet runs live (cached per source, day and channel subset).
+
+        Raises:
+            MeltwaterError: the model cannot be loaded or run.
+        """
+        cube = self.get_cube(source)
+        if len(ablate) == 1 and pred_var("unet", ablate) in cube:
+            pre = self.frame(source, pred_var("unet", ablate), date)
+            if np.isfinite(pre).any():
+                return pre
+        try:
+            arr = self._unet_predict(source, cube, pd.Timestamp(date), tuple(ablate))
+        except ImportError as e:
+            raise MeltwaterError(f"live ablation needs meltwater.models.inference ({e})") from None
+        if arr.shape != (cube.sizes["y"], cube.sizes["x"]):
+            raise CubeError(f"live prediction has shape {arr.shape}, expected the cube's grid")
+        return arr if self.grid(source).y_descending else arr[::-1]
+
+    def daily_summary(self, source: str, year: int) -> xr.Dataset:
+        """`summaries.daily_summary` of every model over the season days of ``year``.
+
+        Read from beside the cube when `meltwater precompute` stored it (`summary_store`).
+        """
+        path = None if source in self._cubes else get_source(source).cube_path
+        return season_summary(self.get_cube(source), year, path)
+
+    def pixel_errors(
+        self, source: str, model: str, year: int, months: tuple[int, ...]
+    ) -> xr.Dataset:
+        """Per-pixel MAE and bias of ``model`` over the SAR days of ``months`` of ``year``."""
+        days = self.season_days(source, year)
+        return summaries.pixel_errors(self.get_cube(source), model, days[days.month.isin(months)])
+
+    def pixel_series(
+        self, source: str, x: float, y: float, variables: tuple[str, ...], year: int
+    ) -> pd.DataFrame:
+        """Time series of ``variables`` at the pixel nearest (x, y) over the season of ``year``."""
+        days = self.season_days(source, year)
+        return summaries.pixel_series(self.get_cube(source), x, y, list(variables), days)
+
+    def results(self, source: str, split: str = "test") -> xr.Dataset | None:
+        """The evaluation results of `meltwater evaluate` (docs/results.md), None when absent.
+
+        Read again when the file changes (an evaluation run while the server is up).
+        """
+        path = data_dir() / "results" / f"{source}_{split}.nc"
+        if not path.is_file():
+            return None
+        return self._read_results(path, path.stat().st_mtime_ns)
+
+    def _read_results(self, path: Path, mtime_ns: int) -> xr.Dataset:
+        with xr.open_dataset(path) as ds:
+            return ds.load()

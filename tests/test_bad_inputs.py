@@ -322,12 +322,11 @@ def test_corrupt_manifest(tmp_path):
 )
 def test_invalid_url_values_are_dropped_with_a_message(values, rejected):
     from fixtures.toycube import make_toy_cube
-    from meltwater_dashboard import store as data
     from meltwater_dashboard.state import DashboardState
+    from meltwater_dashboard.store import Store
     from meltwater_dashboard.url import apply_url
 
-    data.register_cube("toy", make_toy_cube())
-    state = DashboardState(source="toy", year=2019)
+    state = DashboardState(source="toy", store=Store({"toy": make_toy_cube()}), year=2019)
     before = (state.source, state.date, state.model, state.compare, state.tab, list(state.ablate))
     assert apply_url(state, values) == [rejected]
     assert rejected in state.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+_SKIP = shutil.ignore_patterns("__pycache__", "*.egg-info")
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
@@ -22,10 +24,15 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
 
 @pytest.mark.slow
 def test_wheel_installs_and_runs_from_another_directory(tmp_path):
+    tree = tmp_path / "tree"  # a copy: building writes build/ into the tree it builds
+    tree.mkdir()
+    for part in ("pyproject.toml", "README.md", "src", "dashboard", "data_catalog", "models"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
+        copy(ROOT / part, tree / part, **({"ignore": _SKIP} if (ROOT / part).is_dir() else {}))
     wheels = tmp_path / "wheels"
     _run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(ROOT)],
+         "-w", str(wheels), str(tree)],
         tmp_path, dict(os.environ),
     )  # fmt: skip
     (wheel,) = wheels.glob("meltwater_explorer-*.whl")

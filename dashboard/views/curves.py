@@ -1,6 +1,6 @@
 """Season curves: daily bias and melt fraction vs SAR, melt area, monthly bias, day metrics.
 
-Curves come from `data.daily_summary` (computed from the cube's predictions once per source and
+Curves come from `Store.daily_summary` (computed from the cube's predictions once per source and
 year). The current day is a VLine in its own DynamicMap, so scrubbing only moves the line; a tap
 on a curve plot selects the nearest day.
 """
@@ -11,7 +11,6 @@ import holoviews as hv
 import pandas as pd
 import panel as pn
 import xarray as xr
-from meltwater_dashboard import store as data
 from meltwater_dashboard.state import DashboardState
 
 __all__ = [
@@ -35,7 +34,7 @@ OPTS = dict(frame_width=520, frame_height=200, show_grid=True, tools=["hover", "
 
 def summary_frame(state: DashboardState) -> pd.DataFrame:
     """The season's daily summary as a wide table (one column per variable and model)."""
-    ds = data.daily_summary(state.source, int(state.year))
+    ds = state.store.daily_summary(state.source, int(state.year))
     cols = {}
     for var in ds.data_vars:
         da = ds[var]
@@ -89,7 +88,7 @@ def season_plot(state: DashboardState, var: str) -> hv.DynamicMap:
     """Curves of ``var`` per model for the season, with the day line; tap to select a day."""
 
     def plot(source: str, year: int) -> hv.Overlay:
-        return _curves(data.daily_summary(source, int(year)), var).opts(
+        return _curves(state.store.daily_summary(source, int(year)), var).opts(
             hv.opts.Curve(**OPTS), hv.opts.Scatter(**OPTS)
         )
 
@@ -105,7 +104,7 @@ def monthly_plot(state: DashboardState, var: str) -> hv.Overlay:
     """Monthly means of ``var`` (``bias`` or ``melt_fraction``) per model; SAR for the latter."""
     from meltwater.evaluation.summaries import monthly_curves
 
-    mon = monthly_curves(data.daily_summary(state.source, int(state.year)))
+    mon = monthly_curves(state.store.daily_summary(state.source, int(state.year)))
     label = {"bias": "monthly mean bias", "melt_fraction": "monthly mean melt fraction"}[var]
     vdim = hv.Dimension(var, label=label, unit="melt fraction")
     series = [
@@ -131,7 +130,7 @@ def monthly_plot(state: DashboardState, var: str) -> hv.Overlay:
 
 def results_section(state: DashboardState) -> pn.viewable.Viewable:
     """Monthly / season-day bias and the metric table from `meltwater evaluate`'s results file."""
-    res = data.results(state.source)
+    res = state.store.results(state.source)
     if res is None:
         return pn.pane.Markdown(
             f"No evaluation results for `{state.source}` (run `meltwater evaluate`)."

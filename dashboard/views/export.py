@@ -10,7 +10,6 @@ import panel as pn
 import xarray as xr
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
-from meltwater_dashboard import store as data
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.curves import summary_frame
 from meltwater_dashboard.views.maps import STYLES
@@ -32,7 +31,10 @@ def map_png(state: DashboardState, key: str = "pred") -> bytes:
     rows, cols = np.arange(arr.shape[0]), np.arange(arr.shape[1])
     as_da = lambda a: xr.DataArray(a, dims=("y", "x"), coords={"y": rows, "x": cols})  # noqa: E731
     shade = tf.shade(
-        as_da(data.hillshade(state.source)), cmap=["black", "white"], how="linear", span=(0, 1)
+        as_da(state.store.hillshade(state.source)),
+        cmap=["black", "white"],
+        how="linear",
+        span=(0, 1),
     )
     img = tf.shade(as_da(arr), cmap=_palette(cmap), how="linear", span=clim, alpha=230)
     out = io.BytesIO()

@@ -19,7 +19,6 @@ import panel as pn
 from holoviews.operation.datashader import regrid
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
-from meltwater_dashboard import store as data
 from meltwater_dashboard.live import LiveRaster
 from meltwater_dashboard.state import DashboardState
 
@@ -88,13 +87,13 @@ def _vdim(key: str) -> hv.Dimension:
     return hv.Dimension(key, label=label, unit=unit)
 
 
-def hillshade_layer(source: str) -> hv.Image:
+def hillshade_layer(state: DashboardState) -> hv.Image:
     """The grey DEM hillshade under every map: static, decimated to at most `BASE_PIXELS` a side.
 
     A plain Image (no regrid) is sent to the browser once and never recomputed per frame.
     """
-    g = data.grid(source)
-    shade = data.hillshade(source)
+    g = state.store.grid(state.source)
+    shade = state.store.hillshade(state.source)
     step = max(1, -(-max(shade.shape) // BASE_PIXELS))
     img = hv.Image(shade[::step, ::step], bounds=g.bounds, kdims=KDIMS, vdims=["hillshade"])
     return img.opts(cmap="gray", clim=(0.0, 1.0), colorbar=False, tools=[])
@@ -113,7 +112,7 @@ def map_view(
     ``state.hover`` and taps set ``state.pixel``.
     """
     label, unit, cmap, clim = STYLES[key]
-    g = data.grid(state.source)
+    g = state.store.grid(state.source)
     live = LiveRaster(getter, g.xs, g.ys if g.y_descending else g.ys[::-1])
 
     def image(n: int = 0) -> hv.Image:
@@ -125,7 +124,7 @@ def map_view(
     )
     if tick:
         state.param.watch(lambda e: live.push(e.new), tick)
-    overlay = hillshade_layer(state.source) * raster
+    overlay = hillshade_layer(state) * raster
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
     tap = hv.streams.Tap(source=raster)
@@ -210,7 +209,7 @@ def input_maps(state: DashboardState) -> pn.layout.Panel:
         for var in ("pmw", "mar_wa1", "sar_interp")
     ]
     dem = map_panel(
-        state, "dem", lambda: data.frame(state.source, "dem", ""), lambda: "Elevation (DEM)"
+        state, "dem", lambda: state.store.frame(state.source, "dem", ""), lambda: "Elevation (DEM)"
     )
     return pn.FlexBox(*panes, dem)
 
@@ -220,7 +219,7 @@ def readout(state: DashboardState) -> str:
     if state.hover is None:
         return "<i>Move the pointer over a map to read values.</i>"
     x, y = state.hover
-    g = data.grid(state.source)
+    g = state.store.grid(state.source)
     idx = g.index(x, y)
     if idx is None:
         return "<i>Pointer outside the grid.</i>"
@@ -231,7 +230,7 @@ def readout(state: DashboardState) -> str:
         rows.append(("lat, lon", f"{ll[1]:.4f}°, {ll[0]:.4f}°"))
     for var in ("pmw", "mar_wa1", "sar_interp", "sar"):
         rows.append((STYLES[var][0], _fmt(state.layer(var)[r, c], STYLES[var][1])))
-    rows.append(("Elevation", _fmt(data.frame(state.source, "dem", "")[r, c], "m")))
+    rows.append(("Elevation", _fmt(state.store.frame(state.source, "dem", "")[r, c], "m")))
     for m in state.shown_models:
         rows.append((f"pred {m}", _fmt(state.prediction(m)[r, c], "")))
         rows.append((f"error {m}", _fmt(state.error(m)[r, c], "")))

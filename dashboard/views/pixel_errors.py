@@ -6,7 +6,6 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
-from meltwater_dashboard import store as data
 from meltwater_dashboard.state import MONTHS, DashboardState
 from meltwater_dashboard.views.maps import STYLES, map_panel
 
@@ -20,7 +19,7 @@ TS_OPTS = dict(frame_width=520, frame_height=170, show_grid=True, tools=["hover"
 
 def _pixel_errors(state: DashboardState):
     months = tuple(sorted(state.months)) or MONTHS
-    return data.pixel_errors(state.source, state.model, int(state.year), months)
+    return state.store.pixel_errors(state.source, state.model, int(state.year), months)
 
 
 def error_maps(state: DashboardState) -> pn.layout.Panel:
@@ -36,7 +35,7 @@ def error_maps(state: DashboardState) -> pn.layout.Panel:
     def getter(kind: str):
         def values() -> np.ndarray:
             arr = _pixel_errors(state)[kind].values
-            return arr if data.grid(state.source).y_descending else arr[::-1]
+            return arr if state.store.grid(state.source).y_descending else arr[::-1]
 
         return values
 
@@ -51,7 +50,9 @@ def pixel_frame(state: DashboardState) -> pd.DataFrame | None:
         return None
     variables = ("sar", "sar_interp", "pmw", "mar_wa1", *[pred_var(m) for m in state.shown_models])
     x, y = state.pixel
-    return data.pixel_series(state.source, x, y, tuple(dict.fromkeys(variables)), int(state.year))
+    return state.store.pixel_series(
+        state.source, x, y, tuple(dict.fromkeys(variables)), int(state.year)
+    )
 
 
 def pixel_plot(state: DashboardState) -> pn.viewable.Viewable:
@@ -59,7 +60,7 @@ def pixel_plot(state: DashboardState) -> pn.viewable.Viewable:
     df = pixel_frame(state)
     if df is None:
         return pn.pane.Markdown("Tap a pixel on any map to see its time series.")
-    g = data.grid(state.source)
+    g = state.store.grid(state.source)
     ll = g.lonlat(df.attrs["x"], df.attrs["y"])
     where = f"x {df.attrs['x']:.0f} m, y {df.attrs['y']:.0f} m"
     if ll is not None:

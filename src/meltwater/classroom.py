@@ -305,7 +305,7 @@ def with_predictions(
     """``cube`` restricted to ``dates``, loaded in memory, with ``pred_<name>`` of each predictor.
 
     The result has the analysis cube's schema, so `meltwater.evaluation.summaries` and the dashboard
-    (``dashboard.data.register_cube``) can use it like a precomputed cube.
+    (``meltwater_dashboard.store.Store``) can use it like a precomputed cube.
     """
     times = pd.DatetimeIndex(dates, name="time")
     sub = cube.sel(time=times).load()

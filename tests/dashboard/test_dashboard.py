@@ -11,9 +11,9 @@ import panel as pn
 import pytest
 import xarray as xr
 from fixtures.toycube import NX, NY, OCEAN_COLS, make_toy_cube
-from meltwater_dashboard import store as data
 from meltwater_dashboard.live import LiveRaster
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.store import Store
 from meltwater_dashboard.url import apply_url
 from meltwater_dashboard.views.curves import (
     monthly_plot,
@@ -48,18 +48,23 @@ class FakeUNet:
 
 @pytest.fixture
 def unet():
-    fake = FakeUNet()
-    data.register_cube("toy", make_toy_cube())
-    data.set_predictor(fake)
-    yield fake
-    data.set_predictor(None)
-    data.register_cube("toy", None)
-    assert "toy" not in data.available_sources()
+    return FakeUNet()
 
 
 @pytest.fixture
-def state(unet):
-    return DashboardState(source="toy", year=2019)
+def store(unet):
+    no_unet = make_toy_cube().drop_vars(["pred_unet", "pred_unet_no_pmw"])
+    return Store({"toy": make_toy_cube(), "toy_no_unet": no_unet}, predictor=unet)
+
+
+@pytest.fixture
+def state(store):
+    return DashboardState(source="toy", store=store, year=2019)
+
+
+def test_stores_are_independent(store):
+    assert store.available_sources()[:2] == ["toy", "toy_no_unet"]
+    assert "toy" not in Store().available_sources()
 
 
 def test_initial_state(state):
@@ -110,9 +115,9 @@ def test_ablation_precomputed_then_live_and_cached(state, unet):
     assert unet.calls[-1] == (pd.Timestamp("2019-06-02"), ("pmw", "dem"))
 
 
-def test_ablation_failure_reverts_with_message(unet):
+def test_ablation_failure_reverts_with_message(unet, store):
     unet.fail = True
-    state = DashboardState(source="toy")
+    state = DashboardState(source="toy", store=store)
     state.ablate = ["mar_wa1"]
     assert state.ablate == []
     assert "ablation unavailable" in state.message and "models.yaml" in state.message
@@ -288,9 +293,8 @@ def test_results_file_section(state, tmp_path, monkeypatch):
     assert list(curve.dimension_values(1)) == [0.2, 0.0]
 
 
-def test_ablation_without_unet_in_cube(unet):
-    data.register_cube("toy_no_unet", make_toy_cube().drop_vars(["pred_unet", "pred_unet_no_pmw"]))
-    state = DashboardState(source="toy_no_unet")
+def test_ablation_without_unet_in_cube(unet, store):
+    state = DashboardState(source="toy_no_unet", store=store)
     assert state.models == ["mar_interp"]
     state.ablate = ["dem"]
     assert state.ablate == [] and "precompute" in state.message

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import panel as pn
 import pytest
-from meltwater_dashboard import store as data
 from meltwater_dashboard.app import build_app
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.store import Store
 
 from benchmarks.load import ARGS as CHROMIUM_ARGS
 from benchmarks.load import CHROMIUM as CHROMIUM_PATH
@@ -50,12 +50,14 @@ def served(tiny_cube):
     cube["pred_unet"] = cube["sar_interp"].astype("float16")
     cube["pred_pmw_threshold"] = (cube["pmw"] > 0.48 * winter + 128.0).astype("float16")
     cube["pred_sar_running_mean"] = cube["sar_interp"].astype("float16")
-    data.register_cube(SOURCE, cube)
-    data.set_predictor(lambda c, d, ablate: np.full((c.sizes["y"], c.sizes["x"]), 0.5, "f4"))
+    store = Store(
+        {SOURCE: cube},
+        predictor=lambda c, d, ablate: np.full((c.sizes["y"], c.sizes["x"]), 0.5, "f4"),
+    )
     states: list[DashboardState] = []
 
     def app():
-        state = DashboardState(source=SOURCE)
+        state = DashboardState(source=SOURCE, store=store)
         states.append(state)
         return build_app(state, sync_url=True)
 
@@ -70,8 +72,6 @@ def served(tiny_cube):
     )
     yield f"http://127.0.0.1:{port}/app", states
     server.stop()
-    data.set_predictor(None)
-    data.register_cube(SOURCE, None)
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_app_scrub_ablate_curves(page, served, shots):
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.locator(".bk-Canvas").nth(2).wait_for(timeout=15_000)  # the series below the maps
     assert state.pixel is not None
-    assert data.grid(SOURCE).index(*state.pixel) is not None
+    assert state.store.grid(SOURCE).index(*state.pixel) is not None
     page.screenshot(path=str(shots / "dashboard_pixel.png"))
 
     assert not errors, errors
