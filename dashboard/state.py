@@ -38,14 +38,18 @@ _VIEW_TAB = {
 class DashboardState(param.Parameterized):
     """Selected source, day, models, ablations, tab, pixel; data access for the current view."""
 
-    source = param.Selector(objects=[], doc="catalog source whose cube is shown")
-    year = param.Selector(objects=[], doc="season shown")
+    source: param.Selector[str] = param.Selector(
+        objects=[], doc="catalog source whose cube is shown"
+    )
+    year: param.Selector[int] = param.Selector(objects=[], doc="season shown")
     day = param.Integer(default=0, bounds=(0, None), doc="index of the day within the season")
-    model = param.Selector(objects=[], doc="model whose prediction is shown")
+    model: param.Selector[str] = param.Selector(objects=[], doc="model whose prediction is shown")
     compare = param.Boolean(default=False, doc="show a second model side by side")
-    model_b = param.Selector(objects=[], doc="second model of the compare mode")
+    model_b: param.Selector[str] = param.Selector(
+        objects=[], doc="second model of the compare mode"
+    )
     ablate = param.ListSelector(default=[], objects=list(CHANNELS), doc="UNet inputs switched off")
-    tab = param.Selector(default="maps", objects=list(TABS))
+    tab: param.Selector[str] = param.Selector(default="maps", objects=list(TABS))
     months = param.ListSelector(default=list(MONTHS), objects=list(MONTHS))
     pixel = param.Tuple(default=None, length=2, allow_None=True, doc="tapped (x, y)")
     hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
@@ -168,7 +172,7 @@ class DashboardState(param.Parameterized):
             return
         t = pd.Timestamp(when, unit="ms") if isinstance(when, int | float) else pd.Timestamp(when)
         times = self.times
-        nearest = times[np.abs((times - t.tz_localize(None)).total_seconds()).argmin()]
+        nearest = times[int(np.abs((times - t.tz_localize(None)).total_seconds()).argmin())]
         days = self.store.season_days(self.source, int(nearest.year))
         self.param.day.bounds = (0, max(len(days) - 1, self.day))  # the new season may be longer
         with param.parameterized.batch_call_watchers(self):

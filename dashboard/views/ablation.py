@@ -50,7 +50,7 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
 
     hint = pn.pane.Markdown(
         "All inputs on. Switch one off to rerun the UNet on this day.",
-        visible=pn.bind(lambda off: not off, state.param.ablate),
+        visible=state.param.ablate.rx.not_(),
     )
     table = pn.pane.DataFrame(
         pn.bind(change, state.param.ablate, state.param.day, state.param.year),

@@ -135,7 +135,7 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
         return pn.pane.Markdown(
             f"No evaluation results for `{state.source}` (run `meltwater evaluate`)."
         )
-    layers = {"month": [], "season_day": []}
+    layers: dict[str, list[hv.Curve]] = {"month": [], "season_day": []}
     for i, m in enumerate(res.model.values):
         color = PALETTE[i % len(PALETTE)]
         for dim in layers:

@@ -157,7 +157,7 @@ def map_panel(
     return pn.Column(heading, plot)
 
 
-def result_maps(state: DashboardState) -> pn.layout.Panel:
+def result_maps(state: DashboardState) -> pn.FlexBox:
     """Prediction(s) (redrawn every frame), SAR of the day and error (on the maps tick)."""
     tick = "tick_maps"
 
@@ -195,18 +195,18 @@ def result_maps(state: DashboardState) -> pn.layout.Panel:
     return pn.FlexBox(*maps)
 
 
-def input_maps(state: DashboardState) -> pn.layout.Panel:
+def input_maps(state: DashboardState) -> pn.FlexBox:
     """The four model inputs of the day (the DEM is static)."""
     tick = "tick_inputs"
+
+    def layer(var: str) -> Callable[[], np.ndarray]:
+        return lambda: state.layer(var)
+
+    def title(var: str) -> Callable[[], str]:
+        return lambda: f"{STYLES[var][0]} — {state.date_str}"
+
     panes = [
-        map_panel(
-            state,
-            var,
-            lambda v=var: state.layer(v),
-            lambda v=var: f"{STYLES[v][0]} — {state.date_str}",
-            tick,
-        )
-        for var in ("pmw", "mar_wa1", "sar_interp")
+        map_panel(state, v, layer(v), title(v), tick) for v in ("pmw", "mar_wa1", "sar_interp")
     ]
     dem = map_panel(
         state, "dem", lambda: state.store.frame(state.source, "dem", ""), lambda: "Elevation (DEM)"

@@ -22,7 +22,7 @@ def _pixel_errors(state: DashboardState):
     return state.store.pixel_errors(state.source, state.model, int(state.year), months)
 
 
-def error_maps(state: DashboardState) -> pn.layout.Panel:
+def error_maps(state: DashboardState) -> pn.FlexBox:
     """Per-pixel MAE and mean bias of the selected model over the selected months."""
 
     def title(kind: str):
