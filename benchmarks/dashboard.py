@@ -24,12 +24,12 @@ import pandas as pd
 import panel as pn
 import xarray as xr
 from bokeh.document import Document
-from meltwater_dashboard.app import build_app
-from meltwater_dashboard.state import DashboardState
-from meltwater_dashboard.store import PredictFn, Store
 
 from meltwater.evaluation.summaries import models_in
 from meltwater.schema import pred_var
+from meltwater_dashboard.app import build_app
+from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.store import PredictFn, Store
 
 
 def _pcts(ms: list[tuple[float, float]]) -> str:

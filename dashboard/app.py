@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import panel as pn
+
+from meltwater.errors import MeltwaterError
+from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.offline import serve_css_locally
 from meltwater_dashboard.state import TABS, DashboardState
-from meltwater_dashboard.url import UrlState, link_url
+from meltwater_dashboard.url import keep_query_raw, link_url
 from meltwater_dashboard.views.ablation import ablation_panel
 from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
 from meltwater_dashboard.views.pixel_errors import errors_tab
-
-from meltwater.errors import MeltwaterError
 
 PLAY_INTERVAL_MS = 500  # the player's − / + buttons change the speed
 TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
@@ -83,10 +84,10 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
     tabs.param.watch(lambda e: setattr(state, "tab", TABS[e.new]), "active")
     state.param.watch(lambda e: setattr(tabs, "active", TABS.index(e.new)), "tab")
     page = pn.Row(_sidebar(state), tabs, sizing_mode="stretch_width")
+    if sync_url:
+        keep_query_raw()
     if sync_url and pn.state.location is not None:
-        url = UrlState()
-        pn.state.location.sync(url, {k: k for k in UrlState.param if k != "name"})
-        link_url(state, url)
+        link_url(state, pn.state.location)
     return page
 
 
@@ -97,7 +98,8 @@ def main_page() -> pn.viewable.Viewable:
         state = DashboardState()
         app = build_app(state, sync_url=True)
     except MeltwaterError as e:
-        return pn.pane.Alert(f"MeltwaterBench Explorer cannot start: {e}", alert_type="danger")
+        text = markdown_text(e, limit=400)
+        return pn.pane.Alert(f"MeltwaterBench Explorer cannot start: {text}", alert_type="danger")
     state.store.preload_unet(state.source)
     return app
 

@@ -9,22 +9,27 @@ up on pause.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from meltwater_dashboard.store import Store
 
 from meltwater.data.cube import pixel_area_km2
-from meltwater.errors import CubeError, MeltwaterError
+from meltwater.errors import CheckpointError, CubeError, MeltwaterError
 from meltwater.evaluation.scoring import Truth, score_day
 from meltwater.evaluation.summaries import models_in
 from meltwater.schema import CHANNELS, pred_var
+from meltwater_dashboard.escape import html_text
+from meltwater_dashboard.store import Store
 
 __all__ = ["CHANNELS", "MONTHS", "TABS", "DashboardState"]
 
 TABS = ("maps", "inputs", "curves", "errors")
 MONTHS = (4, 5, 6, 7, 8, 9)
+NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
+NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
 # views redrawn through a tick (``tick_<view>``; "maps" has two), by the tab they are on
 _VIEW_TAB = {
     "maps": "maps",
@@ -55,6 +60,7 @@ class DashboardState(param.Parameterized):
     hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
     busy = param.Boolean(default=False, doc="a live prediction is running")
     message = param.String(default="", doc="last notification shown to the user")
+    ablation_error = param.String(default="", doc="why the input switches are unavailable")
     playing = param.Boolean(default=False, doc="the day player is running")
     tick_pred = param.Integer(default=0, doc="redraw the prediction maps")
     tick_maps = param.Integer(default=0, doc="redraw the other maps of the Maps tab")
@@ -73,6 +79,7 @@ class DashboardState(param.Parameterized):
             )
         self.param.source.objects = sources
         self._stale: set[str] = set()
+        self._notices: dict[str, float] = {}
         super().__init__(source=source or sources[0])
         self._load_source()
         self.param.update(**params)
@@ -161,10 +168,20 @@ class DashboardState(param.Parameterized):
 
     # ----- actions
     def notify(self, msg: str, level: str = "warning") -> None:
-        """Tell the user (toast when served) and keep the text in `message`."""
+        """Tell the user (toast when served, as escaped text) and keep the text in `message`.
+
+        The same message is not repeated within `NOTICE_REPEAT_S`, and at most
+        `NOTICE_BURST` toasts are shown per `NOTICE_REPEAT_S` window.
+        """
         self.message = msg
+        now = time.monotonic()
+        recent = {m: t for m, t in self._notices.items() if now - t < NOTICE_REPEAT_S}
+        self._notices = recent
+        if msg in recent or len(recent) >= NOTICE_BURST:
+            return
+        self._notices[msg] = now
         if pn.state.notifications is not None:
-            getattr(pn.state.notifications, level)(msg, duration=5000)
+            getattr(pn.state.notifications, level)(html_text(msg, limit=300), duration=5000)
 
     def jump_to(self, when) -> None:
         """Select the day of the cube nearest to ``when`` (a date or epoch milliseconds)."""
@@ -220,6 +237,9 @@ class DashboardState(param.Parameterized):
 
     @param.depends("ablate", watch=True)
     def _on_ablate(self) -> None:
+        if self.ablation and self.ablation_error:
+            self.ablate = []
+            return
         if self.ablation and "unet" not in self.models:
             self.notify("ablation needs the UNet's predictions in the cube (meltwater precompute)")
             self.ablate = []
@@ -270,6 +290,8 @@ class DashboardState(param.Parameterized):
             self.store.ablated_prediction(self.source, self.date_str, self.ablation)
             return True
         except MeltwaterError as e:
+            if isinstance(e, CheckpointError):  # the model cannot load: no switch will work
+                self.ablation_error = str(e)
             self.notify(f"ablation unavailable: {e}", "error")
             return False
         finally:

@@ -79,6 +79,7 @@ class Store:
         self._predictor = predictor
         self._lock = threading.Lock()
         self._unet: Any = None
+        self._unet_error: MeltwaterError | None = None
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
         for name, size in self._CACHED.items():
             setattr(self, name, functools.lru_cache(maxsize=size)(getattr(self, name)))
@@ -176,10 +177,16 @@ class Store:
     def unet(self, source: str) -> Any:
         """The registry's UNet, loaded and run once (shared by every session)."""
         with self._lock:
+            if self._unet_error is not None:  # a broken checkpoint is not re-read per click
+                raise self._unet_error
             if self._unet is None:
                 from meltwater.models.inference import UNetPredictor  # torch loads here
 
-                predictor = UNetPredictor.from_registry()
+                try:
+                    predictor = UNetPredictor.from_registry()
+                except MeltwaterError as e:
+                    self._unet_error = e
+                    raise
                 cube = self.get_cube(source)
                 predictor.predict(cube, cube.time.values[0])  # sets up the kernels (~0.3 s)
                 self._unet = predictor

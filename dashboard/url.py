@@ -1,29 +1,47 @@
 """Shareable URL state: source, date, model(s), ablations and tab in the query string.
 
-The URL is untrusted input: every value is checked against the lists the cube offers before it
-touches the state; anything else is dropped with a notification. No URL value ever names a file.
+The URL is untrusted input. The query string is read raw (`urllib.parse`), never through
+Panel's location sync, which turns ``123``, ``true`` or ``[…]`` into numbers, booleans or JSON
+before any check (such values were dropped without a notice, and 4 301 digits broke the page).
+Every value is checked against the lists the cube offers before it touches the state; anything
+else is dropped with a notice that shows it as escaped text. No URL value ever names a file.
 """
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode
+
 import pandas as pd
-import param
+import panel as pn
+
+from meltwater_dashboard.escape import shorten
 from meltwater_dashboard.state import CHANNELS, TABS, DashboardState
 
-__all__ = ["FIELDS", "UrlState", "apply_url", "link_url"]
+__all__ = ["FIELDS", "apply_url", "keep_query_raw", "link_url", "parse_query", "query_string"]
 
 FIELDS = ("source", "date", "model", "compare", "ablate", "tab")
 
 
-class UrlState(param.Parameterized):
-    """The query-string mirror of `DashboardState` (strings only, validated on the way in)."""
+def parse_query(search: str) -> dict[str, str]:
+    """The raw string values of a query string (``?a=1&b=x``); the last of a repeated key."""
+    return dict(parse_qsl(search.lstrip("?"), keep_blank_values=True))
 
-    source = param.String(default="")
-    date = param.String(default="")
-    model = param.String(default="")
-    compare = param.String(default="")
-    ablate = param.String(default="")
-    tab = param.String(default="")
+
+def keep_query_raw() -> None:
+    """Make Panel's `Location` read query values as raw strings (idempotent).
+
+    Panel 1.x parses the query of every page it serves (numbers, booleans, JSON) as soon as the
+    page's location is made, and ``int()`` of 4 301 or more digits raises there: the page came
+    out blank. This app reads links itself (`parse_query`), so Panel gets the raw strings too.
+    """
+    import panel.io.location as location
+
+    location.parse_query = parse_query  # type: ignore[assignment]
+
+
+def query_string(state: DashboardState) -> str:
+    """The query string (with ``?``) that reproduces ``state``'s view."""
+    return "?" + urlencode({k: v for k, v in _state_values(state).items() if v})
 
 
 def _state_values(state: DashboardState) -> dict[str, str]:
@@ -37,26 +55,30 @@ def _state_values(state: DashboardState) -> dict[str, str]:
     }
 
 
-def apply_url(state: DashboardState, values: dict[str, str]) -> list[str]:
-    """Apply query values to ``state``; return (and notify) the rejected ones."""
-    rejected = []
+def apply_url(state: DashboardState, values: dict[str, str], notify: bool = True) -> list[str]:
+    """Apply query values to ``state``; return (and, with ``notify``, notify) the rejected ones.
+
+    Unknown parameter names are rejected too; every value is handled as a string.
+    """
+    rejected = [f"parameter {shorten(k)!r}" for k in values if k not in FIELDS]
+    values = {k: str(v) for k, v in values.items() if k in FIELDS}
     source = values.get("source") or ""
     if source and source != state.source:
         if source in state.param.source.objects:
             state.source = source
         else:
-            rejected.append(f"source {source!r}")
+            rejected.append(f"source {shorten(source)!r}")
     date = values.get("date") or ""
     if date:
         times = state.times
         try:
-            t = pd.Timestamp(date)
-        except (ValueError, TypeError):
+            t = pd.Timestamp(date) if len(date) <= 40 else None
+        except (ValueError, TypeError, OverflowError):
             t = None
         if t is not None and t in times:
             state.jump_to(t)
         else:
-            rejected.append(f"date {date!r}")
+            rejected.append(f"date {shorten(date)!r}")
     for key, attr in (("model", "model"), ("compare", "model_b")):
         name = values.get(key) or ""
         if not name:
@@ -66,48 +88,57 @@ def apply_url(state: DashboardState, values: dict[str, str]) -> list[str]:
             if key == "compare":
                 state.compare = True
         else:
-            rejected.append(f"{key} {name!r}")
+            rejected.append(f"{key} {shorten(name)!r}")
     tab = values.get("tab") or ""
     if tab and tab != state.tab:
         if tab in TABS:
             state.tab = tab
         else:
-            rejected.append(f"tab {tab!r}")
+            rejected.append(f"tab {shorten(tab)!r}")
     ablate = [c for c in (values.get("ablate") or "").split(",") if c]
     bad = [c for c in ablate if c not in CHANNELS]
     if bad:
-        rejected.append(f"ablate {','.join(bad)!r}")
+        rejected.append(f"ablate {shorten(','.join(bad))!r}")
     good = [c for c in CHANNELS if c in ablate]
     if good != list(state.ablation) and (good or "ablate" in values):
         state.ablate = good
-    if rejected:
-        state.notify("ignored invalid link values: " + "; ".join(rejected))
+    if rejected and notify:
+        state.notify(notice(rejected))
     return rejected
 
 
-def link_url(state: DashboardState, url: UrlState) -> None:
-    """Keep ``url`` and ``state`` in step both ways (``url`` is what the location syncs).
+def notice(rejected: list[str]) -> str:
+    """The user's notice of rejected link values (plain text; `DashboardState.notify` escapes)."""
+    return "ignored invalid link values: " + "; ".join(rejected)
 
-    Values already in ``url`` (the query string of the page being opened) are applied first.
+
+def link_url(state: DashboardState, location: pn.io.location.Location) -> None:
+    """Keep the page's query string and ``state`` in step both ways.
+
+    The query string of the page being opened is applied first; later changes of the state
+    replace it, and a query string changed by the browser (Back/Forward) is applied again.
     """
-    pushing = []
+    pushed: list[str] = []
 
     def push(*_) -> None:
-        pushing.append(True)
-        try:
-            url.param.update(**_state_values(state))
-        finally:
-            pushing.pop()
+        search = query_string(state)
+        if search != location.search:
+            pushed.append(search)
+            location.search = search
 
-    def to_state(*events) -> None:
-        if not pushing:
-            apply_url(state, {e.name: e.new for e in events})
-            push()
+    def pull(event) -> None:
+        if pushed and event.new == pushed[-1]:
+            pushed.clear()
+            return
+        apply_url(state, parse_query(event.new))
+        push()
 
-    initial = {k: getattr(url, k) for k in FIELDS if getattr(url, k)}
-    if initial:
-        apply_url(state, initial)
-    url.param.watch(to_state, list(FIELDS))
+    if location.search.strip("?"):  # noticed once the page is shown (toasts need the page)
+        rejected = apply_url(state, parse_query(location.search), notify=False)
+        if rejected:
+            state.message = notice(rejected)
+            pn.state.onload(lambda: state.notify(notice(rejected)))
+    location.param.watch(pull, "search")
     state.param.watch(
         push, ["source", "day", "year", "model", "model_b", "compare", "ablate", "tab"]
     )

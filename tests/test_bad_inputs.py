@@ -322,6 +322,7 @@ def test_corrupt_manifest(tmp_path):
 )
 def test_invalid_url_values_are_dropped_with_a_message(values, rejected):
     from fixtures.toycube import make_toy_cube
+
     from meltwater_dashboard.state import DashboardState
     from meltwater_dashboard.store import Store
     from meltwater_dashboard.url import apply_url

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import panel as pn
+
+from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import CHANNELS, DashboardState
 
 __all__ = ["ablation_panel"]
@@ -25,11 +27,13 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
         state.ablate = [c for c in CHANNELS if c not in event.new]
 
     def on_state(event) -> None:
-        used = [c for c in CHANNELS if c not in event.new]
+        used = [c for c in CHANNELS if c not in state.ablate]  # now, not the (stale) event
         if toggles.value != used:
             toggles.value = used
 
     toggles.param.watch(on_toggle, "value")
+    toggles.disabled = bool(state.ablation_error)
+    state.param.watch(lambda e: setattr(toggles, "disabled", bool(e.new)), "ablation_error")
     state.param.watch(on_state, "ablate")
     spinner = pn.indicators.LoadingSpinner(
         value=state.param.busy, size=20, label="running the UNet…", visible=state.param.busy
@@ -48,10 +52,12 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
         delta.index = [f"Δ {i}" for i in delta.index]
         return delta
 
-    hint = pn.pane.Markdown(
-        "All inputs on. Switch one off to rerun the UNet on this day.",
-        visible=state.param.ablate.rx.not_(),
-    )
+    def hint_text(off: list[str], error: str) -> str:
+        if error:
+            return f"Input switches unavailable: {markdown_text(error, limit=300)}"
+        return "" if off else "All inputs on. Switch one off to rerun the UNet on this day."
+
+    hint = pn.pane.Markdown(pn.bind(hint_text, state.param.ablate, state.param.ablation_error))
     table = pn.pane.DataFrame(
         pn.bind(change, state.param.ablate, state.param.day, state.param.year),
         visible=pn.bind(bool, state.param.ablate),

@@ -11,6 +11,8 @@ import holoviews as hv
 import pandas as pd
 import panel as pn
 import xarray as xr
+
+from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import DashboardState
 
 __all__ = [
@@ -133,7 +135,7 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
     res = state.store.results(state.source)
     if res is None:
         return pn.pane.Markdown(
-            f"No evaluation results for `{state.source}` (run `meltwater evaluate`)."
+            f"No evaluation results for {markdown_text(state.source)} (run `meltwater evaluate`)."
         )
     layers: dict[str, list[hv.Curve]] = {"month": [], "season_day": []}
     for i, m in enumerate(res.model.values):

@@ -10,6 +10,7 @@ import panel as pn
 import xarray as xr
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
+
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.curves import summary_frame
 from meltwater_dashboard.views.maps import STYLES

@@ -19,6 +19,7 @@ import panel as pn
 from holoviews.operation.datashader import regrid
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
+
 from meltwater_dashboard.live import LiveRaster
 from meltwater_dashboard.state import DashboardState
 

@@ -6,10 +6,10 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
-from meltwater_dashboard.state import MONTHS, DashboardState
-from meltwater_dashboard.views.maps import STYLES, map_panel
 
 from meltwater.schema import pred_var
+from meltwater_dashboard.state import MONTHS, DashboardState
+from meltwater_dashboard.views.maps import STYLES, map_panel
 
 __all__ = ["error_maps", "errors_tab", "pixel_frame", "pixel_plot"]
 

@@ -11,6 +11,10 @@ import panel as pn
 import pytest
 import xarray as xr
 from fixtures.toycube import NX, NY, OCEAN_COLS, make_toy_cube
+from PIL import Image
+from pyproj import Transformer
+
+from meltwater.errors import MeltwaterError
 from meltwater_dashboard.live import LiveRaster
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
@@ -24,10 +28,6 @@ from meltwater_dashboard.views.curves import (
 from meltwater_dashboard.views.export import map_png
 from meltwater_dashboard.views.maps import map_view, readout
 from meltwater_dashboard.views.pixel_errors import pixel_frame
-from PIL import Image
-from pyproj import Transformer
-
-from meltwater.errors import MeltwaterError
 
 hv.extension("bokeh")
 

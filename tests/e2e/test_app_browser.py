@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import panel as pn
 import pytest
-from meltwater_dashboard.app import build_app
-from meltwater_dashboard.state import DashboardState
-from meltwater_dashboard.store import Store
 
 from benchmarks.load import ARGS as CHROMIUM_ARGS
 from benchmarks.load import CHROMIUM as CHROMIUM_PATH
+from meltwater_dashboard.app import build_app
+from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.store import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -177,4 +177,37 @@ def test_bad_url_values_are_ignored(page, served):
     state = states[-1]
     assert state.source == SOURCE and state.model == "unet" and state.tab == "curves"
     assert not errors, errors
+    assert not external, external
+
+
+def test_hostile_link_shows_escaped_notices_and_runs_no_script(page, served, shots):
+    """Issue 14.1: every query value is shown as text; nothing in a link executes."""
+    url, states = served
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    errors, external = _watch(page)
+    hostile = {
+        "model": "<img src=x onerror=alert(1)>",
+        "compare": "true",
+        "tab": "<script>alert(2)</script>",
+        "date": "1" * 5000,
+        "ablate": '{"a":1}',
+    }
+    from urllib.parse import urlencode
+
+    page.goto(f"{url}?{urlencode(hostile)}")
+    _wait_maps(page, 1)
+    notice = page.locator(".notyf__message").first
+    notice.wait_for(timeout=15_000)
+    text = notice.inner_text()
+    page.screenshot(path=str(shots / "dashboard_hostile_link.png"))
+    assert "<img src=x onerror=alert(1)>" in text and "(5000 characters)" in text
+    assert "compare 'true'" in text and "ablate" in text
+    assert (
+        page.locator("img[src='x']").count() == 0
+        and page.locator("script:text('alert')").count() == 0
+    )
+    page.wait_for_timeout(1000)
+    assert dialogs == []
+    assert states[-1].model != hostile["model"] and states[-1].tab == "maps"
     assert not external, external

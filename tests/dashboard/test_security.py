@@ -1,0 +1,133 @@
+"""Hostile links and broken models on the served page: shown as text, never as markup (issue 14)."""
+
+from __future__ import annotations
+
+import pytest
+from fixtures.toycube import make_toy_cube
+
+from meltwater.errors import CheckpointError
+from meltwater_dashboard.escape import html_text, markdown_text, shorten
+from meltwater_dashboard.state import NOTICE_BURST, DashboardState
+from meltwater_dashboard.store import Store
+from meltwater_dashboard.url import apply_url, parse_query, query_string
+from meltwater_dashboard.views.ablation import ablation_panel
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+class Toasts:
+    """Stands in for ``pn.state.notifications``: records what the page would render."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+
+    def warning(self, msg: str, duration: int = 0) -> None:
+        self.shown.append(msg)
+
+    error = warning
+
+
+@pytest.fixture
+def toasts(monkeypatch):
+    import panel as pn
+
+    t = Toasts()
+    monkeypatch.setattr(pn.state, "_notification", t, raising=False)
+    monkeypatch.setattr(type(pn.state), "notifications", property(lambda self: t))
+    return t
+
+
+@pytest.fixture
+def state():
+    return DashboardState(source="toy", store=Store({"toy": make_toy_cube()}), year=2019)
+
+
+def test_escaping_rules():
+    assert html_text(HOSTILE) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert html_text('"a" & b') == "&quot;a&quot; &amp; b"
+    md = markdown_text("[x](javascript:alert(1)) **b** <i>")
+    assert "<" not in md and "\\[x\\]\\(javascript" in md and "\\*\\*b\\*\\*" in md
+    long = shorten("9" * 5000)
+    assert len(long) < 200 and long.endswith("(5000 characters)")
+
+
+def test_query_values_arrive_as_raw_strings():
+    q = parse_query("?date=20190601&model=123&compare=true&ablate=[1]&tab=%3Cb%3E&x=1&x=2")
+    assert q == {
+        "date": "20190601",
+        "model": "123",
+        "compare": "true",
+        "ablate": "[1]",
+        "tab": "<b>",
+        "x": "2",
+    }
+
+
+@pytest.mark.parametrize(
+    "values, shown",
+    [
+        ({"model": HOSTILE}, f"model '{HOSTILE}'"),
+        ({"date": "123"}, "date '123'"),
+        ({"model": "123"}, "model '123'"),
+        ({"compare": "true"}, "compare 'true'"),
+        ({"ablate": '{"a": 1}'}, """ablate '{"a": 1}'"""),
+        ({"tab": "[1, 2]"}, "tab '[1, 2]'"),
+        ({"date": "1" * 5000}, "(5000 characters)"),
+        ({"source": "javascript:alert(1)"}, "source 'javascript:alert(1)'"),
+        ({"<script>": "1"}, "parameter '<script>'"),
+    ],
+    ids=["html", "number-date", "number", "boolean", "json", "list", "4301+digits", "js", "key"],
+)
+def test_every_rejected_link_value_is_noticed_as_escaped_text(state, toasts, values, shown):
+    before = (state.source, state.date, state.model, state.compare, state.tab, state.ablation)
+    assert len(apply_url(state, values)) == 1
+    assert (state.source, state.date, state.model, state.compare, state.tab, state.ablation) == (
+        before
+    )
+    (toast,) = toasts.shown
+    assert html_text(shown) in toast and "<" not in toast
+
+
+def test_compact_dates_are_read_as_dates(state, toasts):
+    assert apply_url(state, {"date": "20190602"}) == [] and toasts.shown == []
+    assert state.date_str == "2019-06-02"
+
+
+def test_notices_are_deduplicated_and_rate_limited(state, toasts):
+    for _ in range(50):
+        state.notify("same")
+    assert toasts.shown == ["same"]
+    for i in range(20):
+        state.notify(f"other {i}")
+    assert len(toasts.shown) == NOTICE_BURST
+
+
+def test_query_string_round_trips_the_view(state):
+    state.param.update(model="mar_interp", tab="curves", ablate=["dem"])
+    other = DashboardState(source="toy", store=state.store, year=2019)
+    assert apply_url(other, parse_query(query_string(state))) == []
+    assert (other.date, other.model, other.tab, other.ablation) == (
+        state.date,
+        "mar_interp",
+        "curves",
+        ("dem",),
+    )
+
+
+def test_broken_checkpoint_disables_the_switches_once(toasts):
+    calls = []
+
+    def broken(cube, date, ablate):
+        calls.append(ablate)
+        raise CheckpointError("checkpoint models/unet_demo: weights SHA-256 mismatch")
+
+    state = DashboardState(source="toy", store=Store({"toy": make_toy_cube()}, broken), year=2019)
+    panel = ablation_panel(state)
+    toggles, hint = panel[1][0], panel[2]
+    toggles.value = [c for c in toggles.value if c != "dem"]  # a click on "DEM"
+    assert state.ablate == [] and toggles.value == list(toggles.options.values())
+    assert toggles.disabled and "weights SHA" in hint.object
+    assert "All inputs on" not in hint.object
+    for _ in range(5):  # further clicks do nothing: no model run, no new toast
+        toggles.value = []
+    assert calls == [("dem",)] and len(toasts.shown) == 1
