@@ -23,6 +23,7 @@ from meltwater.catalog import Source
 from meltwater.errors import CubeError
 from meltwater.io import open_source, winter_means
 from meltwater.preprocess import time_interpolated_sar
+from meltwater.reads import guard
 
 __all__ = ["CUBE_VERSION", "DAILY", "build_cube", "open_cube", "source_fingerprint"]
 
@@ -161,6 +162,7 @@ def open_cube(source_or_path: Source | Path | str) -> xr.Dataset:
         ds = xr.open_zarr(path, chunks=None, consolidated=False, decode_coords="all")
     except Exception as e:  # zarr raises several types for a broken store
         raise CubeError(f"{path} is not a readable zarr cube ({type(e).__name__}: {e})") from None
+    ds = guard(ds, path)  # a damaged chunk names its variable and day; pred_* by their records
     missing = [v for v in REQUIRED if v not in ds.variables]
     if "split" in ds and ds["split"].dtype.kind == "i":  # CF flags on disk → labels in memory
         labels = np.asarray(SPLIT_CODES)[ds["split"].values]

@@ -5,10 +5,12 @@ from __future__ import annotations
 __all__ = [
     "CatalogError",
     "CheckpointError",
+    "CorruptDataError",
     "CubeError",
     "DataNotFoundError",
     "GridMismatchError",
     "MeltwaterError",
+    "MixedModelsError",
 ]
 
 
@@ -34,3 +36,21 @@ class CubeError(MeltwaterError, ValueError):
 
 class CheckpointError(MeltwaterError, ValueError):
     """A model checkpoint is missing, corrupt or does not match what it is used for."""
+
+
+class MixedModelsError(CubeError):
+    """A ``pred_*`` variable holds days of more than one model, or not the model it is used with."""
+
+
+class CorruptDataError(MeltwaterError, ValueError):
+    """Stored data cannot be read back: a damaged chunk of a cube, a summary or results file.
+
+    ``path`` is the store or file, ``variable`` and ``day`` (``YYYY-MM-DD``) name the chunk
+    where known (None otherwise).
+    """
+
+    def __init__(
+        self, message: str, *, path: str, variable: str | None = None, day: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path, self.variable, self.day = path, variable, day
