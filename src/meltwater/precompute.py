@@ -132,11 +132,9 @@ def _ensure_variables(
                 arr[index[d]] = np.nan
         if other:
             cleared[var] = len(other)
-            log.warning(
-                "%s: cleared %d day(s) written by another model (%s); model now %s",
-                var, len(other), ", ".join(m for m in recorded if not same_model(m, model_id)),
-                model_id,
-            )
+            others = ", ".join(m for m in recorded if not same_model(m, model_id))
+            msg = "%s: cleared %d day(s) written by another model (%s); model now %s"
+            log.warning(msg, var, len(other), others, model_id)
         if overwrite:
             mine = [d for d in mine if d not in redo]
         attrs = provenance_attrs({model_id: mine}, model_id)
@@ -272,11 +270,9 @@ def precompute(
     if not overwrite and not bad and _up_to_date(path, ids, plan(path, models, ablations, dates)):
         write_season_summaries(path)  # reads them; writes only a stale one (if it can)
         return _counts(path, ids)
+    args = (path, models, ablations, dates, scheduler, workers, batch_days, mdir, overwrite)
     with writing(path), exclusive_lock(path):  # one writer per store; a second waits, then
-        return _precompute_locked(  # finds it done
-            path, models, ablations, dates, scheduler, workers, batch_days, mdir, overwrite,
-            ids, bad,
-        )
+        return _precompute_locked(*args, ids, bad)  # finds it done
 
 
 def _counts(path: Path, ids: dict[str, str]) -> dict[str, int]:
