@@ -17,10 +17,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import xarray as xr
-import yaml
 
 from meltwater.checkpoint import CheckpointMeta, load_checkpoint
-from meltwater.errors import CheckpointError
+from meltwater.config import load_yaml
+from meltwater.errors import CatalogError, CheckpointError
 from meltwater.sliding import sliding_window
 
 __all__ = [
@@ -71,11 +71,10 @@ def registry_entry(name: str | None = None, models_dir: Path | str | None = None
     reg_path = models_dir / "models.yaml"
     if not reg_path.is_file():
         raise CheckpointError(f"model registry {reg_path} not found")
-    try:
-        with open(reg_path) as f:
-            reg = yaml.safe_load(f) or {}
-    except yaml.YAMLError as e:
-        raise CheckpointError(f"model registry {reg_path} is not valid YAML: {e}") from None
+    try:  # the catalog's YAML rules: safe_load, no alias bomb
+        reg = load_yaml(reg_path.read_text(), f"model registry {reg_path}") or {}
+    except CatalogError as e:
+        raise CheckpointError(str(e)) from None
     if not isinstance(reg, dict):
         raise CheckpointError(f"model registry {reg_path}: expected a mapping with 'models'")
     models = reg.get("models")

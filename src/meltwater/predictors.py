@@ -5,7 +5,8 @@ A predictor has a ``name`` and ``predict(cube, date, ablate=()) -> xr.DataArray`
 dates when the predictor is made and take no ablation; ``"unet"`` loads a trained model from
 ``models/models.yaml`` (`meltwater.predict.UNetPredictor`) and may ablate input channels.
 `CubePredictor` reads the ``pred_<model>`` variables that ``meltwater precompute`` stored in the
-cube.
+cube; it never fills a day the store lacks with another model than the one stored
+(`check_stored_model`). Predictors name their model in ``model_id`` (`meltwater.provenance`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pandas as pd
 import xarray as xr
 
 from meltwater.baselines import BASELINES, Baseline, get_baseline
-from meltwater.errors import CheckpointError, CubeError
+from meltwater.errors import CheckpointError, CubeError, MixedModelsError
+from meltwater.provenance import same_model, stored_model
 
 __all__ = [
     "MODEL_NAMES",
@@ -26,6 +28,7 @@ __all__ = [
     "CubePredictor",
     "Predictor",
     "UNetWrapper",
+    "check_stored_model",
     "cube_train_dates",
     "get_predictor",
     "precomputed_var",
@@ -50,6 +53,7 @@ class BaselinePredictor:
     def __init__(self, baseline: Baseline) -> None:
         self.baseline = baseline
         self.name = baseline.name
+        self.model_id = baseline.name
 
     def predict(
         self, cube: xr.Dataset, date: pd.Timestamp | str, ablate: Sequence[str] = ()
@@ -69,6 +73,12 @@ class UNetWrapper:
 
     def __init__(self, model: Any) -> None:
         self.model = model
+
+    @property
+    def model_id(self) -> str:
+        """``unet:<checkpoint name>:<weights sha256[:16]>`` (compare with `same_model`)."""
+        meta = self.model.meta
+        return f"unet:{meta.name}:{meta.weights_sha256[:16]}"
 
     def predict(
         self, cube: xr.Dataset, date: pd.Timestamp | str, ablate: Sequence[str] = ()
@@ -107,7 +117,31 @@ class CubePredictor:
                 )
         if self.live is None:
             raise CubeError(f"cube has no precomputed {var!r} for {date.date()}")
+        if var in cube:  # fill the day with the stored model only
+            check_stored_model(cube, var, self.live, f" (needed for {date.date()}, not stored)")
         return self.live.predict(cube, date, ablate)
+
+
+def check_stored_model(cube: xr.Dataset, var: str, live: Any, why: str = "") -> None:
+    """Raise unless ``live`` (a predictor with ``model_id``) is the model stored in ``var``.
+
+    Used wherever a live prediction is put beside or in place of stored ones (evaluation of
+    days the store lacks, the dashboard's live ablation vs the stored ``pred_unet``). Nothing
+    is checked when ``var`` records no model.
+
+    Raises:
+        MixedModelsError: another model is stored, or ``var`` mixes models.
+    """
+    where = cube.encoding.get("source", "")
+    stored = stored_model(var, cube[var].attrs, where)
+    live_id = getattr(live, "model_id", None)
+    if stored is None or live_id is None or same_model(stored, live_id):
+        return
+    raise MixedModelsError(
+        f"{var}{f' in {where}' if where else ''} holds the predictions of {stored}, but the "
+        f"live model is {live_id}{why}: run `meltwater precompute` with the current model, "
+        "or evaluate with --live"
+    )
 
 
 def cube_train_dates(cube: xr.Dataset) -> pd.DatetimeIndex:
