@@ -58,10 +58,13 @@ def check_writable(folder: Path | str, nbytes: int = 1 << 16) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     probe = folder / f".write-probe-{uuid.uuid4().hex[:8]}"
     try:
-        with writing(probe), open(probe, "wb") as f:
+        with open(probe, "wb") as f:
             f.write(b"\0" * nbytes)
             f.flush()
             os.fsync(f.fileno())
+    except OSError as e:  # name the folder, not the probe
+        e.filename = str(folder)
+        raise
     finally:
         with contextlib.suppress(OSError):
             probe.unlink()

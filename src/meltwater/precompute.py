@@ -275,6 +275,29 @@ def precompute(
         return _precompute_locked(*args, ids, bad)  # finds it done
 
 
+def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days) -> None:
+    """Compute the day tasks and record each day as its chunks are written."""
+    import dask
+
+    if scheduler and scheduler not in ("threads", "synchronous"):
+        from dask.distributed import Client, as_completed
+
+        with Client(scheduler) as client:
+            for fut in as_completed(client.compute(tasks)):
+                _record(group, dates, *fut.result(), ids)
+                bar.update()
+        return
+    n = workers or len(os.sched_getaffinity(0))
+    step = batch_days or 2 * n
+    for start in range(0, len(tasks), step):
+        results = dask.compute(
+            *tasks[start : start + step], scheduler=scheduler or "threads", num_workers=n
+        )
+        for index, variables in results:
+            _record(group, dates, index, variables, ids)
+        bar.update(len(results))
+
+
 def _counts(path: Path, ids: dict[str, str]) -> dict[str, int]:
     group = zarr.open_group(str(path), mode="r")
     return {v: len(group[v].attrs.get(DONE_ATTR, [])) for v in ids}
@@ -295,24 +318,7 @@ def _precompute_locked(
     group = zarr.open_group(str(path), mode="r+")
     dates = cube.indexes["time"]
     tasks = [dask.delayed(_day_task)(str(path), models, mdir, i, jobs) for i, jobs in todo.items()]
-    bar = tqdm(total=len(tasks), desc=f"precompute {path.name}", unit="day")
-    if scheduler and scheduler not in ("threads", "synchronous"):
-        from dask.distributed import Client, as_completed
-
-        with Client(scheduler) as client:
-            for fut in as_completed(client.compute(tasks)):
-                _record(group, dates, *fut.result(), ids)
-                bar.update()
-    else:
-        n = workers or len(os.sched_getaffinity(0))
-        step = batch_days or 2 * n
-        for start in range(0, len(tasks), step):
-            results = dask.compute(
-                *tasks[start : start + step], scheduler=scheduler or "threads", num_workers=n
-            )
-            for index, variables in results:
-                _record(group, dates, index, variables, ids)
-            bar.update(len(results))
-    bar.close()
+    with tqdm(total=len(tasks), desc=f"precompute {path.name}", unit="day") as bar:
+        _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days)
     write_season_summaries(path)  # the dashboard's season curves, stored beside the cube
     return _counts(path, ids)
