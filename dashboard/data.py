@@ -218,7 +218,12 @@ def _unet_predict(
 ) -> np.ndarray:
     if _PREDICTOR:
         return np.asarray(_PREDICTOR[0](cube, date, ablate), dtype=np.float32)
-    return np.asarray(unet(source).predict(cube, date, ablate=ablate), dtype=np.float32)
+    from meltwater.predictors import check_stored_model
+
+    model = unet(source)
+    if "pred_unet" in cube:  # the ablated map is compared with the stored one: same model only
+        check_stored_model(cube, "pred_unet", model, " (the live ablation is compared with it)")
+    return np.asarray(model.predict(cube, date, ablate=ablate), dtype=np.float32)
 
 
 @pn.cache(max_items=32, policy="LRU")

@@ -154,3 +154,30 @@ def test_results_name_the_stored_model(micro_cube):
 
     ds = evaluate(open_cube(micro_cube), ["pmw_threshold"], "val", progress=False)
     assert '"model_id": "pmw_threshold"' in ds.attrs["model_params"]
+
+
+def test_live_ablation_is_refused_against_another_models_stored_prediction(micro_cube, monkeypatch):
+    from types import SimpleNamespace
+
+    from dashboard import data
+    from meltwater.errors import MixedModelsError
+    from meltwater.provenance import create_prediction_variables, provenance_attrs
+
+    days = {"unet:small:" + "a" * 16: list(DAYS.strftime("%Y-%m-%d"))}
+    attrs = {"pred_unet": provenance_attrs(days, "unet:small:" + "a" * 16)}
+    create_prediction_variables(micro_cube, open_cube(micro_cube).sizes, attrs)
+    cube = open_cube(micro_cube)
+
+    class Live:  # the registry's UNet, retrained since the precompute
+        def __init__(self, sha):
+            self.meta = SimpleNamespace(name="small", weights_sha256=sha * 16)
+
+        def predict(self, cube, date, ablate=()):
+            return np.zeros((cube.sizes["y"], cube.sizes["x"]), np.float32)
+
+    monkeypatch.setattr(data, "unet", lambda source: Live("b"))
+    with pytest.raises(MixedModelsError, match=r"holds the predictions of unet:small:a{16}.*"
+                       r"live model is unet:small:b{16}.* live ablation"):  # fmt: skip
+        data._unet_predict("micro", cube, DAYS[0], ("dem",))
+    monkeypatch.setattr(data, "unet", lambda source: Live("a"))
+    assert data._unet_predict("micro", cube, DAYS[0], ("dem",)).shape == (8, 12)

@@ -31,6 +31,7 @@ __all__ = [
     "check_stored_model",
     "cube_train_dates",
     "get_predictor",
+    "model_id_of",
     "precomputed_var",
 ]
 
@@ -77,8 +78,7 @@ class UNetWrapper:
     @property
     def model_id(self) -> str:
         """``unet:<checkpoint name>:<weights sha256[:16]>`` (compare with `same_model`)."""
-        meta = self.model.meta
-        return f"unet:{meta.name}:{meta.weights_sha256[:16]}"
+        return model_id_of(self.model)
 
     def predict(
         self, cube: xr.Dataset, date: pd.Timestamp | str, ablate: Sequence[str] = ()
@@ -122,6 +122,16 @@ class CubePredictor:
         return self.live.predict(cube, date, ablate)
 
 
+def model_id_of(predictor: Any) -> str | None:
+    """The ``model_id`` of a predictor, or of a bare `meltwater.predict.UNetPredictor`."""
+    if getattr(predictor, "model_id", None) is not None:
+        return predictor.model_id
+    meta = getattr(predictor, "meta", None)
+    if meta is None:
+        return None
+    return f"unet:{meta.name}:{meta.weights_sha256[:16]}"
+
+
 def check_stored_model(cube: xr.Dataset, var: str, live: Any, why: str = "") -> None:
     """Raise unless ``live`` (a predictor with ``model_id``) is the model stored in ``var``.
 
@@ -134,7 +144,7 @@ def check_stored_model(cube: xr.Dataset, var: str, live: Any, why: str = "") -> 
     """
     where = cube.encoding.get("source", "")
     stored = stored_model(var, cube[var].attrs, where)
-    live_id = getattr(live, "model_id", None)
+    live_id = model_id_of(live)
     if stored is None or live_id is None or same_model(stored, live_id):
         return
     raise MixedModelsError(
