@@ -154,18 +154,19 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
     src, dst = zarr.open_group(str(old_path), mode="r"), zarr.open_group(str(new_path), mode="r+")
     for var, by_model in keep.items():
         done: dict[str, list[str]] = {}
+        source, target = src[var], dst[var]  # opened once: their metadata holds the day lists
         for model, pairs in by_model.items():
             for i, j in pairs:
                 try:
-                    values = src[var][i]
+                    values = source[i]
                 except OSError:
                     raise
                 except Exception as e:  # a damaged chunk is simply not carried over
                     log.warning("%s of %s in %s is damaged, not carried over: %s",
                                 var, old_days[i], old_path, e)  # fmt: skip
                     continue
-                dst[var][j] = values
+                target[j] = values
                 done.setdefault(model, []).append(old_days[i])
-        dst[var].attrs.update(provenance_attrs(done, attrs[var][MODEL_ATTR]))
+        target.attrs.update(provenance_attrs(done, attrs[var][MODEL_ATTR]))
         report[var] = (sum(len(d) for d in done.values()), report[var][1])
     return report
