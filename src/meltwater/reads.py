@@ -88,6 +88,7 @@ class _Guarded(BackendArray):
 
     def __init__(self, name: str, inner: xr.Variable, store: str, times, records=None):
         self.name, self.inner, self.store = name, inner, store
+        self._data = inner._data  # xarray's lazy, decoded backend array of the variable
         self.shape, self.dtype = inner.shape, inner.dtype
         self.times = times if "time" in inner.dims else None
         self.records = records
@@ -102,8 +103,8 @@ class _Guarded(BackendArray):
 
     def _raw(self, key: tuple) -> np.ndarray:
         try:
-            return np.asarray(self.inner[key].values)
-        except (OSError, MeltwaterError, MemoryError):
+            return np.asarray(self._data.oindex[indexing.OuterIndexer(key)])
+        except (OSError, MeltwaterError, MemoryError, TypeError, AttributeError, IndexError):
             raise
         except Exception as e:  # codecs raise RuntimeError, ValueError, ... for bad bytes
             raise self._corrupt(key, e) from None
@@ -116,7 +117,7 @@ class _Guarded(BackendArray):
             for i in positions:  # find the day whose chunk fails
                 sub = key[:t] + (int(i),) + key[t + 1 :]
                 try:
-                    np.asarray(self.inner[sub].values)
+                    np.asarray(self._data.oindex[indexing.OuterIndexer(sub)])
                 except Exception:
                     day = self._day(int(i))
                     break
