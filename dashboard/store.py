@@ -205,8 +205,13 @@ class Store:
     ) -> np.ndarray:
         if self._predictor is not None:
             return np.asarray(self._predictor(cube, date, ablate), dtype=np.float32)
-        out = self.unet(source).predict(cube, date, ablate=ablate)
-        return np.asarray(out, dtype=np.float32)
+        from meltwater.models.registry import check_stored_model
+
+        model = self.unet(source)
+        if pred_var("unet") in cube:  # the ablated map is compared with the stored one
+            note = " (the live ablation is compared with it)"
+            check_stored_model(cube, pred_var("unet"), model, note)
+        return np.asarray(model.predict(cube, date, ablate=ablate), dtype=np.float32)
 
     def ablated_prediction(self, source: str, date: str, ablate: tuple[str, ...]) -> np.ndarray:
         """The UNet's prediction of ``date`` without the ``ablate`` channels (rows as `frame`).

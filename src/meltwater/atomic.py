@@ -14,7 +14,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "exclusive_lock", "remove_path", "sha256_file"]
+__all__ = [
+    "atomic_path",
+    "check_writable",
+    "exclusive_lock",
+    "remove_path",
+    "sha256_file",
+    "writing",
+]
 
 
 def remove_path(path: Path) -> None:
@@ -26,6 +33,44 @@ def remove_path(path: Path) -> None:
 
 
 @contextlib.contextmanager
+def writing(path: Path | str) -> Iterator[None]:
+    """Name ``path`` in an OSError raised inside the block that names no file.
+
+    A full disk (ENOSPC) or a failed write of a chunk often reports no path; the CLI prints
+    the error's file name, so every writer runs inside ``writing(<what it writes>)``.
+    """
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None:
+            e.filename = str(path)
+        raise
+
+
+def check_writable(folder: Path | str, nbytes: int = 1 << 16) -> None:
+    """Create ``folder`` if needed and write (then remove) ``nbytes`` there, or raise OSError.
+
+    Run before a long computation whose result goes to ``folder``: a read-only or full disk
+    fails at once instead of after the work.
+    """
+    folder = Path(folder)
+    with writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".write-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"\0" * nbytes)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:  # name the folder, not the probe
+        e.filename = str(folder)
+        raise
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+
+
+@contextlib.contextmanager
 def atomic_path(final: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it onto ``final`` on success.
 
@@ -33,10 +78,12 @@ def atomic_path(final: Path | str) -> Iterator[Path]:
     existing ``final`` is left untouched.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    with writing(final.parent):
+        final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
-        yield tmp
+        with writing(final):
+            yield tmp
         if tmp.is_dir() and final.exists():
             old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
             os.replace(final, old)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from collections.abc import Callable
@@ -57,11 +58,17 @@ def _setup_demo(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_cube(args: argparse.Namespace) -> None:
     from meltwater.data.catalog import get_source
-    from meltwater.data.cube import build_cube
+    from meltwater.data.cube import update_cube
 
     source = get_source(args.source, args.catalog, args.data_root)
-    path = build_cube(source, years=args.years, overwrite=args.overwrite)
-    print(f"cube written to {path}")
+    report = update_cube(source, years=args.years, overwrite=args.overwrite)
+    if not report.rebuilt:
+        print(f"cube {report.path} is up to date (its source files did not change)")
+        return
+    print(f"cube written to {report.path}")
+    for var, (kept, had) in report.carried.items():
+        redo = f"; {had - kept} to recompute with `meltwater precompute`" if kept < had else ""
+        print(f"{var}: {kept} of {had} days carried over (inputs unchanged){redo}")
 
 
 def _setup_cube(sub: argparse._SubParsersAction) -> None:
@@ -140,9 +147,16 @@ def _setup_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from meltwater.atomic import check_writable
     from meltwater.data.catalog import get_source
     from meltwater.data.cube import open_cube
-    from meltwater.evaluation.evaluate import default_models, evaluate, results_table, save_results
+    from meltwater.evaluation.evaluate import (
+        default_models,
+        evaluate,
+        results_path,
+        results_table,
+        save_results,
+    )
     from meltwater.models.registry import MODEL_NAMES
     from meltwater.resources import data_dir
 
@@ -154,6 +168,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown or not models:
         raise UnknownNameError(f"--models: unknown {unknown or models}; valid: {list(MODEL_NAMES)}")
+    root = Path(args.data_root) if args.data_root else data_dir(args.catalog)
+    check_writable(results_path(root, source.name, args.split).parent)  # before minutes of work
     ds = evaluate(
         cube,
         models,
@@ -162,7 +178,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         area_days=args.area_days,
         workers=args.workers,
     )
-    root = Path(args.data_root) if args.data_root else data_dir(args.catalog)
     nc, md = save_results(ds.assign_attrs(source=source.name), root)
     print(results_table(ds))
     print(f"results written to {nc} and {md} ({ds.attrs['elapsed_s']} s)")
@@ -224,6 +239,7 @@ def _cmd_precompute(args: argparse.Namespace) -> None:
         scheduler=args.scheduler,
         workers=args.workers,
         overwrite=args.overwrite,
+        verify=args.verify,
     )
     for var, n in done.items():
         print(f"{var}: {n} days")
@@ -238,7 +254,14 @@ def _setup_precompute(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
     p.add_argument("--workers", type=int, default=None, help="local threads (default: CPUs)")
-    p.add_argument("--overwrite", action="store_true", help="recompute days already done")
+    p.add_argument(
+        "--overwrite", action="store_true", help="recompute the days asked for, even if done"
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="decode every stored day and recompute the damaged ones",
+    )
     p.add_argument(
         "--ablations",
         default="all",
@@ -327,7 +350,28 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"meltwater {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # full disk, read-only or forbidden folder, I/O error
+        if args.verbose:
+            raise
+        print(f"meltwater {args.command}: error: {_os_error(e)}", file=sys.stderr)
+        return 2
     return 0
+
+
+_OS_ERRORS = {
+    errno.ENOSPC: ("no space left on the device", "free some space or use another --data-root"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space or use another --data-root"),
+    errno.EROFS: ("read-only file system", "use a writable --data-root (or $MELTWATER_DATA)"),
+    errno.EACCES: ("permission denied", "use a writable --data-root (or $MELTWATER_DATA)"),
+    errno.EPERM: ("operation not permitted", "use a writable --data-root (or $MELTWATER_DATA)"),
+}
+
+
+def _os_error(e: OSError) -> str:
+    """One line for an OSError: the path, what went wrong and what to do."""
+    what, hint = _OS_ERRORS.get(e.errno, (e.strerror or str(e), ""))
+    line = f"{e.filename or '(no path given)'}: {what}"
+    return f"{line}; {hint}" if hint else line
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ The contract: everything the library raises on purpose is a `MeltwaterError`.
   lists the valid names. Both stay a `ValueError`; `UnknownNameError` is also a `KeyError`, so
   registry look-ups keep the usual Python contract.
 * Problems with files are typed by what is wrong: `ConfigError` (a YAML config),
-  `CatalogError` (the data catalog), `DataNotFoundError`, `GridMismatchError`, `CubeError`,
-  `CheckpointError`.
+  `CatalogError` (the data catalog), `DataNotFoundError`, `GridMismatchError`, `CubeError`
+  (and `MixedModelsError`), `CheckpointError`, `CorruptDataError` (stored data that cannot be
+  read back, naming store, variable and day).
 
 The ``meltwater`` CLI prints any `MeltwaterError` as one line and exits 2.
 """
@@ -20,11 +21,13 @@ __all__ = [
     "CatalogError",
     "CheckpointError",
     "ConfigError",
+    "CorruptDataError",
     "CubeError",
     "DataNotFoundError",
     "GridMismatchError",
     "InvalidArgumentError",
     "MeltwaterError",
+    "MixedModelsError",
     "UnknownNameError",
 ]
 
@@ -66,3 +69,21 @@ class CubeError(MeltwaterError, ValueError):
 
 class CheckpointError(MeltwaterError, ValueError):
     """A model checkpoint is missing, corrupt or does not match what it is used for."""
+
+
+class MixedModelsError(CubeError):
+    """A ``pred_*`` variable holds days of more than one model, or not the model it is used with."""
+
+
+class CorruptDataError(MeltwaterError, ValueError):
+    """Stored data cannot be read back: a damaged chunk of a cube, a summary or results file.
+
+    ``path`` is the store or file, ``variable`` and ``day`` (``YYYY-MM-DD``) name the chunk
+    where known (None otherwise).
+    """
+
+    def __init__(
+        self, message: str, *, path: str, variable: str | None = None, day: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path, self.variable, self.day = path, variable, day

@@ -5,13 +5,18 @@ on SAR days the UNet also predicts with each single input channel ablated
 (``pred_unet_no_<channel>``; NaN on other days). Days are written region-wise (one zarr chunk
 per day), so parallel tasks never touch the same chunk. Completed days are recorded in each
 variable's ``days_done`` attribute after their chunk is written: a rerun after a kill redoes
-only the unfinished days, and a rerun of a finished cube does nothing. A variable whose model
-changed (another checkpoint) is recomputed. Parallel over days with dask: local threads by
-default, or a ``dask.distributed`` scheduler address (workers must see the same files).
+only the unfinished days, and a rerun of a finished cube does nothing (and takes no lock, so
+it also works on a read-only data folder). Each day is recorded under the model that wrote it
+(`meltwater.data.provenance`): precompute with another model (another checkpoint) first clears the
+days the previous model wrote (recomputing those asked for), so a variable never mixes models.
+``verify`` decodes the chunks of the days recorded as done and recomputes the damaged ones.
+Parallel over days with dask: local threads by default, or a ``dask.distributed`` scheduler
+address (workers must see the same files).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -24,15 +29,23 @@ import xarray as xr
 import zarr
 from tqdm.auto import tqdm
 
-from meltwater.atomic import exclusive_lock
+from meltwater.atomic import exclusive_lock, writing
+from meltwater.data.provenance import (
+    DAYS_ATTR,
+    DONE_ATTR,
+    MODEL_ATTR,
+    create_prediction_variables,
+    model_days,
+    provenance_attrs,
+    same_model,
+)
 from meltwater.errors import UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
 from meltwater.schema import CHANNELS, pred_var
 
-__all__ = ["DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
+__all__ = ["DAYS_ATTR", "DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
 
-DONE_ATTR = "days_done"
-MODEL_ATTR = "model_id"
+log = logging.getLogger(__name__)
 _CACHE: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
 
@@ -87,29 +100,48 @@ def _day_task(
     return index, [v for v, _, _ in jobs]
 
 
-def _ensure_variables(path: Path, cube: xr.Dataset, ids: dict[str, str], overwrite: bool) -> None:
-    """Create missing prediction variables (NaN-filled, chunk per day); reset stale ones."""
-    import dask.array as da
+def _day_strings(cube: xr.Dataset) -> pd.Index:
+    return cube.indexes["time"].strftime("%Y-%m-%d")
 
+
+def _ensure_variables(
+    path: Path, cube: xr.Dataset, ids: dict[str, str], overwrite: bool, dates=None
+) -> dict[str, int]:
+    """Create missing prediction variables and make each hold days of its model ``ids[var]`` only.
+
+    Days another model wrote are cleared (chunk set to NaN, then forgotten); with ``overwrite``
+    the days of ``dates`` (default all) are forgotten so they are recomputed, the others kept.
+    Returns the number of days cleared per variable.
+    """
     group = zarr.open_group(str(path), mode="r+")
-    ny, nx, nt = cube.sizes["y"], cube.sizes["x"], cube.sizes["time"]
-    new = {}
+    days = _day_strings(cube)
+    index = {d: i for i, d in enumerate(days)}
+    redo = set(days if dates is None else pd.DatetimeIndex(dates).strftime("%Y-%m-%d"))
+    new, cleared = {}, {}
     for var, model_id in ids.items():
-        if var in group and not overwrite and group[var].attrs.get(MODEL_ATTR) == model_id:
+        if var not in group:
+            new[var] = {"units": "1", "long_name": f"{var} melt fraction"}
+            new[var].update(provenance_attrs({}, model_id))
             continue
-        if var in group:
-            group[var].attrs.update({DONE_ATTR: [], MODEL_ATTR: model_id})
-            continue
-        data = da.full((nt, ny, nx), np.nan, dtype=np.float16, chunks=(1, ny, nx))
-        new[var] = xr.DataArray(
-            data,
-            dims=("time", "y", "x"),
-            attrs={"units": "1", "long_name": f"{var} melt fraction", DONE_ATTR: []},
-        )
-        new[var].attrs[MODEL_ATTR] = model_id
-    if new:  # xarray rewrites the group's attributes: hand it the existing ones
-        ds = xr.Dataset(new, attrs=dict(group.attrs))
-        ds.to_zarr(str(path), mode="a", compute=False, consolidated=False)
+        arr = group[var]
+        recorded = model_days(arr.attrs) or {}
+        mine = sorted({d for m, ds in recorded.items() if same_model(m, model_id) for d in ds})
+        other = sorted({d for m, ds in recorded.items() if not same_model(m, model_id) for d in ds})
+        for d in other:  # clear the chunk before forgetting the day: never an unlabelled chunk
+            if d in index:
+                arr[index[d]] = np.nan
+        if other:
+            cleared[var] = len(other)
+            others = ", ".join(m for m in recorded if not same_model(m, model_id))
+            msg = "%s: cleared %d day(s) written by another model (%s); model now %s"
+            log.warning(msg, var, len(other), others, model_id)
+        if overwrite:
+            mine = [d for d in mine if d not in redo]
+        attrs = provenance_attrs({model_id: mine}, model_id)
+        if any(arr.attrs.get(k) != v for k, v in attrs.items()):
+            arr.attrs.update(attrs)
+    create_prediction_variables(path, cube.sizes, new)
+    return cleared
 
 
 def plan(
@@ -136,12 +168,59 @@ def plan(
     return todo
 
 
-def _record(group: zarr.Group, dates: pd.DatetimeIndex, index: int, variables: list[str]) -> None:
+def _record(
+    group: zarr.Group, dates: pd.DatetimeIndex, index: int, variables: list[str], ids: dict
+) -> None:
+    """Record ``index``'s day as done by ``ids[var]`` for each variable (after its chunk)."""
     day = dates[index].strftime("%Y-%m-%d")
     for var in variables:
-        done = list(group[var].attrs.get(DONE_ATTR, []))
-        if day not in done:
-            group[var].attrs[DONE_ATTR] = sorted([*done, day])
+        arr = group[var]
+        recorded = model_days(arr.attrs) or {}
+        mine = recorded.get(ids[var], [])
+        if day not in mine:
+            arr.attrs.update(provenance_attrs({**recorded, ids[var]: [*mine, day]}, ids[var]))
+
+
+def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[str, list[str]]:
+    """Days recorded as done (among ``dates``) whose chunk cannot be decoded, per variable."""
+    group = zarr.open_group(str(path), mode="r")
+    days = _day_strings(cube)
+    wanted = set(days if dates is None else pd.DatetimeIndex(dates).strftime("%Y-%m-%d"))
+    bad: dict[str, list[str]] = {}
+    for var in ids:
+        if var not in group:
+            continue
+        arr, done = group[var], set(group[var].attrs.get(DONE_ATTR, []))
+        for i, d in enumerate(days):
+            if d in done and d in wanted:
+                try:
+                    arr[i]
+                except OSError:
+                    raise
+                except Exception as e:  # the codec's error for damaged bytes
+                    log.warning("%s of %s in %s is damaged (%s): recomputing it", var, d, path, e)
+                    bad.setdefault(var, []).append(d)
+    return bad
+
+
+def _forget(path: Path, bad: dict[str, list[str]]) -> None:
+    group = zarr.open_group(str(path), mode="r+")
+    for var, days in bad.items():
+        arr = group[var]
+        recorded = model_days(arr.attrs) or {}
+        kept = {m: [d for d in ds if d not in days] for m, ds in recorded.items()}
+        arr.attrs.update(provenance_attrs(kept, arr.attrs.get(MODEL_ATTR, "unknown")))
+
+
+def _up_to_date(path: Path, ids: dict[str, str], todo: dict) -> bool:
+    """Nothing to write: every variable exists, holds only its model's days, and none is due."""
+    group = zarr.open_group(str(path), mode="r")
+    for var, model_id in ids.items():
+        if var not in group or group[var].attrs.get(MODEL_ATTR) != model_id:
+            return False
+        if any(m != model_id for m in model_days(group[var].attrs) or {}):
+            return False
+    return not todo
 
 
 def precompute(
@@ -155,6 +234,7 @@ def precompute(
     batch_days: int | None = None,
     models_dir: Path | str | None = None,
     overwrite: bool = False,
+    verify: bool = False,
 ) -> dict[str, int]:
     """Fill the cube at ``path`` with every model's predictions; returns days done per variable.
 
@@ -167,11 +247,15 @@ def precompute(
         workers: local threads (default: the CPUs available).
         batch_days: days computed between two progress records with local threads.
         models_dir: folder of ``models.yaml`` for the UNet (default: the repository's).
-        overwrite: recompute every day even when recorded as done.
+        overwrite: recompute the days of ``dates`` even when recorded as done (the other
+            days stay recorded).
+        verify: decode the stored chunk of every day recorded as done and recompute those
+            that are damaged.
 
     Raises:
         UnknownNameError: an unknown model name.
     """
+    from meltwater.data.cube import open_cube
     from meltwater.models.registry import MODEL_NAMES
 
     path = Path(path).resolve()
@@ -179,46 +263,62 @@ def precompute(
     unknown = sorted(set(models) - set(MODEL_NAMES))
     if unknown:
         raise UnknownNameError(f"models: unknown {unknown}; valid: {list(MODEL_NAMES)}")
-    with exclusive_lock(path):  # one writer per store; a second run waits, then finds it done
-        return _precompute_locked(
-            path, models, ablations, dates, scheduler, workers, batch_days, models_dir, overwrite
+    mdir = str(models_dir) if models_dir else None
+    cube = open_cube(path)
+    ids = {var: _model_id(m, mdir) for var, (m, _) in _jobs(models, ablations).items()}
+    bad = _verify(path, cube, ids, dates) if verify else {}
+    if not overwrite and not bad and _up_to_date(path, ids, plan(path, models, ablations, dates)):
+        write_season_summaries(path)  # reads them; writes only a stale one (if it can)
+        return _counts(path, ids)
+    args = (path, models, ablations, dates, scheduler, workers, batch_days, mdir, overwrite)
+    with writing(path), exclusive_lock(path):  # one writer per store; a second waits, then
+        return _precompute_locked(*args, ids, bad)  # finds it done
+
+
+def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days) -> None:
+    """Compute the day tasks and record each day as its chunks are written."""
+    import dask
+
+    if scheduler and scheduler not in ("threads", "synchronous"):
+        from dask.distributed import Client, as_completed
+
+        with Client(scheduler) as client:
+            for fut in as_completed(client.compute(tasks)):
+                _record(group, dates, *fut.result(), ids)
+                bar.update()
+        return
+    n = workers or len(os.sched_getaffinity(0))
+    step = batch_days or 2 * n
+    for start in range(0, len(tasks), step):
+        results = dask.compute(
+            *tasks[start : start + step], scheduler=scheduler or "threads", num_workers=n
         )
+        for index, variables in results:
+            _record(group, dates, index, variables, ids)
+        bar.update(len(results))
+
+
+def _counts(path: Path, ids: dict[str, str]) -> dict[str, int]:
+    group = zarr.open_group(str(path), mode="r")
+    return {v: len(group[v].attrs.get(DONE_ATTR, [])) for v in ids}
 
 
 def _precompute_locked(
-    path, models, ablations, dates, scheduler, workers, batch_days, models_dir, overwrite
+    path, models, ablations, dates, scheduler, workers, batch_days, mdir, overwrite, ids, bad
 ) -> dict[str, int]:
     """`precompute` under the store's lock."""
     import dask
 
     from meltwater.data.cube import open_cube
 
-    mdir = str(models_dir) if models_dir else None
     cube = open_cube(path)
-    ids = {var: _model_id(m, mdir) for var, (m, _) in _jobs(models, ablations).items()}
-    _ensure_variables(path, cube, ids, overwrite)
+    _forget(path, bad)
+    _ensure_variables(path, cube, ids, overwrite, dates)
     todo = plan(path, models, ablations, dates)
     group = zarr.open_group(str(path), mode="r+")
     dates = cube.indexes["time"]
     tasks = [dask.delayed(_day_task)(str(path), models, mdir, i, jobs) for i, jobs in todo.items()]
-    bar = tqdm(total=len(tasks), desc=f"precompute {path.name}", unit="day")
-    if scheduler and scheduler not in ("threads", "synchronous"):
-        from dask.distributed import Client, as_completed
-
-        with Client(scheduler) as client:
-            for fut in as_completed(client.compute(tasks)):
-                _record(group, dates, *fut.result())
-                bar.update()
-    else:
-        n = workers or len(os.sched_getaffinity(0))
-        step = batch_days or 2 * n
-        for start in range(0, len(tasks), step):
-            results = dask.compute(
-                *tasks[start : start + step], scheduler=scheduler or "threads", num_workers=n
-            )
-            for index, variables in results:
-                _record(group, dates, index, variables)
-            bar.update(len(results))
-    bar.close()
+    with tqdm(total=len(tasks), desc=f"precompute {path.name}", unit="day") as bar:
+        _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days)
     write_season_summaries(path)  # the dashboard's season curves, stored beside the cube
-    return {v: len(group[v].attrs.get(DONE_ATTR, [])) for v in ids}
+    return _counts(path, ids)

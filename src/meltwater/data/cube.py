@@ -4,29 +4,38 @@
 (memory stays bounded on the full 2863 × 1633 grid), chunked one day per chunk, compressed,
 and renamed into place only when complete. A complete cube whose source files have not changed
 is left as is, so re-running is idempotent; an interrupted build leaves only a temporary store
-that the next run removes and redoes.
+that the next run removes and redoes. A rebuild keeps the stored predictions of every day whose
+inputs did not change (`meltwater.data.carryover`). Reads of an opened cube are checked
+(`meltwater.data.reads`): a damaged chunk names its variable, day and store.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import atomic_path, exclusive_lock, remove_path
+from meltwater.data.carryover import HASH_VAR, carry_over, day_hashes, hash_attrs, winter_hashes
 from meltwater.data.catalog import Source
-from meltwater.errors import CubeError
 from meltwater.data.geotiff import open_source, winter_means
 from meltwater.data.preprocess import time_interpolated_sar
+from meltwater.data.reads import guard
+from meltwater.errors import CubeError
 
 __all__ = [
     "CUBE_VERSION",
     "DAILY",
+    "CubeReport",
     "build_cube",
     "day_map",
     "open_cube",
@@ -34,20 +43,49 @@ __all__ = [
     "season_day",
     "source_fingerprint",
     "split_dates",
+    "update_cube",
 ]
+
+log = logging.getLogger(__name__)
 
 CUBE_VERSION = "1"
 DAILY = ("pmw", "mar_wa1", "sar", "sar_interp", "valid")
 REQUIRED = DAILY + ("dem", "land", "pmw_winter", "has_sar", "split")
 
 
+def _files(root: Path) -> list[Path]:
+    """Every file below ``root``, following symbolic links (to files and to folders, also ones
+    that lead outside ``root``: that is where the reader reads too); each folder once."""
+    seen, out = set(), []
+    for top, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:  # a link back to a folder already walked (a cycle)
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        out += [Path(top) / f for f in files if not f.startswith(".")]
+    return sorted(out)
+
+
 def source_fingerprint(source: Source) -> str:
-    """Hash of the names, sizes and mtimes of every file under the source root (stat only)."""
+    """Hash of the names, sizes and mtimes of every file under the source root (stat only).
+
+    Symbolic links are followed (`_files`): a replaced file behind a link changes the hash; a
+    link's target path is part of it, and a dangling link counts as such.
+    """
     h = hashlib.sha256()
-    for p in sorted(source.root.rglob("*")):
-        if p.is_file() and not p.name.startswith("."):
+    root = os.path.realpath(source.root)
+    for p in _files(source.root):
+        rel = p.relative_to(source.root)
+        try:
             st = p.stat()
-            h.update(f"{p.relative_to(source.root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        except OSError:  # a dangling link: the day reads as missing
+            h.update(f"{rel}|dangling\n".encode())
+            continue
+        real = os.path.realpath(p)  # where a link leads (nothing for a plain file: moving the
+        target = real if real != os.path.join(root, rel) else ""  # data folder keeps the hash)
+        h.update(f"{rel}|{st.st_size}|{st.st_mtime_ns}|{target}\n".encode())
     for split in ("train", "val", "test", "deploy"):
         p = source.split_path(split)
         if p.is_file():
@@ -79,6 +117,16 @@ def _attrs(source: Source, fingerprint: str) -> dict:
     return attrs
 
 
+@dataclass
+class CubeReport:
+    """What `update_cube` did: ``rebuilt`` False when the cube was up to date; ``carried``:
+    ``pred_*`` variable → (days carried over, days it had) when a rebuild replaced a cube."""
+
+    path: Path
+    rebuilt: bool
+    carried: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
 def build_cube(
     source: Source,
     years: Sequence[int] | None = None,
@@ -86,7 +134,22 @@ def build_cube(
     overwrite: bool = False,
     batch_days: int = 16,
 ) -> Path:
-    """Build (or keep) the analysis cube of ``source``; return its path.
+    """Build (or keep) the analysis cube of ``source``; return its path (see `update_cube`)."""
+    return update_cube(source, years, overwrite=overwrite, batch_days=batch_days).path
+
+
+def update_cube(
+    source: Source,
+    years: Sequence[int] | None = None,
+    *,
+    overwrite: bool = False,
+    batch_days: int = 16,
+) -> CubeReport:
+    """Build the analysis cube of ``source`` unless it is up to date; say what was done.
+
+    A rebuild carries the predictions whose inputs did not change over into the new store
+    (`meltwater.data.carryover`). The store's lock is taken only when something is written, so an
+    up-to-date cube on a read-only disk is fine.
 
     Args:
         source: catalog source whose GeoTIFF layout is read.
@@ -98,23 +161,30 @@ def build_cube(
         DataNotFoundError: the source's files or splits are missing.
         GridMismatchError: a file is not on the DEM's grid.
     """
+    if not overwrite and _is_current(source, years, source_fingerprint(source)):
+        return CubeReport(source.cube_path, rebuilt=False)
     with exclusive_lock(source.cube_path):
         return _build_locked(source, years, overwrite, batch_days)
 
 
-def _build_locked(source: Source, years, overwrite: bool, batch_days: int) -> Path:
-    """`build_cube` under the store's lock: concurrent builds run one after the other."""
+def _is_current(source: Source, years, fingerprint: str) -> bool:
+    if not source.cube_path.exists():
+        return False
+    try:
+        existing = open_cube(source.cube_path)
+    except CubeError:
+        return False
+    return existing.attrs.get("source_fingerprint") == fingerprint and (
+        years is None or set(existing.indexes["time"].year) == set(years)
+    )
+
+
+def _build_locked(source: Source, years, overwrite: bool, batch_days: int) -> CubeReport:
+    """`update_cube` under the store's lock: concurrent builds run one after the other."""
     path = source.cube_path
     fingerprint = source_fingerprint(source)
-    if path.exists() and not overwrite:
-        try:
-            existing = open_cube(path)
-            if existing.attrs.get("source_fingerprint") == fingerprint and (
-                years is None or set(existing.indexes["time"].year) == set(years)
-            ):
-                return path
-        except CubeError:
-            pass
+    if not overwrite and _is_current(source, years, fingerprint):  # built while we waited
+        return CubeReport(path, rebuilt=False)
     for stale in path.parent.glob(f".{path.name}.tmp-*"):
         remove_path(stale)
     ds = open_source(source, years)
@@ -135,6 +205,8 @@ def _build_locked(source: Source, years, overwrite: bool, batch_days: int) -> Pa
         },
     )
     ds["pmw_winter"] = winter_means(source, sorted(set(times.year)))
+    ds[HASH_VAR] = ("time", np.zeros(len(times), np.int64))  # filled batch by batch
+    winter, hashes = winter_hashes(ds["pmw_winter"]), []
     ds.attrs.update(_attrs(source, fingerprint))
     ny, nx = ds.sizes["y"], ds.sizes["x"]
     encoding = {v: {"chunks": (1, ny, nx)} for v in DAILY}
@@ -148,9 +220,14 @@ def _build_locked(source: Source, years, overwrite: bool, batch_days: int) -> Pa
             sl = slice(start, min(start + batch_days, len(times)))
             batch = ds[["pmw", "mar_wa1", "sar", "valid"]].isel(time=sl).load()
             batch["sar_interp"] = time_interpolated_sar(ds["sar"], train, times[sl])
+            batch[HASH_VAR] = ("time", day_hashes(batch, winter))
+            hashes.append(batch[HASH_VAR].values)
             batch = batch.drop_vars([c for c in batch.coords if c not in ("time",)])
             batch.to_zarr(tmp, region={"time": sl}, consolidated=False)
-    return path
+        attrs = hash_attrs(ds, split, np.concatenate(hashes))
+        zarr.open_group(str(tmp), mode="r+")[HASH_VAR].attrs.update(attrs)
+        carried = carry_over(path, tmp)  # predictions whose inputs did not change
+    return CubeReport(path, rebuilt=True, carried=carried)
 
 
 def open_cube(source_or_path: Source | Path | str) -> xr.Dataset:
@@ -171,6 +248,7 @@ def open_cube(source_or_path: Source | Path | str) -> xr.Dataset:
         ds = xr.open_zarr(path, chunks=None, consolidated=False, decode_coords="all")
     except Exception as e:  # zarr raises several types for a broken store
         raise CubeError(f"{path} is not a readable zarr cube ({type(e).__name__}: {e})") from None
+    ds = guard(ds, path)  # a damaged chunk names its variable and day; pred_* by their records
     missing = [v for v in REQUIRED if v not in ds.variables]
     if "split" in ds and ds["split"].dtype.kind == "i":  # CF flags on disk → labels in memory
         labels = np.asarray(SPLIT_CODES)[ds["split"].values]

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from meltwater import __version__
 from meltwater.data.cube import pixel_area_km2, split_dates
+from meltwater.data.provenance import stored_model
 from meltwater.errors import CheckpointError, CubeError, UnknownNameError
 from meltwater.evaluation import metrics
 from meltwater.evaluation.results import (
@@ -94,7 +95,12 @@ def make_predictors(
     out: dict[str, Predictor] = {}
     for m in models:
         live = _LazyPredictor(m, cube, train_dates, kwargs.get(m, {}))
-        out[m] = CubePredictor(m, live) if use_cube and pred_var(m) in cube else live
+        var = pred_var(m)
+        if use_cube and var in cube:  # refuse a variable that mixes models before any work
+            stored_model(var, cube[var].attrs, cube.encoding.get("source", ""))
+            out[m] = CubePredictor(m, live)
+        else:
+            out[m] = live
     return out
 
 
@@ -115,17 +121,22 @@ class _LazyPredictor:
                 self._p = get_predictor(self.name, cube, train, **kwargs)
         return self._p
 
+    @property
+    def model_id(self) -> str | None:
+        return getattr(self.predictor, "model_id", None)
+
     def predict(self, cube, date, ablate=()):
         return self.predictor.predict(cube, date, ablate)
 
 
-def _describe(p: Predictor) -> tuple[str, str]:
+def _describe(p: Predictor, cube: xr.Dataset) -> tuple[str, str]:
     """(where predictions come from, fitted params as JSON) of a predictor."""
     where = "live"
     if isinstance(p, CubePredictor):
+        stored = stored_model(pred_var(p.name), cube[pred_var(p.name)].attrs)
         where, p = "cube", p.live
         if not isinstance(p, _LazyPredictor) or p._p is None:
-            return where, "{}"
+            return where, json.dumps({"model_id": stored} if stored else {})
         where = "cube+live"  # some days were missing from the store
     inner = p._p if isinstance(p, _LazyPredictor) else p
     if isinstance(inner, BaselinePredictor):
@@ -258,7 +269,7 @@ def evaluate(
         rows = dict(zip(all_days, bar, strict=True))
     elapsed = _time.perf_counter() - t0
     ds = assemble(models, dates, train_dates, all_days, rows, edges)
-    source = {m: _describe(p) for m, p in preds.items()}
+    source = {m: _describe(p, cube) for m, p in preds.items()}
     return ds.assign_attrs(
         source=str(cube.attrs.get("source", "")),
         split=split,

@@ -28,6 +28,7 @@ __all__ = [
     "gap_bin",
     "gap_days",
     "grouped",
+    "read_results",
     "results_path",
     "results_table",
     "save_results",
@@ -178,6 +179,17 @@ def write_results(ds: xr.Dataset, path: Path | str) -> Path:
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")
     return path
+
+
+def read_results(path: Path | str) -> xr.Dataset:
+    """The results file at ``path``, loaded into memory.
+
+    Raises:
+        CorruptDataError: the file is damaged (names it).
+    """
+    from meltwater.data.reads import read_netcdf
+
+    return read_netcdf(path, "results file")
 
 
 def save_results(ds: xr.Dataset, data_root: Path | str) -> tuple[Path, Path]:

@@ -19,6 +19,8 @@ import pandas as pd
 import xarray as xr
 
 from meltwater.atomic import atomic_path
+from meltwater.data.reads import read_netcdf
+from meltwater.errors import CorruptDataError
 from meltwater.evaluation.summaries import daily_summary, models_in
 from meltwater.schema import pred_var
 
@@ -57,13 +59,24 @@ def season_summary(
 ) -> xr.Dataset:
     """`daily_summary` of the season ``year``: read from beside ``cube_path`` when current, else
     computed, and with ``write`` stored there (atomically; a read-only data folder only costs
-    the cache)."""
+    the cache).
+
+    Raises:
+        CorruptDataError: the stored summary is damaged and ``write`` is off (with ``write`` it
+            is computed and stored again).
+    """
     key = summary_key(cube)
     path = summary_path(cube_path, year) if cube_path is not None else None
     if path is not None and path.is_file():
-        with xr.open_dataset(path) as ds:
-            if ds.attrs.get("summary_key") == key:
-                return ds.load()
+        try:
+            stored = read_netcdf(path, "season summary")
+        except CorruptDataError:
+            if not write:  # a reader names the damaged file; precompute writes it again
+                raise
+            log.warning("season summary %s is damaged: computing it again", path)
+        else:
+            if stored.attrs.get("summary_key") == key:
+                return stored
     ds = daily_summary(cube, dates=_season(cube, year), progress=progress)
     ds.attrs["summary_key"] = key
     if path is not None and write:

@@ -17,9 +17,9 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import xarray as xr
-import yaml
 
 from meltwater import resources
+from meltwater.config import load_yaml
 from meltwater.errors import CheckpointError, InvalidArgumentError, UnknownNameError
 from meltwater.models.checkpoint import CheckpointMeta, load_checkpoint
 from meltwater.models.sliding import sliding_window
@@ -71,11 +71,8 @@ def registry_entry(name: str | None = None, models_dir: Path | str | None = None
     reg_path = models_dir / "models.yaml"
     if not reg_path.is_file():
         raise CheckpointError(f"model registry {reg_path} not found")
-    try:
-        with open(reg_path) as f:
-            reg = yaml.safe_load(f) or {}
-    except yaml.YAMLError as e:
-        raise CheckpointError(f"model registry {reg_path} is not valid YAML: {e}") from None
+    # the catalog's YAML rules: safe_load, no alias bomb
+    reg = load_yaml(reg_path.read_text(), f"model registry {reg_path}", CheckpointError) or {}
     if not isinstance(reg, dict):
         raise CheckpointError(f"model registry {reg_path}: expected a mapping with 'models'")
     models = reg.get("models")

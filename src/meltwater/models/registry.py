@@ -5,7 +5,8 @@ A predictor has a ``name`` and ``predict(cube, date, ablate=()) -> xr.DataArray`
 dates when the predictor is made and take no ablation; ``"unet"`` loads a trained model from
 ``models/models.yaml`` (`meltwater.models.inference.UNetPredictor`) and may ablate input channels.
 `CubePredictor` reads the ``pred_<model>`` variables that ``meltwater precompute`` stored in the
-cube.
+cube; it never fills a day the store lacks with another model than the one stored
+(`check_stored_model`). Predictors name their model in ``model_id`` (`meltwater.data.provenance`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import pandas as pd
 import xarray as xr
 
 from meltwater.data.cube import split_dates
-from meltwater.errors import CheckpointError, CubeError, InvalidArgumentError, UnknownNameError
+from meltwater.data.provenance import same_model, stored_model
+from meltwater.errors import (
+    CheckpointError,
+    CubeError,
+    InvalidArgumentError,
+    MixedModelsError,
+    UnknownNameError,
+)
 from meltwater.models.baselines import BASELINES, Baseline, get_baseline
 from meltwater.schema import pred_var
 
@@ -28,7 +36,9 @@ __all__ = [
     "CubePredictor",
     "Predictor",
     "UNetWrapper",
+    "check_stored_model",
     "get_predictor",
+    "model_id_of",
 ]
 
 MODEL_NAMES: tuple[str, ...] = ("unet", *BASELINES)
@@ -50,6 +60,7 @@ class BaselinePredictor:
     def __init__(self, baseline: Baseline) -> None:
         self.baseline = baseline
         self.name = baseline.name
+        self.model_id = baseline.name
 
     def predict(
         self, cube: xr.Dataset, date: pd.Timestamp | str, ablate: Sequence[str] = ()
@@ -69,6 +80,11 @@ class UNetWrapper:
 
     def __init__(self, model: Any) -> None:
         self.model = model
+
+    @property
+    def model_id(self) -> str:
+        """``unet:<checkpoint name>:<weights sha256[:16]>`` (compare with `same_model`)."""
+        return model_id_of(self.model)
 
     def predict(
         self, cube: xr.Dataset, date: pd.Timestamp | str, ablate: Sequence[str] = ()
@@ -102,7 +118,41 @@ class CubePredictor:
                 )
         if self.live is None:
             raise CubeError(f"cube has no precomputed {var!r} for {date.date()}")
+        if var in cube:  # fill the day with the stored model only
+            check_stored_model(cube, var, self.live, f" (needed for {date.date()}, not stored)")
         return self.live.predict(cube, date, ablate)
+
+
+def model_id_of(predictor: Any) -> str | None:
+    """The ``model_id`` of a predictor, or of a bare `meltwater.models.inference.UNetPredictor`."""
+    if getattr(predictor, "model_id", None) is not None:
+        return predictor.model_id
+    meta = getattr(predictor, "meta", None)
+    if meta is None:
+        return None
+    return f"unet:{meta.name}:{meta.weights_sha256[:16]}"
+
+
+def check_stored_model(cube: xr.Dataset, var: str, live: Any, why: str = "") -> None:
+    """Raise unless ``live`` (a predictor with ``model_id``) is the model stored in ``var``.
+
+    Used wherever a live prediction is put beside or in place of stored ones (evaluation of
+    days the store lacks, the dashboard's live ablation vs the stored ``pred_unet``). Nothing
+    is checked when ``var`` records no model.
+
+    Raises:
+        MixedModelsError: another model is stored, or ``var`` mixes models.
+    """
+    where = cube.encoding.get("source", "")
+    stored = stored_model(var, cube[var].attrs, where)
+    live_id = model_id_of(live)
+    if stored is None or live_id is None or same_model(stored, live_id):
+        return
+    raise MixedModelsError(
+        f"{var}{f' in {where}' if where else ''} holds the predictions of {stored}, but the "
+        f"live model is {live_id}{why}: run `meltwater precompute` with the current model, "
+        "or evaluate with --live"
+    )
 
 
 def get_predictor(

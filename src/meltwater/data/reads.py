@@ -1,0 +1,189 @@
+"""Checked reads of stored data: cube chunks, season summaries and results files.
+
+`guard` wraps every variable of an opened cube (`meltwater.data.cube.open_cube` does it) so that
+whatever reads it — evaluation, summaries, baselines, the UNet's inputs, the dashboard —
+gets the same two checks without knowing about them:
+
+* a chunk that cannot be decoded (random bytes, truncation) raises one `CorruptDataError`
+  naming the variable, the day and the store, instead of a codec traceback;
+* a ``pred_*`` variable is read through its per-day provenance (`meltwater.data.provenance`): a
+  day no model recorded reads as NaN (missing), and a variable holding several models' days
+  raises `MixedModelsError`. The records are re-read from the store when it changes, so a
+  long-lived reader (the dashboard) follows a precompute that runs beside it.
+
+`read_netcdf` opens a small netCDF file (summary, results) and names the file when it is
+damaged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from xarray.backends import BackendArray
+from xarray.core import indexing
+
+from meltwater.errors import CorruptDataError, MeltwaterError
+from meltwater.data.provenance import model_days, stored_model
+
+__all__ = ["guard", "read_netcdf"]
+
+_RETRIES = 3
+
+
+def _hint(var: str) -> str:
+    if var.startswith("pred_"):
+        return "recompute it with `meltwater precompute --verify`"
+    return "rebuild the cube with `meltwater cube --overwrite`"
+
+
+class _Records:
+    """The provenance of one ``pred_*`` variable, re-read when its metadata file changes."""
+
+    def __init__(self, store: Path, var: str, attrs: dict, days: np.ndarray) -> None:
+        self.var, self.where, self._days = var, str(store), days
+        meta = [store / var / "zarr.json", store / var / ".zattrs"]
+        self._meta = next((p for p in meta if p.is_file()), None)
+        self._lock = threading.Lock()
+        self._key: tuple | None = self._stat()
+        self._state = self._parse(attrs)
+
+    def _stat(self) -> tuple | None:
+        try:
+            st = os.stat(self._meta) if self._meta is not None else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size) if st else None
+
+    def _parse(self, attrs: dict):
+        """(recorded-day mask, model id or None) — or the MixedModelsError to raise."""
+        try:
+            model = stored_model(self.var, attrs, self.where)
+        except MeltwaterError as e:
+            return e
+        days = model_days(attrs) or {}
+        return np.isin(self._days, sum(days.values(), [])), model
+
+    def state(self):
+        """The current records (the same object while the store's records do not change)."""
+        key = self._stat()
+        with self._lock:
+            if key != self._key and self._meta is not None:
+                try:
+                    doc = json.loads(self._meta.read_text())
+                except (OSError, ValueError):  # being rewritten: keep the last records
+                    return self._state
+                attrs = doc.get("attributes", {}) if self._meta.name == "zarr.json" else doc
+                self._key, self._state = key, self._parse(attrs)
+            return self._state
+
+
+class _Guarded(BackendArray):
+    """A cube variable whose reads name the bad chunk and honour the prediction records."""
+
+    def __init__(self, name: str, inner: xr.Variable, store: str, times, records=None):
+        self.name, self.inner, self.store = name, inner, store
+        self._data = inner._data  # xarray's lazy, decoded backend array of the variable
+        self.shape, self.dtype = inner.shape, inner.dtype
+        self.times = times if "time" in inner.dims else None
+        self.records = records
+
+    def __getitem__(self, key):
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.OUTER, self._read
+        )
+
+    def _day(self, i: int) -> str:
+        return pd.Timestamp(self.times[i]).strftime("%Y-%m-%d")
+
+    def _raw(self, key: tuple) -> np.ndarray:
+        try:
+            return np.asarray(self._data.oindex[indexing.OuterIndexer(key)])
+        except (OSError, MeltwaterError, MemoryError, TypeError, AttributeError, IndexError):
+            raise
+        except Exception as e:  # codecs raise RuntimeError, ValueError, ... for bad bytes
+            raise self._corrupt(key, e) from None
+
+    def _corrupt(self, key: tuple, e: Exception) -> CorruptDataError:
+        day = None
+        if self.times is not None:
+            t = self.inner.dims.index("time")
+            positions = np.atleast_1d(np.arange(self.shape[t])[key[t]])
+            for i in positions:  # find the day whose chunk fails
+                sub = key[:t] + (int(i),) + key[t + 1 :]
+                try:
+                    np.asarray(self._data.oindex[indexing.OuterIndexer(sub)])
+                except Exception:
+                    day = self._day(int(i))
+                    break
+        what = f"{self.name} of {day}" if day else self.name
+        return CorruptDataError(
+            f"{what} in {self.store} cannot be read, its stored chunk is damaged "
+            f"({type(e).__name__}: {e}); {_hint(self.name)}",
+            path=self.store,
+            variable=self.name,
+            day=day,
+        )
+
+    def _read(self, key: tuple) -> np.ndarray:
+        if self.records is None:
+            return self._raw(key)
+        for _ in range(_RETRIES):  # a precompute beside us may record days while we read
+            before = self.records.state()
+            if isinstance(before, MeltwaterError):
+                raise before
+            values = self._raw(key)
+            if self.records.state() is before:
+                break
+        recorded = before[0][key[0]]
+        if np.ndim(recorded) == 0:
+            return values if recorded else np.full_like(values, np.nan)
+        if not recorded.all():
+            values = np.array(values, copy=True)
+            values[~recorded] = np.nan
+        return values
+
+
+def guard(ds: xr.Dataset, store: Path | str) -> xr.Dataset:
+    """``ds`` (opened lazily from the zarr ``store``) with every data variable read checked."""
+    store = Path(store)
+    times = ds.indexes["time"] if "time" in ds.indexes else None
+    days = np.asarray(times.strftime("%Y-%m-%d")) if times is not None else np.array([])
+    out = ds.copy()
+    for name, var in ds.data_vars.items():
+        if var.ndim == 0:
+            continue
+        records = None
+        if name.startswith("pred_") and var.dims[0] == "time" and model_days(var.attrs) is not None:
+            records = _Records(store, name, dict(var.attrs), days)
+        lazy = indexing.LazilyIndexedArray(_Guarded(name, var.variable, str(store), times, records))
+        data = indexing.CopyOnWriteArray(lazy)
+        if "time" not in var.dims:  # static maps are read often: keep them once read
+            data = indexing.MemoryCachedArray(data)
+        out[name] = xr.Variable(var.dims, data, attrs=var.attrs, encoding=var.encoding)
+    return out
+
+
+def read_netcdf(path: Path | str, what: str) -> xr.Dataset:
+    """The (small) netCDF file at ``path``, loaded into memory and closed.
+
+    Raises:
+        CorruptDataError: the file is not a readable netCDF (names the file and ``what``).
+    """
+    path = Path(path)
+    try:
+        with xr.open_dataset(path) as ds:
+            return ds.load()
+    except (FileNotFoundError, PermissionError):
+        raise
+    except Exception as e:  # netCDF4/h5py/xarray raise many types for a damaged file
+        raise CorruptDataError(
+            f"{what} {path} cannot be read, the file is damaged ({type(e).__name__}: {e}); "
+            "delete it and write it again",
+            path=str(path),
+        ) from None
