@@ -100,8 +100,10 @@ def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, models_dir, monkeypatch):
     assert all(v == "pred_unet" for jobs in todo.values() for v, _, _ in jobs)
 
     calls = []
-    real = pc._day_task
-    monkeypatch.setattr(pc, "_day_task", lambda *a: calls.append(a[3]) or real(*a))
+    real = pc.DayRunner.__call__
+    monkeypatch.setattr(
+        pc.DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs)
+    )
     _run(cube_copy, models_dir)
     assert sorted(calls) == [0, 1, 2]
     after = xr.open_zarr(cube_copy, chunks=None, consolidated=False)["pred_unet"].values
@@ -128,8 +130,21 @@ def test_changed_checkpoint_recomputes(cube_copy, models_dir, tmp_path):
     assert {v for jobs in todo.values() for v, _, _ in jobs} == {"pred_unet"}
 
 
+def test_day_runner_loads_once_per_run_and_travels_without_its_models(cube_copy, models_dir):
+    import pickle
+
+    from meltwater.precompute import DayRunner
+
+    runner = DayRunner(str(cube_copy), ("pmw_threshold",), str(models_dir), "run-1")
+    first = runner.state()
+    assert runner.state() is first  # threads of one run share the fitted models
+    copy = pickle.loads(pickle.dumps(runner))
+    assert copy.run == "run-1" and copy._state is None  # no model is shipped to a worker
+    assert DayRunner(str(cube_copy), ("pmw_threshold",), None, "run-2").state() is not first
+
+
 def test_distributed_scheduler_address(cube_copy, models_dir):
-    from dask.distributed import LocalCluster
+    from dask.distributed import Client, LocalCluster
 
     from meltwater.precompute import precompute
 
@@ -143,6 +158,9 @@ def test_distributed_scheduler_address(cube_copy, models_dir):
             scheduler=cluster.scheduler_address,
             models_dir=models_dir,
         )
+        with Client(cluster) as client:  # the run's models were dropped from the worker
+            left = client.run(lambda dask_worker: len(dask_worker.__dict__["meltwater_runs"]))
+    assert list(left.values()) == [0]
     assert done == {"pred_unet": 3, "pred_pmw_threshold": 3}
     out = xr.open_zarr(cube_copy, chunks=None, consolidated=False)
     assert np.isfinite(out["pred_unet"].values[:3]).all()

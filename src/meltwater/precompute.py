@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,6 @@ from meltwater.schema import CHANNELS, pred_var
 __all__ = ["DAYS_ATTR", "DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
 
 log = logging.getLogger(__name__)
-_CACHE: dict[tuple, Any] = {}
-_LOCK = threading.Lock()
 
 
 def _model_id(name: str, models_dir: str | None) -> str:
@@ -68,36 +67,69 @@ def _jobs(models: Sequence[str], ablations: Sequence[str]) -> dict[str, tuple[st
     return jobs
 
 
-def _worker_state(path: str, models: tuple[str, ...], models_dir: str | None):
-    """The cube and fitted predictors of this process, built once (thread-safe)."""
-    from meltwater.data.cube import open_cube
-    from meltwater.models.registry import get_predictor
+class DayRunner:
+    """Predicts and writes days of one precompute run; loads the cube and models once per process.
 
-    key = (path, models, models_dir)
-    with _LOCK:
-        if key not in _CACHE:
-            cube = open_cube(path)
-            extra = {"models_dir": models_dir} if models_dir else {}
-            preds = {m: get_predictor(m, cube, **(extra if m == "unet" else {})) for m in models}
-            _CACHE[key] = (cube, preds)
-        return _CACHE[key]
+    The loaded state belongs to the run, never to the module: a second run (a retrained
+    checkpoint, another store) builds its own. Threads of a local run share one runner; on a
+    dask.distributed cluster the runner is pickled without its state and each worker keeps one
+    state per run (`_worker_states`, emptied by `forget_on_workers` when the run ends).
+    """
+
+    def __init__(self, path: str, models: tuple[str, ...], models_dir: str | None, run: str):
+        self.path, self.models, self.models_dir, self.run = path, models, models_dir, run
+        self._lock = threading.Lock()
+        self._state: tuple[xr.Dataset, dict[str, Any]] | None = None
+
+    def __reduce__(self) -> tuple[type, tuple[str, tuple[str, ...], str | None, str]]:
+        return DayRunner, (self.path, self.models, self.models_dir, self.run)
+
+    def _load(self) -> tuple[xr.Dataset, dict[str, Any]]:
+        from meltwater.data.cube import open_cube
+        from meltwater.models.registry import get_predictor
+
+        cube = open_cube(self.path)
+        extra = {"models_dir": self.models_dir} if self.models_dir else {}
+        preds = {m: get_predictor(m, cube, **(extra if m == "unet" else {})) for m in self.models}
+        return cube, preds
+
+    def state(self) -> tuple[xr.Dataset, dict[str, Any]]:
+        """The cube and fitted predictors of this run in this process, built once."""
+        states = _worker_states()
+        with self._lock:
+            if states is not None:  # on a cluster worker: one state per run
+                if self.run not in states:
+                    states[self.run] = self._load()
+                return states[self.run]
+            if self._state is None:
+                self._state = self._load()
+            return self._state
+
+    def __call__(self, index: int, jobs: list[tuple[str, str, tuple]]) -> tuple[int, list[str]]:
+        """Predict the (variable, model, ablation) jobs of day ``index`` and write its chunks."""
+        cube, preds = self.state()
+        date = cube.indexes["time"][index]
+        group = zarr.open_group(self.path, mode="r+")
+        for var, model, ablate in jobs:
+            pred = preds[model].predict(cube, date, ablate=ablate)
+            group[var][index] = np.asarray(pred, dtype=np.float16)
+        return index, [v for v, _, _ in jobs]
 
 
-def _day_task(
-    path: str,
-    models: tuple[str, ...],
-    models_dir: str | None,
-    index: int,
-    jobs: list[tuple[str, str, tuple]],
-) -> tuple[int, list[str]]:
-    """Predict the listed (variable, model, ablation) jobs of one day and write its chunks."""
-    cube, preds = _worker_state(path, models, models_dir)
-    date = cube.indexes["time"][index]
-    group = zarr.open_group(path, mode="r+")
-    for var, model, ablate in jobs:
-        pred = preds[model].predict(cube, date, ablate=ablate)
-        group[var][index] = np.asarray(pred, dtype=np.float16)
-    return index, [v for v, _, _ in jobs]
+def _worker_states() -> dict[str, Any] | None:
+    """The per-run states kept on this dask.distributed worker (None outside a worker)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None
+    return worker.__dict__.setdefault("meltwater_runs", {})
+
+
+def forget_on_workers(dask_worker: Any, run: str) -> None:
+    """Drop run ``run``'s loaded models from a worker (``client.run`` after the run)."""
+    dask_worker.__dict__.get("meltwater_runs", {}).pop(run, None)
 
 
 def _day_strings(cube: xr.Dataset) -> pd.Index:
@@ -275,7 +307,7 @@ def precompute(
         return _precompute_locked(*args, ids, bad)  # finds it done
 
 
-def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days) -> None:
+def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> None:
     """Compute the day tasks and record each day as its chunks are written."""
     import dask
 
@@ -283,9 +315,12 @@ def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days) -> None:
         from dask.distributed import Client, as_completed
 
         with Client(scheduler) as client:
-            for fut in as_completed(client.compute(tasks)):
-                _record(group, dates, *fut.result(), ids)
-                bar.update()
+            try:
+                for fut in as_completed(client.compute(tasks)):
+                    _record(group, dates, *fut.result(), ids)
+                    bar.update()
+            finally:
+                client.run(forget_on_workers, run=run)
         return
     n = workers or len(os.sched_getaffinity(0))
     step = batch_days or 2 * n
@@ -317,8 +352,10 @@ def _precompute_locked(
     todo = plan(path, models, ablations, dates)
     group = zarr.open_group(str(path), mode="r+")
     dates = cube.indexes["time"]
-    tasks = [dask.delayed(_day_task)(str(path), models, mdir, i, jobs) for i, jobs in todo.items()]
+    run = uuid.uuid4().hex
+    runner = DayRunner(str(path), tuple(models), mdir, run)
+    tasks = [dask.delayed(runner, pure=False)(i, jobs) for i, jobs in todo.items()]
     with tqdm(total=len(tasks), desc=f"precompute {path.name}", unit="day") as bar:
-        _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days)
+        _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run)
     write_season_summaries(path)  # the dashboard's season curves, stored beside the cube
     return _counts(path, ids)

@@ -139,8 +139,8 @@ def test_overwrite_of_some_days_keeps_the_others_done(micro_cube, monkeypatch):
     from meltwater import precompute as pc
 
     calls = []
-    real = pc._day_task
-    monkeypatch.setattr(pc, "_day_task", lambda *a: calls.append(a[3]) or real(*a))
+    real = pc.DayRunner.__call__
+    monkeypatch.setattr(pc.DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs))
     done = precompute(micro_cube, BASE, (), dates=DAYS[:1], overwrite=True,
                       scheduler="synchronous")  # fmt: skip
     assert calls == [0]
