@@ -20,6 +20,7 @@ __all__ = [
     "ablations_in",
     "models_in",
     "parse_pred_var",
+    "is_pred_var",
     "pred_var",
     "unc_var",
 ]
@@ -42,9 +43,14 @@ def unc_var(model: str) -> str:
     return _UNC + model
 
 
+def is_pred_var(name: str) -> bool:
+    """Whether ``name`` follows the prediction naming rule (``pred_`` + anything)."""
+    return name.startswith(_PRED)
+
+
 def parse_pred_var(name: str) -> tuple[str, tuple[str, ...]] | None:
     """``(model, ablated channels)`` of a prediction variable name, or None for other names."""
-    if not name.startswith(_PRED):
+    if not is_pred_var(name):
         return None
     model, *ablate = name[len(_PRED) :].split(_NO)
     if not model or any(c not in CHANNELS for c in ablate):

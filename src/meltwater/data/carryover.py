@@ -34,6 +34,7 @@ from meltwater.data.provenance import (
     model_days,
     provenance_attrs,
 )
+from meltwater.schema import UNET, is_pred_var, parse_pred_var
 
 __all__ = ["HASH_VAR", "carry_over", "day_hashes", "hash_attrs", "winter_hashes"]
 
@@ -41,8 +42,13 @@ log = logging.getLogger(__name__)
 
 HASH_VAR = "input_hash"
 DAY_VARS = {"pmw": "<f4", "mar_wa1": "<f4", "sar": "<f4", "sar_interp": "<f2", "valid": "u1"}
-# pred_unet and its ablations come from a checkpoint: they depend on their day's inputs only
-_CUBE_INDEPENDENT = "pred_unet"
+
+
+def _checkpoint_only(var: str) -> bool:
+    """The UNet and its ablations come from a checkpoint: they depend on their day's inputs only
+    (other models are fitted on the cube's training days)."""
+    parsed = parse_pred_var(var)
+    return parsed is not None and parsed[0] == UNET
 
 
 def _bytes(values, dtype: str) -> bytes:
@@ -117,7 +123,7 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
         return {}
     try:
         old = open_cube(old_path)
-        preds = [v for v in old.data_vars if v.startswith("pred_") and old[v].ndim == 3]
+        preds = [v for v in old.data_vars if is_pred_var(str(v)) and old[v].ndim == 3]
         if not preds:
             return {}
         new = xr.open_zarr(new_path, chunks=None, consolidated=False, decode_coords="all")
@@ -136,7 +142,7 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
     for var in preds:
         recorded = model_days(old[var].attrs) or {}
         usable = old_static == new_static and (
-            var.startswith(_CUBE_INDEPENDENT) or old_train == new_train
+            _checkpoint_only(var) or old_train == new_train
         )
         keep[var] = {}
         for model, days in recorded.items():

@@ -30,6 +30,7 @@ from xarray.core import indexing
 
 from meltwater.errors import CorruptDataError, MeltwaterError
 from meltwater.data.provenance import model_days, stored_model
+from meltwater.schema import is_pred_var
 
 __all__ = ["guard", "read_netcdf"]
 
@@ -37,7 +38,7 @@ _RETRIES = 3
 
 
 def _hint(var: str) -> str:
-    if var.startswith("pred_"):
+    if is_pred_var(var):
         return "recompute it with `meltwater precompute --verify`"
     return "rebuild the cube with `meltwater cube --overwrite`"
 
@@ -159,7 +160,7 @@ def guard(ds: xr.Dataset, store: Path | str) -> xr.Dataset:
         if var.ndim == 0:
             continue
         records = None
-        if name.startswith("pred_") and var.dims[0] == "time" and model_days(var.attrs) is not None:
+        if is_pred_var(str(name)) and var.dims[0] == "time" and model_days(var.attrs) is not None:
             records = _Records(store, name, dict(var.attrs), days)
         lazy = indexing.LazilyIndexedArray(_Guarded(name, var.variable, str(store), times, records))
         data = indexing.CopyOnWriteArray(lazy)
