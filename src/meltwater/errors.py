@@ -28,6 +28,7 @@ __all__ = [
     "InvalidArgumentError",
     "MeltwaterError",
     "MixedModelsError",
+    "NodataTagWarning",
     "UnknownNameError",
 ]
 
@@ -87,3 +88,7 @@ class CorruptDataError(MeltwaterError, ValueError):
     ) -> None:
         super().__init__(message)
         self.path, self.variable, self.day = path, variable, day
+
+
+class NodataTagWarning(UserWarning):
+    """A daily GeoTIFF carries a nodata tag other than NaN: the tag is ignored (NaN = no data)."""
