@@ -17,9 +17,10 @@ The notebooks only call the library; what they need beyond it lives here so that
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from meltwater.errors import CubeError
 from meltwater.evaluation.scoring import day_truth, score_day
 from meltwater.resources import data_dir
 from meltwater.schema import CHANNELS, pred_var
+
+if TYPE_CHECKING:
+    from meltwater.models.registry import Predictor
 
 __all__ = [
     "FAST_ENV",
@@ -297,7 +301,7 @@ def quick_unet(
 
 def with_predictions(
     cube: xr.Dataset,
-    predictors: dict[str, object],
+    predictors: Mapping[str, Predictor],
     dates: Sequence,
     *,
     progress: bool = True,

@@ -369,7 +369,7 @@ _OS_ERRORS = {
 
 def _os_error(e: OSError) -> str:
     """One line for an OSError: the path, what went wrong and what to do."""
-    what, hint = _OS_ERRORS.get(e.errno, (e.strerror or str(e), ""))
+    what, hint = _OS_ERRORS.get(e.errno or 0, (e.strerror or str(e), ""))
     line = f"{e.filename or '(no path given)'}: {what}"
     return f"{line}; {hint}" if hint else line
 

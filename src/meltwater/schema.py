@@ -12,7 +12,7 @@ the naming rule, so it imports nothing of the project.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 __all__ = [
     "CHANNELS",
@@ -58,14 +58,14 @@ def parse_pred_var(name: str) -> tuple[str, tuple[str, ...]] | None:
     return model, tuple(ablate)
 
 
-def models_in(variables: Iterable[str], order: Sequence[str] = ()) -> list[str]:
+def models_in(variables: Iterable[Hashable], order: Sequence[str] = ()) -> list[str]:
     """Models with a full-input prediction among ``variables``: those of ``order`` first, in
     that order, then any others sorted by name."""
     found = {p[0] for v in variables if (p := parse_pred_var(str(v))) and not p[1]}
     return [m for m in order if m in found] + sorted(found - set(order))
 
 
-def ablations_in(variables: Iterable[str], model: str = UNET) -> list[str]:
+def ablations_in(variables: Iterable[Hashable], model: str = UNET) -> list[str]:
     """Channels (in `CHANNELS` order) with a precomputed single-channel ablation of ``model``."""
     names = {str(v) for v in variables}
     return [c for c in CHANNELS if pred_var(model, (c,)) in names]

@@ -14,8 +14,8 @@ import pytest
 import zarr
 from fixtures.microsource import DAYS, GRID, SHAPE, micro
 
-from meltwater.data import cube as cubes
 from meltwater.cli import main
+from meltwater.data import cube as cubes
 from meltwater.data.cube import build_cube, open_cube
 from meltwater.data.geotiff import write_raster
 from meltwater.precompute import DONE_ATTR, plan, precompute

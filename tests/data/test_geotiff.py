@@ -12,22 +12,20 @@ from fixtures.microsource import DAYS as MICRO_DAYS
 from fixtures.microsource import micro
 
 from meltwater.data.catalog import get_source
-from meltwater.resources import catalog_path
 from meltwater.data.cube import build_cube, open_cube
-from meltwater.errors import DataNotFoundError, GridMismatchError, NodataTagWarning
 from meltwater.data.geotiff import (
     Grid,
     coords_from_grid,
     open_source,
     read_grid,
     read_raster,
-    season_dates,
     time_axis,
     winter_means,
     write_raster,
 )
 from meltwater.data.synthetic import DEMO_CRS
-from meltwater.errors import DataNotFoundError, GridMismatchError
+from meltwater.errors import DataNotFoundError, GridMismatchError, NodataTagWarning
+from meltwater.resources import catalog_path
 
 
 @pytest.fixture

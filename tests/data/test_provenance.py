@@ -16,13 +16,13 @@ import zarr
 from fixtures.microsource import DAYS, micro
 from fixtures.smallmodel import write_small_registry
 
-from meltwater.models.checkpoint import CheckpointMeta, save_checkpoint
 from meltwater.data.cube import build_cube, open_cube
-from meltwater.errors import CubeError
-from meltwater.precompute import DONE_ATTR, MODEL_ATTR, precompute
 from meltwater.data.preprocess import NormStats
+from meltwater.errors import CubeError
 from meltwater.evaluation.summaries import daily_summary, day_map
+from meltwater.models.checkpoint import CheckpointMeta, save_checkpoint
 from meltwater.models.unet import ModelConfig, build_model
+from meltwater.precompute import DONE_ATTR, MODEL_ATTR, precompute
 
 SMALL = ModelConfig("resnet18", 3, (16, 8, 8))
 BASE = ("pmw_threshold", "sar_running_mean")
@@ -140,7 +140,9 @@ def test_overwrite_of_some_days_keeps_the_others_done(micro_cube, monkeypatch):
 
     calls = []
     real = pc.DayRunner.__call__
-    monkeypatch.setattr(pc.DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs))
+    monkeypatch.setattr(
+        pc.DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs)
+    )
     done = precompute(micro_cube, BASE, (), dates=DAYS[:1], overwrite=True,
                       scheduler="synchronous")  # fmt: skip
     assert calls == [0]

@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 import zarr
 
-from meltwater.errors import MeltwaterError
 from meltwater.data.provenance import (
     DAYS_ATTR,
     DONE_ATTR,
@@ -34,6 +34,7 @@ from meltwater.data.provenance import (
     model_days,
     provenance_attrs,
 )
+from meltwater.errors import MeltwaterError
 from meltwater.schema import UNET, is_pred_var, parse_pred_var
 
 __all__ = ["HASH_VAR", "carry_over", "day_hashes", "hash_attrs", "winter_hashes"]
@@ -123,7 +124,7 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
         return {}
     try:
         old = open_cube(old_path)
-        preds = [v for v in old.data_vars if is_pred_var(str(v)) and old[v].ndim == 3]
+        preds = [str(v) for v in old.data_vars if is_pred_var(str(v)) and old[v].ndim == 3]
         if not preds:
             return {}
         new = xr.open_zarr(new_path, chunks=None, consolidated=False, decode_coords="all")
@@ -138,12 +139,11 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
     old_days = old.indexes["time"].strftime("%Y-%m-%d")
     new_index = {d: i for i, d in enumerate(new.indexes["time"].strftime("%Y-%m-%d"))}
     keep: dict[str, dict[str, list[tuple[int, int]]]] = {}
-    report, attrs = {}, {}
+    report: dict[str, tuple[int, int]] = {}
+    attrs: dict[str, dict] = {}
     for var in preds:
         recorded = model_days(old[var].attrs) or {}
-        usable = old_static == new_static and (
-            _checkpoint_only(var) or old_train == new_train
-        )
+        usable = old_static == new_static and (_checkpoint_only(var) or old_train == new_train)
         keep[var] = {}
         for model, days in recorded.items():
             pairs = []
@@ -160,7 +160,8 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
     src, dst = zarr.open_group(str(old_path), mode="r"), zarr.open_group(str(new_path), mode="r+")
     for var, by_model in keep.items():
         done: dict[str, list[str]] = {}
-        source, target = src[var], dst[var]  # opened once: their metadata holds the day lists
+        # opened once: their metadata holds the day lists
+        source, target = cast(zarr.Array, src[var]), cast(zarr.Array, dst[var])
         for model, pairs in by_model.items():
             for i, j in pairs:
                 try:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
+from meltwater import resources
 from meltwater.config import read_yaml_mapping
 from meltwater.errors import CatalogError, DataNotFoundError, UnknownNameError
-from meltwater import resources
 
 __all__ = [
     "SPLITS",
@@ -41,7 +41,7 @@ def _relpath(value: object, where: str) -> PurePosixPath:
     return p
 
 
-def _require(mapping: dict, key: str, where: str) -> object:
+def _require(mapping: object, key: str, where: str) -> Any:
     if not isinstance(mapping, dict) or key not in mapping:
         raise CatalogError(f"catalog: missing key {where}.{key}")
     return mapping[key]
@@ -217,7 +217,9 @@ def get_source(
     doc = load_catalog(catalog_path)
     sources = doc["sources"]
     if name not in sources:
-        raise UnknownNameError(f"unknown source {name!r} in {catalog_path}; valid: {sorted(sources)}")
+        raise UnknownNameError(
+            f"unknown source {name!r} in {catalog_path}; valid: {sorted(sources)}"
+        )
     d = sources[name]
     where = f"sources.{name}"
     root_dir = Path(data_root) if data_root is not None else resources.data_dir(given)

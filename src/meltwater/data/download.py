@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from huggingface_hub import HfApi, snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
@@ -26,7 +27,6 @@ from tqdm.auto import tqdm
 
 from meltwater.atomic import remove_path
 from meltwater.data.catalog import SPLITS, Source
-from meltwater.errors import CatalogError, DataNotFoundError, InvalidArgumentError, UnknownNameError
 from meltwater.data.manifest import (
     MANIFEST_NAME,
     hash_files,
@@ -35,6 +35,7 @@ from meltwater.data.manifest import (
     update_manifest,
     verify,
 )
+from meltwater.errors import CatalogError, DataNotFoundError, InvalidArgumentError, UnknownNameError
 
 __all__ = [
     "MANIFEST_NAME",
@@ -83,7 +84,10 @@ def valid_years(source: Source) -> list[int]:
     return sorted(years)
 
 
-WINTER_MONTHS = (1, 2)  # PMW's winter reference is the Jan–Feb mean (meltwater.data.geotiff.winter_means)
+WINTER_MONTHS = (
+    1,
+    2,
+)  # PMW's winter reference is the Jan–Feb mean (meltwater.data.geotiff.winter_means)
 
 
 def season_months(source: Source) -> list[int]:
@@ -102,7 +106,7 @@ def _check_choice(name: str, requested: object, valid: Sequence, cast: type) -> 
     """``requested`` (None = all, a scalar or an iterable) as a de-duplicated list of ``valid``."""
     if requested is None:
         return list(valid)
-    items = [requested] if isinstance(requested, str | int) else requested
+    items: Any = [requested] if isinstance(requested, str | int) else requested
     try:
         values = [cast(v) for v in items]
     except (TypeError, ValueError):
@@ -130,7 +134,7 @@ def _patterns(source: Source, years: list[int], variables: list[str]) -> dict[st
     base = PurePosixPath(layout.base)
     daily = []
     for v in variables:
-        months = sorted({*season, *WINTER_MONTHS}) if v == "pmw" else season
+        months: list[int | None] = list(sorted({*season, *WINTER_MONTHS}) if v == "pmw" else season)
         if "%m" not in layout.date_format:
             months = [None]
         folder = base / layout.daily[v].path

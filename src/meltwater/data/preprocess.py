@@ -17,8 +17,8 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage
 
+from meltwater.errors import InvalidArgumentError, UnknownNameError
 from meltwater.schema import CHANNELS
-from meltwater.errors import CatalogError, InvalidArgumentError, UnknownNameError
 
 __all__ = [
     "BLUR",
@@ -138,7 +138,7 @@ def time_interpolated_sar(
     train = pd.DatetimeIndex(
         sorted(pd.DatetimeIndex(train_dates).intersection(sar.indexes["time"]))
     )
-    times = pd.DatetimeIndex(sar.indexes["time"] if times is None else times)
+    days = pd.DatetimeIndex(sar.indexes["time"] if times is None else times)
     cache: dict[pd.Timestamp, np.ndarray] = {}
 
     def scene(d: pd.Timestamp) -> np.ndarray:
@@ -146,8 +146,8 @@ def time_interpolated_sar(
             cache[d] = np.asarray(sar.sel(time=d).values, dtype=np.float32)
         return cache[d]
 
-    out = np.zeros((len(times),) + sar.shape[1:], dtype=np.float32)
-    for i, t in enumerate(times):
+    out = np.zeros((len(days),) + sar.shape[1:], dtype=np.float32)
+    for i, t in enumerate(days):
         near = neighbour_scenes(t, train, n)
         if len(near) == 0:
             continue
@@ -158,7 +158,7 @@ def time_interpolated_sar(
     return xr.DataArray(
         out,
         dims=sar.dims,
-        coords={"time": times, **{k: sar.coords[k] for k in sar.dims[1:]}},
+        coords={"time": days, **{k: sar.coords[k] for k in sar.dims[1:]}},
         attrs={"units": "1", "long_name": "time-interpolated SAR melt fraction (training scenes)"},
     )
 
@@ -181,7 +181,9 @@ def model_inputs(
     ablate = set(ablate)
     unknown = ablate - set(CHANNELS)
     if unknown:
-        raise UnknownNameError(f"ablate: unknown channel(s) {sorted(unknown)}; valid: {list(CHANNELS)}")
+        raise UnknownNameError(
+            f"ablate: unknown channel(s) {sorted(unknown)}; valid: {list(CHANNELS)}"
+        )
     blur = BLUR if blur is None else blur
     day = cube.sel(time=pd.Timestamp(date))
     ny, nx = cube.sizes["y"], cube.sizes["x"]

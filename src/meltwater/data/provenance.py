@@ -16,7 +16,7 @@ for the UNet (`same_model` compares the weights' hash).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +48,8 @@ def model_days(attrs: Mapping) -> dict[str, list[str]] | None:
         days = {str(k): sorted(done.intersection(v)) for k, v in dict(attrs[DAYS_ATTR]).items()}
         return {k: v for k, v in days.items() if v}
     if DONE_ATTR in attrs:  # written before model_days existed: every day is model_id's
-        done = sorted(attrs[DONE_ATTR])
-        return {str(attrs.get(MODEL_ATTR, "unknown")): done} if done else {}
+        listed = sorted(attrs[DONE_ATTR])
+        return {str(attrs.get(MODEL_ATTR, "unknown")): listed} if listed else {}
     return None
 
 
@@ -87,7 +87,7 @@ def same_model(a: str | None, b: str | None) -> bool:
 
 
 def create_prediction_variables(
-    path: Path | str, sizes: Mapping[str, int], attrs: Mapping[str, dict]
+    path: Path | str, sizes: Mapping[Hashable, int], attrs: Mapping[str, dict]
 ) -> None:
     """Add NaN-filled float16 ``(time, y, x)`` variables (one chunk per day) to the store.
 

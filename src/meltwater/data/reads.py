@@ -21,6 +21,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,8 +29,8 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-from meltwater.errors import CorruptDataError, MeltwaterError
 from meltwater.data.provenance import model_days, stored_model
+from meltwater.errors import CorruptDataError, MeltwaterError
 from meltwater.schema import is_pred_var
 
 __all__ = ["guard", "read_netcdf"]
@@ -89,7 +90,7 @@ class _Guarded(BackendArray):
 
     def __init__(self, name: str, inner: xr.Variable, store: str, times, records=None):
         self.name, self.inner, self.store = name, inner, store
-        self._data = inner._data  # xarray's lazy, decoded backend array of the variable
+        self._data: Any = inner._data  # xarray's lazy, decoded backend array of the variable
         self.shape, self.dtype = inner.shape, inner.dtype
         self.times = times if "time" in inner.dims else None
         self.records = records
@@ -100,6 +101,7 @@ class _Guarded(BackendArray):
         )
 
     def _day(self, i: int) -> str:
+        assert self.times is not None, "only variables along time have days"
         return pd.Timestamp(self.times[i]).strftime("%Y-%m-%d")
 
     def _raw(self, key: tuple) -> np.ndarray:
@@ -156,14 +158,18 @@ def guard(ds: xr.Dataset, store: Path | str) -> xr.Dataset:
     times = ds.indexes["time"] if "time" in ds.indexes else None
     days = np.asarray(times.strftime("%Y-%m-%d")) if times is not None else np.array([])
     out = ds.copy()
-    for name, var in ds.data_vars.items():
+    for key, var in ds.data_vars.items():
+        name = str(key)
         if var.ndim == 0:
             continue
         records = None
-        if is_pred_var(str(name)) and var.dims[0] == "time" and model_days(var.attrs) is not None:
+        if is_pred_var(name) and var.dims[0] == "time" and model_days(var.attrs) is not None:
             records = _Records(store, name, dict(var.attrs), days)
-        lazy = indexing.LazilyIndexedArray(_Guarded(name, var.variable, str(store), times, records))
-        data = indexing.CopyOnWriteArray(lazy)
+        # xarray's indexing adapters are not typed as the arrays they wrap
+        lazy: Any = indexing.LazilyIndexedArray(
+            _Guarded(name, var.variable, str(store), times, records)
+        )
+        data: Any = indexing.CopyOnWriteArray(lazy)
         if "time" not in var.dims:  # static maps are read often: keep them once read
             data = indexing.MemoryCachedArray(data)
         out[name] = xr.Variable(var.dims, data, attrs=var.attrs, encoding=var.encoding)

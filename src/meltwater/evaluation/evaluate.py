@@ -15,7 +15,7 @@ import time as _time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -132,13 +132,15 @@ class _LazyPredictor:
 def _describe(p: Predictor, cube: xr.Dataset) -> tuple[str, str]:
     """(where predictions come from, fitted params as JSON) of a predictor."""
     where = "live"
+    inner: Predictor | None
     if isinstance(p, CubePredictor):
         stored = stored_model(pred_var(p.name), cube[pred_var(p.name)].attrs)
-        where, p = "cube", p.live
-        if not isinstance(p, _LazyPredictor) or p._p is None:
+        where, live = "cube", p.live
+        if not isinstance(live, _LazyPredictor) or live._p is None:
             return where, json.dumps({"model_id": stored} if stored else {})
-        where = "cube+live"  # some days were missing from the store
-    inner = p._p if isinstance(p, _LazyPredictor) else p
+        where, inner = "cube+live", live._p  # some days were missing from the store
+    else:
+        inner = p._p if isinstance(p, _LazyPredictor) else p
     if isinstance(inner, BaselinePredictor):
         return where, json.dumps(inner.baseline.params())
     meta = getattr(getattr(inner, "model", None), "meta", None)  # UNetWrapper → UNetPredictor
@@ -172,25 +174,23 @@ def _one_day(
     truth = day_truth(cube, date)
     if truth is not None:
         out["sar_area"] = truth.melt_area_km2(area)
-    score = score and truth is not None
-    if score:
-        valid = truth.valid
+    scored = truth if score else None
+    if scored is not None:
+        valid = scored.valid
         out["n_valid"] = float(valid.sum())
-        out["sar_melt"] = truth.melt_fraction
+        out["sar_melt"] = scored.melt_fraction
         out["band_count"] = np.bincount(band[valid], minlength=n_bands).astype(float)
     for name, p in preds.items():
-        if not score and name not in ctx["area_models"]:
+        if scored is None and name not in ctx["area_models"]:
             out["area"][name] = np.nan
             continue
         pred = np.asarray(p.predict(cube, date).values, dtype=np.float32)
-        scores = score_day(
-            pred, truth if score else None, land, area, metrics.METRIC_NAMES, ctx["ssim_sigma"]
-        )
+        scores = score_day(pred, scored, land, area, metrics.METRIC_NAMES, ctx["ssim_sigma"])
         out["area"][name] = scores.pop("melt_area_km2")
-        if score:
+        if scored is not None:
             out["melt"][name] = scores.pop("melt_fraction")
             out["scores"][name] = scores
-            d = (pred - truth.sar)[valid]
+            d = (pred - scored.sar)[valid]
             out["band_bias"][name] = np.bincount(band[valid], weights=d, minlength=n_bands)
     return out
 
@@ -250,7 +250,7 @@ def evaluate(
     dem = np.asarray(cube["dem"].values, dtype=np.float64)
     edges = np.arange(0.0, max(np.nanmax(dem), 1.0) + ELEVATION_STEP_M, ELEVATION_STEP_M)
     band = np.clip(np.digitize(np.nan_to_num(dem), edges) - 1, 0, len(edges) - 2)
-    ctx = {
+    ctx: dict[str, Any] = {
         "land": np.asarray(cube["land"].values, dtype=bool),
         "band": band,
         "n_bands": len(edges) - 1,

@@ -197,7 +197,9 @@ def pixel_series(
     times = pd.DatetimeIndex(dates, name="time")
     unknown = [v for v in variables if v not in cube.variables]
     if unknown:
-        raise CubeError(f"cube has no variables {unknown}; valid: {sorted(cube.data_vars)}")
+        raise CubeError(
+            f"cube has no variables {unknown}; valid: {sorted(map(str, cube.data_vars))}"
+        )
     cols = {}
     for v in variables:
         da = cube[v].isel(y=row, x=col)

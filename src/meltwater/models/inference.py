@@ -285,10 +285,11 @@ class UNetPredictor:
         self._stats = None
         model = model.to(self.device).eval()
         self.path_choice: PathChoice | None = None
+        name: str = precision
         if precision == "auto":
             self.path_choice = self._auto_choice(model, auto_paths)
-            precision = self.path_choice.name
-        path = PATHS[precision]
+            name = self.path_choice.name
+        path = PATHS[name]
         self.chosen_precision: str = path.name
         self.bf16 = path.bf16
         self.channels_last = path.channels_last

@@ -84,7 +84,7 @@ class UNetWrapper:
     @property
     def model_id(self) -> str:
         """``unet:<checkpoint name>:<weights sha256[:16]>`` (compare with `same_model`)."""
-        return model_id_of(self.model)
+        return unet_model_id(self.model.meta)
 
     def predict(
         self, cube: xr.Dataset, date: pd.Timestamp | str, ablate: Sequence[str] = ()
@@ -128,8 +128,11 @@ def model_id_of(predictor: Any) -> str | None:
     if getattr(predictor, "model_id", None) is not None:
         return predictor.model_id
     meta = getattr(predictor, "meta", None)
-    if meta is None:
-        return None
+    return None if meta is None else unet_model_id(meta)
+
+
+def unet_model_id(meta: Any) -> str:
+    """``unet:<checkpoint name>:<weights sha256[:16]>`` of a checkpoint's metadata."""
     return f"unet:{meta.name}:{meta.weights_sha256[:16]}"
 
 

@@ -107,10 +107,10 @@ def sliding_window(
             batch = prepare(batch)
         with torch.inference_mode():
             out = model(batch)
-        out = out[:, 0].float().cpu().numpy().astype(np.float64)
+        probs = out[:, 0].float().cpu().numpy().astype(np.float64)
         for k, (i, j) in enumerate(chunk):
             wt = np.outer(tile_weights(i, th, hp, erode), tile_weights(j, tw, wp, erode))
-            acc[i : i + th, j : j + tw] += out[k] * wt
+            acc[i : i + th, j : j + tw] += probs[k] * wt
             wsum[i : i + th, j : j + tw] += wt
     with np.errstate(invalid="ignore", divide="ignore"):
         pred = acc / wsum

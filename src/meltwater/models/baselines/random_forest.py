@@ -90,6 +90,7 @@ class RandomForest(Baseline):
 
     def predict(self, cube: xr.Dataset, date: pd.Timestamp | str) -> xr.DataArray:
         self._require_fitted()
+        assert self.stats is not None and self.forest is not None, "set by fit()"
         date = pd.Timestamp(date)
         land = np.flatnonzero(np.asarray(cube["land"].values, dtype=bool))
         x = model_inputs(cube, date, self.stats)
