@@ -132,11 +132,20 @@ class DashboardState(param.Parameterized):
         if model == "unet" and self.ablation:
             pred = self.store.ablated_prediction(self.source, self.date_str, self.ablation)
         else:
-            pred = self.store.frame(self.source, pred_var(model), self.date_str)
+            pred = self.layer(pred_var(model))
         return np.where(self.store.frame(self.source, "land", "") > 0, pred, np.float32(np.nan))
 
     def layer(self, var: str) -> np.ndarray:
-        return self.store.frame(self.source, var, self.date_str)
+        """The shown day of ``var``. A day that cannot be read (a damaged chunk, a mixed
+        prediction variable) is reported as a notice naming variable, day and store, and shows
+        as no data (NaN; no valid pixel) instead of stopping the page."""
+        try:
+            return self.store.frame(self.source, var, self.date_str)
+        except MeltwaterError as e:
+            self.notify(f"{self.date_str}: {e}", "error")
+            g = self.store.grid(self.source)
+            empty = 0 if var == "valid" else np.nan
+            return np.full((len(g.ys), len(g.xs)), empty, dtype=np.float32)
 
     def error(self, model: str | None = None) -> np.ndarray:
         """prediction − SAR on valid pixels, NaN elsewhere (all NaN on days without SAR)."""
@@ -180,8 +189,13 @@ class DashboardState(param.Parameterized):
         if msg in recent or len(recent) >= NOTICE_BURST:
             return
         self._notices[msg] = now
-        if pn.state.notifications is not None:
-            getattr(pn.state.notifications, level)(html_text(msg, limit=300), duration=5000)
+        toast = html_text(msg, limit=300)
+
+        def show() -> None:
+            if pn.state.notifications is not None:
+                getattr(pn.state.notifications, level)(toast, duration=5000)
+
+        pn.state.onload(show)  # at once, or when the page has loaded (toasts need the page)
 
     def jump_to(self, when) -> None:
         """Select the day of the cube nearest to ``when`` (a date or epoch milliseconds)."""

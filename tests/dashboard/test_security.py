@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from fixtures.toycube import make_toy_cube
 
@@ -131,3 +132,29 @@ def test_broken_checkpoint_disables_the_switches_once(toasts):
     for _ in range(5):  # further clicks do nothing: no model run, no new toast
         toggles.value = []
     assert calls == [("dem",)] and len(toasts.shown) == 1
+
+
+def test_a_damaged_day_is_a_notice_and_no_data_not_a_dead_page(state, toasts, monkeypatch):
+    """Issue 14.4: a chunk that cannot be decoded names variable, day and store in the page."""
+    from meltwater.errors import CorruptDataError
+
+    bad_day = state.days[3].strftime("%Y-%m-%d")
+    read = state.store.frame
+
+    def frame(source, var, date):
+        if var == "sar" and date == bad_day:
+            raise CorruptDataError(
+                f"sar of {bad_day} in store /data/toy.zarr cannot be decoded", path="/data/toy.zarr"
+            )
+        return read(source, var, date)
+
+    monkeypatch.setattr(state.store, "frame", frame)
+    state.day = 3
+    sar = state.layer("sar")
+    assert sar.shape == state.store.frame("toy", "dem", "").shape and np.isnan(sar).all()
+    assert np.isnan(state.error()).all()  # no SAR that day: no error map
+    assert state.prediction().shape == sar.shape  # the other maps still show
+    assert toasts.shown and f"sar of {bad_day}" in toasts.shown[-1]
+    assert "/data/toy.zarr" in toasts.shown[-1]
+    state.day = 4
+    assert np.isfinite(state.layer("pmw")).any()

@@ -8,39 +8,20 @@ Screenshots go to ``$MELTWATER_SCREENSHOTS`` (default: the test's tmp dir).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-from pathlib import Path
 
 import numpy as np
 import panel as pn
 import pytest
+from e2e_helpers import free_port, until, wait_maps, watch
 
-from benchmarks.load import ARGS as CHROMIUM_ARGS
-from benchmarks.load import CHROMIUM as CHROMIUM_PATH
 from meltwater_dashboard.app import build_app
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(CHROMIUM_PATH)
 SOURCE = "e2e"
-LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "blob:http://127.0.0.1", "data:")
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    return {"executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +42,7 @@ def served(tiny_cube):
         states.append(state)
         return build_app(state, sync_url=True)
 
-    port = _free_port()
+    port = free_port()
     server = pn.serve(
         {"app": app},
         port=port,
@@ -74,45 +55,12 @@ def served(tiny_cube):
     server.stop()
 
 
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    out = Path(os.environ.get("MELTWATER_SCREENSHOTS", tmp_path))
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def _watch(page):
-    errors, external = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on(
-        "request",
-        lambda r: None if r.url.startswith(LOCAL) else external.append(r.url),
-    )
-    return errors, external
-
-
-def _until(page, condition, timeout_ms: int = 15_000) -> bool:
-    """Poll a server-side condition while the page keeps running."""
-    for _ in range(timeout_ms // 250):
-        if condition():
-            return True
-        page.wait_for_timeout(250)
-    return condition()
-
-
-def _wait_maps(page, n: int) -> None:
-    # Bokeh renders into shadow roots: Playwright's CSS locators pierce them, querySelector not
-    page.locator(".bk-Canvas").nth(n - 1).wait_for(timeout=30_000)
-    page.wait_for_timeout(1500)
-
-
 def test_app_scrub_ablate_curves(page, served, shots):
     url, states = served
-    errors, external = _watch(page)
+    errors, external = watch(page)
     page.set_viewport_size({"width": 1700, "height": 1000})
     page.goto(url)
-    _wait_maps(page, 3)
+    wait_maps(page, 3)
     state = states[-1]
     page.screenshot(path=str(shots / "dashboard_maps.png"))
     first = state.date
@@ -121,7 +69,7 @@ def test_app_scrub_ablate_curves(page, served, shots):
     page.locator(".noUi-handle").first.focus()
     for _ in range(3):
         page.keyboard.press("ArrowRight")
-    assert _until(page, lambda: state.day == 3), state.day
+    assert until(page, lambda: state.day == 3), state.day
     assert state.date > first
     # the link follows the state (the location update may trail the day change)
     page.wait_for_function(
@@ -130,33 +78,33 @@ def test_app_scrub_ablate_curves(page, served, shots):
 
     # play: days advance with only the prediction map redrawn; pause: SAR and error catch up
     page.locator("button.play").first.click()
-    assert _until(page, lambda: state.playing and state.day >= 5), (state.playing, state.day)
+    assert until(page, lambda: state.playing and state.day >= 5), (state.playing, state.day)
     page.locator("button.pause").first.click()
-    assert _until(page, lambda: not state.playing), state.playing
-    assert _until(page, lambda: "maps_rest" not in state._stale)
+    assert until(page, lambda: not state.playing), state.playing
+    assert until(page, lambda: "maps_rest" not in state._stale)
     page.locator(".noUi-handle").first.focus()
     page.keyboard.press("Home")
-    assert _until(page, lambda: state.day == 0), state.day
+    assert until(page, lambda: state.day == 0), state.day
 
     # switch a UNet input off: the live (fake) prediction and the metric change appear
     page.get_by_role("button", name="PMW", exact=True).click()
-    assert _until(page, lambda: state.ablate == ["pmw"]), state.ablate
+    assert until(page, lambda: state.ablate == ["pmw"]), state.ablate
     page.get_by_text(re.compile("Δ unet − pmw")).first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "dashboard_ablation.png"))
 
     # click on a season curve: the day jumps to the clicked date
     page.get_by_text("Curves", exact=True).click()
-    _wait_maps(page, 4)
+    wait_maps(page, 4)
     before = state.date
     canvas = page.locator(".bk-Canvas").first
     box = canvas.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
-    assert _until(page, lambda: state.date != before), state.date
+    assert until(page, lambda: state.date != before), state.date
     page.screenshot(path=str(shots / "dashboard_curves.png"))
 
     # tap a pixel on the per-pixel error map: its time series appears
     page.get_by_text("Pixel errors", exact=True).click()
-    _wait_maps(page, 2)
+    wait_maps(page, 2)
     box = page.locator(".bk-Canvas").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.locator(".bk-Canvas").nth(2).wait_for(timeout=15_000)  # the series below the maps
@@ -170,9 +118,9 @@ def test_app_scrub_ablate_curves(page, served, shots):
 
 def test_bad_url_values_are_ignored(page, served):
     url, states = served
-    errors, external = _watch(page)
+    errors, external = watch(page)
     page.goto(url + "?model=gpt&date=1900-01-01&source=..%2F..%2Fetc&tab=curves")
-    _wait_maps(page, 3)
+    wait_maps(page, 3)
     page.get_by_text(re.compile("ignored invalid link values")).first.wait_for(timeout=10_000)
     state = states[-1]
     assert state.source == SOURCE and state.model == "unet" and state.tab == "curves"
@@ -185,7 +133,7 @@ def test_hostile_link_shows_escaped_notices_and_runs_no_script(page, served, sho
     url, states = served
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    errors, external = _watch(page)
+    errors, external = watch(page)
     hostile = {
         "model": "<img src=x onerror=alert(1)>",
         "compare": "true",
@@ -196,7 +144,7 @@ def test_hostile_link_shows_escaped_notices_and_runs_no_script(page, served, sho
     from urllib.parse import urlencode
 
     page.goto(f"{url}?{urlencode(hostile)}")
-    _wait_maps(page, 1)
+    wait_maps(page, 1)
     notice = page.locator(".notyf__message").first
     notice.wait_for(timeout=15_000)
     text = notice.inner_text()

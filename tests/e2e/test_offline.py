@@ -10,26 +10,18 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import panel.models  # noqa: F401  (Panel's models, so the pulled document deserializes)
 import pytest
 from bokeh.client import pull_session
 from bokeh.models import ImportedStyleSheet
 
-from benchmarks.load import ARGS, CHROMIUM, PanelServer, free_port
+from benchmarks.load import PanelServer, free_port
 
 pytestmark = pytest.mark.e2e
 
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
 LIFETIME = ("--unused-session-lifetime", "1000", "--check-unused-sessions", "500")
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    return {"executable_path": CHROMIUM, "args": ARGS}
 
 
 @pytest.fixture(scope="module")
