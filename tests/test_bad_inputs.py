@@ -125,10 +125,8 @@ def test_split_file_with_a_bad_entry(src):
 
 def test_micro_source_is_valid(src):
     ds = open_source(src)
-    assert ds.sizes == {"time": 183, "y": 8, "x": 12}, "every season day of 2019"
-    pmw = ds["pmw"].isel(x=0, y=0)
-    np.testing.assert_array_equal(pmw.sel(time=DAYS).values, [200.0, 201.0, 202.0, 203.0])
-    assert np.isnan(pmw.sel(time="2019-04-01").values), "a season day without files: NaN"
+    assert ds.sizes == {"time": 4, "y": 8, "x": 12}
+    np.testing.assert_array_equal(ds["pmw"].isel(x=0, y=0).values, [200.0, 201.0, 202.0, 203.0])
 
 
 @pytest.mark.parametrize("static", ["dem", "land"])
@@ -160,9 +158,8 @@ def test_day_without_sar_and_all_nan_sar_scene(src):
     assert not ds["valid"].sel(time=DAYS[2]).values.any(), "no scene: nothing valid"
     assert not ds["valid"].sel(time=DAYS[3]).values.any(), "all-NaN scene: nothing valid"
     cube = open_cube(build_cube(src))
-    assert cube["has_sar"].sel(time=DAYS).values.tolist() == [True, True, False, True]
-    assert int(cube["has_sar"].sum()) == 3
-    assert cube["split"].sel(time=DAYS).values.tolist() == ["train", "train", "none", "val"]
+    assert cube["has_sar"].values.tolist() == [True, True, False, True]
+    assert cube["split"].values.tolist() == ["train", "train", "none", "val"]
     assert int(cube["valid"].sel(time=DAYS[3]).sum()) == 0
 
 
