@@ -35,11 +35,16 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed: browser tests will be skipped"; fi
 
-test: install browser
+test: lint browser
 	$(BIN)/python -m pytest -n 2
 
+# ruff (lint + format) and mypy over the library and the dashboard (dashboard/ is checked as the
+# package it is installed as, meltwater_dashboard, through a link under build/).
 lint: install
 	$(BIN)/ruff check src tests dashboard benchmarks
+	$(BIN)/ruff format --check src tests dashboard benchmarks
+	@mkdir -p build/typecheck && ln -sfn ../../dashboard build/typecheck/meltwater_dashboard
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m benchmarks.inference

@@ -38,7 +38,7 @@ def summary_frame(state: DashboardState) -> pd.DataFrame:
     """The season's daily summary as a wide table (one column per variable and model)."""
     ds = state.store.daily_summary(state.source, int(state.year))
     cols = {}
-    for var in ds.data_vars:
+    for var in map(str, ds.data_vars):
         da = ds[var]
         if "model" in da.dims:
             for m in ds.model.values:

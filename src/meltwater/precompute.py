@@ -40,7 +40,7 @@ from meltwater.data.provenance import (
     provenance_attrs,
     same_model,
 )
-from meltwater.errors import UnknownNameError
+from meltwater.errors import CubeError, UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
 from meltwater.schema import CHANNELS, pred_var
 
@@ -59,9 +59,23 @@ def _model_id(name: str, models_dir: str | None) -> str:
     return f"unet:{entry['name']}:{read_meta(entry['checkpoint']).weights_sha256[:16]}"
 
 
+def _array(group: zarr.Group, var: str) -> zarr.Array:
+    """The stored array of prediction variable ``var``."""
+    node = group[var]
+    if not isinstance(node, zarr.Array):
+        raise CubeError(f"{group.store}: {var!r} is a group, expected a (time, y, x) array")
+    return node
+
+
+def _days_done(arr: zarr.Array) -> set[str]:
+    """The days a prediction array records as done."""
+    done = arr.attrs.get(DONE_ATTR, [])
+    return {str(d) for d in done} if isinstance(done, list) else set()
+
+
 def _jobs(models: Sequence[str], ablations: Sequence[str]) -> dict[str, tuple[str, tuple]]:
     """Variable name → (model, ablated channels)."""
-    jobs = {pred_var(m): (m, ()) for m in models}
+    jobs: dict[str, tuple[str, tuple]] = {pred_var(m): (m, ()) for m in models}
     if "unet" in models:
         jobs.update({pred_var("unet", (c,)): ("unet", (c,)) for c in ablations})
     return jobs
@@ -112,7 +126,7 @@ class DayRunner:
         group = zarr.open_group(self.path, mode="r+")
         for var, model, ablate in jobs:
             pred = preds[model].predict(cube, date, ablate=ablate)
-            group[var][index] = np.asarray(pred, dtype=np.float16)
+            _array(group, var)[index] = np.asarray(pred, dtype=np.float16)
         return index, [v for v, _, _ in jobs]
 
 
@@ -155,7 +169,7 @@ def _ensure_variables(
             new[var] = {"units": "1", "long_name": f"{var} melt fraction"}
             new[var].update(provenance_attrs({}, model_id))
             continue
-        arr = group[var]
+        arr = _array(group, var)
         recorded = model_days(arr.attrs) or {}
         mine = sorted({d for m, ds in recorded.items() if same_model(m, model_id) for d in ds})
         other = sorted({d for m, ds in recorded.items() if not same_model(m, model_id) for d in ds})
@@ -193,7 +207,7 @@ def plan(
     has_sar = np.asarray(cube["has_sar"].values, dtype=bool)
     todo: dict[int, list[tuple[str, str, tuple]]] = {}
     for var, (model, ablate) in _jobs(models, ablations).items():
-        done = set(group[var].attrs.get(DONE_ATTR, [])) if var in group else set()
+        done = _days_done(_array(group, var)) if var in group else set()
         for i, d in enumerate(days):
             if d in wanted and d not in done and (not ablate or has_sar[i]):
                 todo.setdefault(i, []).append((var, model, ablate))
@@ -206,7 +220,7 @@ def _record(
     """Record ``index``'s day as done by ``ids[var]`` for each variable (after its chunk)."""
     day = dates[index].strftime("%Y-%m-%d")
     for var in variables:
-        arr = group[var]
+        arr = _array(group, var)
         recorded = model_days(arr.attrs) or {}
         mine = recorded.get(ids[var], [])
         if day not in mine:
@@ -222,7 +236,8 @@ def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[st
     for var in ids:
         if var not in group:
             continue
-        arr, done = group[var], set(group[var].attrs.get(DONE_ATTR, []))
+        arr = _array(group, var)
+        done = _days_done(arr)
         for i, d in enumerate(days):
             if d in done and d in wanted:
                 try:
@@ -238,10 +253,10 @@ def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[st
 def _forget(path: Path, bad: dict[str, list[str]]) -> None:
     group = zarr.open_group(str(path), mode="r+")
     for var, days in bad.items():
-        arr = group[var]
+        arr = _array(group, var)
         recorded = model_days(arr.attrs) or {}
         kept = {m: [d for d in ds if d not in days] for m, ds in recorded.items()}
-        arr.attrs.update(provenance_attrs(kept, arr.attrs.get(MODEL_ATTR, "unknown")))
+        arr.attrs.update(provenance_attrs(kept, str(arr.attrs.get(MODEL_ATTR, "unknown"))))
 
 
 def _up_to_date(path: Path, ids: dict[str, str], todo: dict) -> bool:
@@ -317,7 +332,8 @@ def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> 
         with Client(scheduler) as client:
             try:
                 for fut in as_completed(client.compute(tasks)):
-                    _record(group, dates, *fut.result(), ids)
+                    index, variables = fut.result()
+                    _record(group, dates, index, variables, ids)
                     bar.update()
             finally:
                 client.run(forget_on_workers, run=run)
@@ -335,7 +351,7 @@ def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> 
 
 def _counts(path: Path, ids: dict[str, str]) -> dict[str, int]:
     group = zarr.open_group(str(path), mode="r")
-    return {v: len(group[v].attrs.get(DONE_ATTR, [])) for v in ids}
+    return {v: len(_days_done(_array(group, v))) for v in ids}
 
 
 def _precompute_locked(

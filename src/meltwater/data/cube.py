@@ -17,6 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -209,7 +210,7 @@ def _build_locked(source: Source, years, overwrite: bool, batch_days: int) -> Cu
     winter, hashes = winter_hashes(ds["pmw_winter"]), []
     ds.attrs.update(_attrs(source, fingerprint))
     ny, nx = ds.sizes["y"], ds.sizes["x"]
-    encoding = {v: {"chunks": (1, ny, nx)} for v in DAILY}
+    encoding: dict[str, dict[str, Any]] = {v: {"chunks": (1, ny, nx)} for v in DAILY}
     encoding["pmw_winter"] = {"chunks": (1, ny, nx)}
     encoding["sar_interp"]["dtype"] = "float16"  # a 0–1 mean: float16 is ample, 1/3 of the disk
     with atomic_path(path) as tmp:
@@ -268,7 +269,7 @@ def day_map(cube: xr.Dataset, var: str, date: pd.Timestamp | str) -> np.ndarray:
         CubeError: unknown variable or a date that is not in the cube.
     """
     if var not in cube.variables:
-        raise CubeError(f"cube has no variable {var!r}; valid: {sorted(cube.data_vars)}")
+        raise CubeError(f"cube has no variable {var!r}; valid: {sorted(map(str, cube.data_vars))}")
     da = cube[var]
     if "time" in da.dims:
         t = pd.Timestamp(date)

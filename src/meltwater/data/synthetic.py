@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ class DemoConfig:
     @classmethod
     def preset(cls, size: str, seed: int = 0) -> DemoConfig:
         """``tiny`` (tests: 2 years, 64×96 px), ``small`` or ``default`` (the README's demo)."""
-        presets = {
+        presets: dict[str, dict[str, Any]] = {
             "tiny": dict(years=(2017, 2018), shape=(64, 96)),
             "small": dict(years=(2017, 2018, 2019), shape=(192, 320)),
             "default": dict(years=(2017, 2018, 2019), shape=(384, 640)),
