@@ -29,13 +29,8 @@ import torch
 
 from meltwater.data.preprocess import NormStats
 from meltwater.models.checkpoint import CheckpointMeta
-from meltwater.models.inference import (
-    UNetPredictor,
-    _bf16_ok,
-    candidate_paths,
-    configure_threads,
-    registry_entry,
-)
+from meltwater.models.device import bf16_native, candidate_paths, configure_threads
+from meltwater.models.inference import UNetPredictor, registry_entry
 from meltwater.models.unet import MODEL_CONFIGS, build_model
 
 
@@ -90,7 +85,7 @@ def main() -> None:
     threads = configure_threads()
     print(
         f"{dt.datetime.now():%Y-%m-%d %H:%M}, torch {torch.__version__}, {threads} torch "
-        f"threads, {os.cpu_count()} CPUs, native bf16: {_bf16_ok(torch.device('cpu'))}"
+        f"threads, {os.cpu_count()} CPUs, native bf16: {bf16_native(torch.device('cpu'))}"
     )
     print(f"load average (1, 5, 15 min) at start: {_load()}")
     x = _inputs(tuple(args.shape))

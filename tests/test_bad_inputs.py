@@ -21,7 +21,8 @@ from meltwater.cli import main
 from meltwater.data.catalog import get_source, load_catalog
 from meltwater.data.cube import build_cube, open_cube
 from meltwater.data.download import allow_patterns, download, read_manifest
-from meltwater.data.geotiff import list_dates, open_source, read_grid, read_raster, write_raster
+from meltwater.data.geotiff import open_source, read_grid, read_raster, write_raster
+from meltwater.data.timeaxis import list_dates
 from meltwater.errors import (
     CatalogError,
     DataNotFoundError,

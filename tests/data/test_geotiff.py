@@ -19,11 +19,11 @@ from meltwater.data.geotiff import (
     open_source,
     read_grid,
     read_raster,
-    time_axis,
     winter_means,
     write_raster,
 )
 from meltwater.data.synthetic import DEMO_CRS
+from meltwater.data.timeaxis import time_axis
 from meltwater.errors import DataNotFoundError, GridMismatchError, NodataTagWarning
 from meltwater.resources import catalog_path
 

@@ -10,15 +10,10 @@ import torch
 from fixtures.smallmodel import write_small_registry
 
 from meltwater.errors import CheckpointError, UnknownNameError
+from meltwater.models import device as devices
 from meltwater.models import inference as predict
-from meltwater.models.inference import (
-    PATHS,
-    UNetPredictor,
-    auto_device,
-    candidate_paths,
-    choose_path,
-    registry_entry,
-)
+from meltwater.models.device import PATHS, auto_device, candidate_paths, choose_path
+from meltwater.models.inference import UNetPredictor, registry_entry
 from meltwater.models.unet import ModelConfig
 
 SMALL = ModelConfig("tu-resnet10t", 3, (16, 8, 8))
@@ -198,9 +193,9 @@ def fake_timing(monkeypatch):
 
     monkeypatch.setattr(UNetPredictor, "_runner", runner)
     monkeypatch.setattr(predict, "choose_path", counting_choose)
-    monkeypatch.setattr(predict, "_now", clock)
-    monkeypatch.setattr(predict, "_CHOICES", {})
-    monkeypatch.setattr(predict, "_bf16_ok", lambda device: True)
+    monkeypatch.setattr(devices, "_now", clock)
+    monkeypatch.setattr(predict, "CHOICES", {})
+    monkeypatch.setattr(devices, "bf16_native", lambda device: True)
     return costs, calls
 
 

@@ -5,9 +5,8 @@ dask arrays with one chunk per day, the static DEM and land mask are read eagerl
 is checked against the DEM's grid (CRS, transform, shape). The CRS and transform always come from
 the files.
 
-Time axis: every season day of the layout's years (the years with a season-day file) ∪ every
-date of the train/val/test split lists. A season day without a file is an all-NaN day; a split
-date without one of its files is an error naming the date and the file.
+Time axis: `meltwater.data.timeaxis.time_axis`. A day of the axis without a file of a variable
+is an all-NaN day of that variable.
 
 No-data: daily files use NaN. A daily file's GeoTIFF nodata tag other than NaN is ignored (as
 the reference code does: a tag of 0 would otherwise turn every dry SAR pixel and every MAR zero
@@ -36,22 +35,17 @@ from rasterio.errors import RasterioIOError
 
 from meltwater.atomic import atomic_path
 from meltwater.data.catalog import Source
+from meltwater.data.timeaxis import time_axis
 from meltwater.errors import DataNotFoundError, GridMismatchError, NodataTagWarning
 
 __all__ = [
-    "SCENE_SPLITS",
     "Grid",
     "coords_from_grid",
-    "list_dates",
     "open_source",
     "read_grid",
     "read_raster",
-    "season_dates",
-    "time_axis",
     "write_raster",
 ]
-
-SCENE_SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -210,90 +204,6 @@ def write_raster(
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(data, 1)
-
-
-def list_dates(folder: Path, date_format: str = "%Y_%m_%d") -> pd.DatetimeIndex:
-    """Dates of the ``YYYY_MM_DD.tif`` files in ``folder`` (others are ignored)."""
-    if not folder.is_dir():
-        return pd.DatetimeIndex([], name="time")
-    dates = pd.to_datetime(
-        [p.stem for p in folder.glob("*.tif")], format=date_format, errors="coerce"
-    )
-    return pd.DatetimeIndex(sorted(dates.dropna()), name="time")
-
-
-def season_dates(
-    years: Iterable[int], season: tuple[str, str] = ("04-01", "09-30")
-) -> pd.DatetimeIndex:
-    """Every day of the melt season (inclusive) of each year."""
-    parts = [pd.date_range(f"{y}-{season[0]}", f"{y}-{season[1]}", freq="D") for y in sorted(years)]
-    return pd.DatetimeIndex(np.concatenate(parts) if parts else [], name="time")
-
-
-def _scene_dates(source: Source) -> pd.Series:
-    """Every date of the source's train/val/test lists → its split name (a missing list: none)."""
-    parts = []
-    for split in SCENE_SPLITS:
-        if source.split_path(split).is_file():
-            dates = source.split_dates(split)
-            parts.append(pd.Series(split, index=dates, dtype=object))
-    if not parts:
-        return pd.Series([], index=pd.DatetimeIndex([], name="time"), dtype=object)
-    out = pd.concat(parts)
-    return out[~out.index.duplicated()].sort_index()
-
-
-def time_axis(
-    source: Source, years: Sequence[int] | None = None, variables: Sequence[str] | None = None
-) -> pd.DatetimeIndex:
-    """The cube's days: every season day with a file of the layout ∪ every train/val/test date.
-
-    A season day is in the axis when any daily variable has a file dated that day (a variable
-    without one is all-NaN there); ``years`` restricts the days to those years. Split dates are
-    not taken from ``deploy.csv`` (the reference's list misses every 31st of a month), and each
-    split date in those years must have a file in every daily variable opened (``variables``,
-    default all of the layout).
-
-    Raises:
-        DataNotFoundError: a split date without a file (the message names the date, its split
-            and the file), or no day at all.
-    """
-    layout = source.layout
-    found = pd.DatetimeIndex([], name="time")
-    for v in layout.daily:
-        found = found.union(list_dates(source.variable_dir(v), layout.date_format))
-    start, end = source.season
-    md = found.strftime("%m-%d")
-    in_season = found[(md >= start) & (md <= end)]
-    scenes = _scene_dates(source)
-    if years is not None:
-        scope = sorted({int(y) for y in years})
-        in_season = in_season[in_season.year.isin(scope)]
-        scenes = scenes[scenes.index.year.isin(scope)]
-    else:
-        scenes = scenes[scenes.index.year.isin(sorted(set(in_season.year)))]
-    variables = [v for v in (variables or layout.daily) if v in layout.daily]
-    missing = [
-        f"{day:%Y-%m-%d} ({split}): {source.day_path(v, day)}"
-        for day, split in scenes.items()
-        for v in variables
-        if not source.day_path(v, day).is_file()
-    ]
-    if missing:
-        shown = "; ".join(missing[:10]) + (
-            f"; … {len(missing) - 10} more" if len(missing) > 10 else ""
-        )
-        raise DataNotFoundError(
-            f"source {source.name!r}: {len(missing)} file(s) of split dates missing: {shown} "
-            f"(split lists in {source.splits_dir}; restrict the years to build a part)"
-        )
-    dates = in_season.union(scenes.index)
-    if len(dates) == 0:
-        raise DataNotFoundError(
-            f"source {source.name!r} under {source.root} has no days"
-            + (f" in years {list(years)}" if years is not None else "")
-        )
-    return pd.DatetimeIndex(dates, name="time")
 
 
 def _lazy_stack(

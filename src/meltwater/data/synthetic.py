@@ -35,7 +35,8 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from meltwater.atomic import atomic_path
-from meltwater.data.geotiff import Grid, season_dates, write_raster
+from meltwater.data.geotiff import Grid, write_raster
+from meltwater.data.timeaxis import season_dates
 from meltwater.errors import UnknownNameError
 
 __all__ = ["GENERATOR_VERSION", "DemoConfig", "demo_split", "simulate", "write_demo"]

@@ -32,7 +32,7 @@ from meltwater.models.checkpoint import (
     save_checkpoint,
     save_train_state,
 )
-from meltwater.models.inference import auto_device, configure_threads
+from meltwater.models.device import auto_device, configure_threads
 from meltwater.models.sliding import sliding_window
 from meltwater.models.unet import ModelConfig, build_model, get_model_config
 
