@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from benchmarks.load import free_port
+import contextlib
+from collections.abc import Iterator
 
-__all__ = ["LOCAL", "free_port", "until", "wait_maps", "watch"]
+import panel as pn
+
+from benchmarks.load import free_port
+from meltwater_dashboard.app import build_app
+from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.store import Store
+
+__all__ = ["LOCAL", "free_port", "serve_app", "until", "wait_maps", "watch"]
 
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "blob:http://127.0.0.1", "data:")
 
@@ -33,3 +41,28 @@ def wait_maps(page, n: int) -> None:
     # Bokeh renders into shadow roots: Playwright's CSS locators pierce them, querySelector not
     page.locator(".bk-Canvas").nth(n - 1).wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
+
+
+@contextlib.contextmanager
+def serve_app(store: Store, source: str) -> Iterator[tuple[str, list[DashboardState]]]:
+    """Serve the dashboard on ``store`` in this process: (page URL, each session's state)."""
+    states: list[DashboardState] = []
+
+    def app():
+        state = DashboardState(source=source, store=store)
+        states.append(state)
+        return build_app(state, sync_url=True)
+
+    port = free_port()
+    server = pn.serve(
+        {"app": app},
+        port=port,
+        address="127.0.0.1",
+        websocket_origin=f"127.0.0.1:{port}",
+        threaded=True,
+        show=False,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}/app", states
+    finally:
+        server.stop()

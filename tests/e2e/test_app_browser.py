@@ -11,12 +11,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import panel as pn
 import pytest
-from e2e_helpers import free_port, until, wait_maps, watch
+from e2e_helpers import serve_app, until, wait_maps, watch
 
-from meltwater_dashboard.app import build_app
-from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
 
 pytestmark = pytest.mark.e2e
@@ -35,24 +32,8 @@ def served(tiny_cube):
         {SOURCE: cube},
         predictor=lambda c, d, ablate: np.full((c.sizes["y"], c.sizes["x"]), 0.5, "f4"),
     )
-    states: list[DashboardState] = []
-
-    def app():
-        state = DashboardState(source=SOURCE, store=store)
-        states.append(state)
-        return build_app(state, sync_url=True)
-
-    port = free_port()
-    server = pn.serve(
-        {"app": app},
-        port=port,
-        address="127.0.0.1",
-        websocket_origin=f"127.0.0.1:{port}",
-        threaded=True,
-        show=False,
-    )
-    yield f"http://127.0.0.1:{port}/app", states
-    server.stop()
+    with serve_app(store, SOURCE) as served:
+        yield served
 
 
 def test_app_scrub_ablate_curves(page, served, shots):

@@ -8,13 +8,10 @@ must name the problem once, as text, and keep working.
 from __future__ import annotations
 
 import numpy as np
-import panel as pn
 import pytest
-from e2e_helpers import free_port, until, wait_maps, watch
+from e2e_helpers import serve_app, until, wait_maps, watch
 
 from meltwater.errors import CheckpointError, CorruptDataError
-from meltwater_dashboard.app import build_app
-from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
 
 pytestmark = pytest.mark.e2e
@@ -50,24 +47,8 @@ def served(tiny_cube):
     store = FaultyStore({SOURCE: cube}, predictor=broken)
     sar_days = sorted(store.sar_days(SOURCE))
     store.bad_day = sar_days[len(sar_days) // 2].strftime("%Y-%m-%d")
-    states: list[DashboardState] = []
-
-    def app():
-        state = DashboardState(source=SOURCE, store=store)
-        states.append(state)
-        return build_app(state, sync_url=True)
-
-    port = free_port()
-    server = pn.serve(
-        {"app": app},
-        port=port,
-        address="127.0.0.1",
-        websocket_origin=f"127.0.0.1:{port}",
-        threaded=True,
-        show=False,
-    )
-    yield f"http://127.0.0.1:{port}/app", store, states, calls
-    server.stop()
+    with serve_app(store, SOURCE) as (url, states):
+        yield url, store, states, calls
 
 
 def test_a_link_to_a_damaged_day_names_it_and_shows_the_page(page, served, shots):
