@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+# exports (ONNX) go to a cache of this run, never to the user's ~/.cache
+os.environ.setdefault("MELTWATER_CACHE", tempfile.mkdtemp(prefix="meltwater-test-cache-"))
 os.environ.setdefault("MPLBACKEND", "agg")
 
 import matplotlib  # noqa: E402

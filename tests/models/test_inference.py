@@ -69,6 +69,23 @@ def test_optimised_path_close_to_fp32(models_dir, tiny_cube):
     assert diff.max() < 0.02
 
 
+def test_onnx_runtime_path_equals_fp32(models_dir, tiny_cube, tmp_path, monkeypatch):
+    """ONNX Runtime: exported once (cached by weights hash), equal to torch fp32 within 1e-4."""
+    monkeypatch.setenv("MELTWATER_CACHE", str(tmp_path))
+    onnx = UNetPredictor.from_registry(models_dir=models_dir, precision="onnx")
+    ref = UNetPredictor.from_registry(models_dir=models_dir, precision="fp32")
+    exported = list(tmp_path.glob("onnx/*/model.onnx"))
+    assert onnx.chosen_precision == "onnx" and len(exported) == 1
+    day = _sar_day(tiny_cube)
+    got, want = onnx.predict(tiny_cube, day).values, ref.predict(tiny_cube, day).values
+    assert np.abs(got - want).max() < 1e-4
+    crop = np.zeros((4, 64, 96), np.float32)  # another size, same exported file
+    assert np.abs(onnx.predict_array(crop) - ref.predict_array(crop)).max() < 1e-4
+    mtime = exported[0].stat().st_mtime_ns
+    UNetPredictor.from_registry(models_dir=models_dir, precision="onnx")
+    assert exported[0].stat().st_mtime_ns == mtime, "the cached export is reused"
+
+
 def test_predict_array_checks_channels(models_dir):
     pred = UNetPredictor.from_registry(models_dir=models_dir)
     with pytest.raises(ValueError, match="4 channels"):
@@ -174,8 +191,9 @@ def test_choose_path_needs_fp32():
 @pytest.fixture
 def fake_timing(monkeypatch):
     """Time the predictor's real runners with a fake clock: set ``costs`` per path; bf16 is a
-    candidate whatever the CPU; the in-process cache starts empty."""
-    clock, costs, calls = FakeClock(), {}, []
+    candidate whatever the CPU; ONNX Runtime too, at a cost of 1 s unless set; the in-process
+    cache starts empty."""
+    clock, costs, calls = FakeClock(), {"onnx": 1.0}, []
     real_runner, real_choose = UNetPredictor._runner, predict.choose_path
 
     def runner(self, model, path, x):
@@ -205,13 +223,15 @@ def fake_timing(monkeypatch):
         ({"fp32": 0.2, "fp32_cl": 0.4, "bf16": 0.3}, "fp32"),  # the demo CPU of the note
         ({"fp32": 0.4, "fp32_cl": 0.2, "bf16": 0.3}, "fp32_cl"),
         ({"fp32": 0.4, "fp32_cl": 0.3, "bf16": 0.1}, "bf16"),
+        ({"fp32": 0.4, "fp32_cl": 0.3, "bf16": 0.3, "onnx": 0.15}, "onnx"),
     ],
 )
 def test_auto_predictor_follows_the_timing(models_dir, tiny_cube, fake_timing, costs, expected):
     fake_timing[0].update(costs)
     auto = UNetPredictor.from_registry(models_dir=models_dir, precision="auto")
     assert auto.chosen_precision == expected == auto.path_choice.name
-    assert auto.path_choice.seconds == pytest.approx(costs) and auto.path_choice.tile == 256
+    assert auto.path_choice.seconds == pytest.approx(fake_timing[0])
+    assert auto.path_choice.tile == 256
     assert (auto.bf16, auto.channels_last) == (PATHS[expected].bf16, PATHS[expected].channels_last)
     conv = next(m for m in auto.model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(

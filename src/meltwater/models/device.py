@@ -37,7 +37,7 @@ __all__ = [
     "configure_threads",
 ]
 
-Precision = Literal["auto", "fp32", "fp32_cl", "bf16"]
+Precision = Literal["auto", "fp32", "fp32_cl", "bf16", "onnx"]
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,14 @@ class InferencePath:
         channels_last: weights and inputs in channels-last memory format.
         bf16: bfloat16 autocast.
         tolerance: the largest max |output - fp32 output| with which ``auto`` may choose it.
+        onnx: run by ONNX Runtime on the CPU (`meltwater.models.onnx_runtime`), not by torch.
     """
 
     name: str
     channels_last: bool
     bf16: bool
     tolerance: float
+    onnx: bool = False
 
 
 PATHS: dict[str, InferencePath] = {
@@ -67,6 +69,8 @@ PATHS: dict[str, InferencePath] = {
         # of land pixels agree at 0.1). 0.05 on the probe admits that rounding and rejects a
         # broken path (wrong layout, overflow, NaN: differences of 0.1 to 1).
         InferencePath("bf16", channels_last=True, bf16=True, tolerance=0.05),
+        # fp32 with other kernels: the shipped model differs from torch by ~1e-6
+        InferencePath("onnx", channels_last=False, bf16=False, tolerance=1e-4, onnx=True),
     )
 }
 AUTO_MARGIN = 0.05  # another path must be > 5 % faster than fp32 at load to be chosen
@@ -97,8 +101,13 @@ def bf16_native(device: torch.device) -> bool:
 
 
 def candidate_paths(device: torch.device) -> list[InferencePath]:
-    """The paths ``auto`` times on ``device``: fp32, fp32 channels-last, bf16 where native."""
+    """The paths ``auto`` times on ``device``: fp32, fp32 channels-last, bf16 where native and,
+    on the CPU, ONNX Runtime where installed."""
+    from meltwater.models.onnx_runtime import onnx_ready
+
     names = ["fp32", "fp32_cl"] + (["bf16"] if bf16_native(device) else [])
+    if device.type == "cpu" and onnx_ready():
+        names.append("onnx")
     return [PATHS[n] for n in names]
 
 

@@ -133,6 +133,22 @@ class UNetPredictor:
         self.channels_last = path.channels_last
         fmt = torch.channels_last if path.channels_last else torch.contiguous_format
         self.model = model.to(memory_format=fmt)
+        self._onnx = self._onnx_model(model) if path.onnx else None
+
+    def _onnx_model(self, model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The network in ONNX Runtime (exported once per checkpoint and cached)."""
+        if self.device.type != "cpu":
+            raise InvalidArgumentError(f"precision 'onnx' runs on the CPU, not on {self.device}")
+        from meltwater.models.onnx_runtime import OrtModel, export_onnx
+
+        path = export_onnx(
+            model,
+            weights_sha256=self.meta.weights_sha256,
+            architecture=self.config.to_dict(),
+            in_channels=self.config.in_channels,
+            multiple=self.config.multiple,
+        )
+        return OrtModel(path, torch.get_num_threads())
 
     def _auto_choice(self, model: torch.nn.Module, allowed: Sequence[str] | None) -> PathChoice:
         """`choose_path` on one probe tile, once per process and setup."""
@@ -161,7 +177,10 @@ class UNetPredictor:
             plain = model.to(memory_format=torch.contiguous_format)
             last = copy.deepcopy(model).to(memory_format=torch.channels_last)
             runners = {
-                p.name: self._runner(plain if not p.channels_last else last, p, x) for p in paths
+                p.name: self._runner(
+                    self._onnx_model(plain) if p.onnx else last if p.channels_last else plain, p, x
+                )
+                for p in paths
             }
             choice = choose_path(runners, tile=side)
             del last, runners
@@ -170,7 +189,7 @@ class UNetPredictor:
         return choice
 
     def _runner(
-        self, model: torch.nn.Module, path: InferencePath, x: torch.Tensor
+        self, model: Callable[[torch.Tensor], torch.Tensor], path: InferencePath, x: torch.Tensor
     ) -> Callable[[], np.ndarray]:
         fmt = torch.channels_last if path.channels_last else torch.contiguous_format
 
@@ -210,6 +229,8 @@ class UNetPredictor:
         return batch
 
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
+        if self._onnx is not None:
+            return self._onnx(batch)
         with autocast(self.device, self.bf16):
             return self.model(batch)
 
