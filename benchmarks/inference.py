@@ -5,10 +5,11 @@ same run on this machine (with the date, the torch threads and the load average 
 after): the default model through every candidate path of ``precision="auto"`` (``fp32``
 contiguous, ``fp32_cl`` channels-last, ``bf16`` channels-last + bf16 autocast where bf16 is
 native, ``onnx`` ONNX Runtime on the CPU where installed), ``auto`` itself (what it chose at
-load and its one-tile timings), the ratio auto / fp32 (≤ 1 is the target: ``auto`` is never slower than the plain path), each path's
-max |Δ| vs fp32 on that day, and the paper's tu-xception71 in eager fp32 as the reference
-(skip it with ``--no-paper``). Days are timed round-robin over the predictors (median of
-``--repeats``), so a neighbour's load hits every path alike. ``--auto-paths fp32,fp32_cl``
+load and its one-tile timings), the ratio auto / fp32 (≤ 1 is the target: ``auto`` is never
+slower than the plain path), each path's max |Δ| vs fp32 on that day, and the paper's
+tu-xception71 in eager fp32 as the reference (skip it with ``--no-paper``). Days are timed
+round-robin over the predictors (median of ``--repeats``), so a neighbour's load hits every
+path alike. ``--auto-paths fp32,fp32_cl``
 restricts ``auto``'s candidates, e.g. to see its choice as on a CPU without native bf16. The
 default model uses the shipped checkpoint when present, else random weights.
 
