@@ -14,9 +14,16 @@ from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
 from meltwater_dashboard.views.pixel_errors import errors_tab
+from meltwater_dashboard.views.thresholds import thresholds_tab
 
 PLAY_INTERVAL_MS = 500  # the player's − / + buttons change the speed
-TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
+TAB_TITLES = {
+    "maps": "Maps",
+    "inputs": "Inputs",
+    "curves": "Curves",
+    "errors": "Pixel errors",
+    "thresholds": "Thresholds",
+}
 
 
 def _day_controls(state: DashboardState) -> pn.Column:
@@ -74,6 +81,7 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
         "inputs": pn.bind(lambda *_: input_maps(state), state.param.source),
         "curves": pn.bind(lambda *_: curves_tab(state), state.param.source),
         "errors": pn.bind(lambda *_: errors_tab(state), state.param.source),
+        "thresholds": pn.bind(lambda *_: thresholds_tab(state), state.param.source),
     }
     # lazy: a tab's views are built when it is first shown, not for every session up front
     tabs = pn.Tabs(

@@ -211,3 +211,19 @@ def test_hostile_link_shows_escaped_notices_and_runs_no_script(page, served, sho
     assert dialogs == []
     assert states[-1].model != hostile["model"] and states[-1].tab == "maps"
     assert not external, external
+
+
+def test_analysis_tabs_render(page, served, shots):
+    """Issue 17: the analysis tabs render in the browser without a console error."""
+    url, states = served
+    errors, external = _watch(page)
+    page.set_viewport_size({"width": 1700, "height": 1100})
+    page.goto(url)
+    _wait_maps(page, 3)
+    page.get_by_text("Thresholds", exact=True).click()
+    page.get_by_text("Melt threshold (the paper's: 0.1)").first.wait_for(timeout=15_000)
+    _wait_maps(page, 4)
+    assert states[-1].tab == "thresholds"
+    page.screenshot(path=str(shots / "dashboard_thresholds.png"))
+    assert not errors, errors
+    assert not external, external

@@ -42,6 +42,7 @@ from meltwater.evaluation.results import (
     write_results,
 )
 from meltwater.evaluation.scoring import day_truth, score_day
+from meltwater.evaluation.thresholds import THRESHOLDS, contingency
 from meltwater.models.registry import (
     MODEL_NAMES,
     BaselinePredictor,
@@ -168,7 +169,7 @@ def _one_day(
 ) -> dict:
     """Predict all models on one day: melt area always, metrics when ``score``."""
     land, band, n_bands, area = ctx["land"], ctx["band"], ctx["n_bands"], ctx["area"]
-    out: dict = {"area": {}, "scores": {}, "melt": {}, "band_bias": {}}
+    out: dict = {"area": {}, "scores": {}, "melt": {}, "band_bias": {}, "counts": {}}
     truth = day_truth(cube, date)
     if truth is not None:
         out["sar_area"] = truth.melt_area_km2(area)
@@ -192,6 +193,7 @@ def _one_day(
             out["scores"][name] = scores
             d = (pred - truth.sar)[valid]
             out["band_bias"][name] = np.bincount(band[valid], weights=d, minlength=n_bands)
+            out["counts"][name] = contingency(pred, truth.sar, valid, THRESHOLDS)
     return out
 
 

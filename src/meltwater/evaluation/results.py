@@ -1,7 +1,7 @@
 """The evaluation results file: its fixed schema, assembly, netCDF/markdown writers.
 
 `assemble` turns the per-day rows of `evaluate` into the results Dataset documented
-in ``docs/results.md`` (``schema_version`` 1); `save_results` writes it atomically as
+in ``docs/results.md`` (``schema_version`` 2); `save_results` writes it atomically as
 ``<data dir>/results/<source>_<split>.nc`` with the paper-style markdown table beside it.
 """
 
@@ -16,6 +16,7 @@ import xarray as xr
 from meltwater.atomic import atomic_path
 from meltwater.data.cube import season_day
 from meltwater.evaluation import metrics
+from meltwater.evaluation.thresholds import OUTCOMES, THRESHOLDS
 
 __all__ = [
     "ELEVATION_STEP_M",
@@ -35,7 +36,7 @@ __all__ = [
     "write_results",
 ]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 MONTHS = np.arange(4, 10)  # April–September
 SEASON_DAYS = np.arange(183)  # 0 = 1 April … 182 = 30 September
 GAP_BINS = ("1", "2-3", "4-6", ">6")
@@ -144,6 +145,11 @@ def assemble(
     )
     ds["sar_melt_area_km2"] = ("day", np.array([rows[d].get("sar_area", np.nan) for d in days]))
     ds = _elevation(ds, models, dates, rows, edges)
+    ds["threshold_counts"] = xr.DataArray(
+        np.array([[rows[d]["counts"][m] for d in dates] for m in models], dtype=np.int64),
+        dims=("model", "time", "threshold", "outcome"),
+        coords={"threshold": THRESHOLDS, "outcome": list(OUTCOMES)},
+    )
     for k, u in (("melt_area_km2", "km2"), ("sar_melt_area_km2", "km2"), ("gap_days", "d")):
         ds[k].attrs["units"] = u
     return ds
