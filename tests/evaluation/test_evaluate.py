@@ -112,6 +112,19 @@ def test_threshold_counts(hand):
     assert float(s.sel(score="csi", threshold=0.8)) == 0.0
 
 
+def test_score_cards(hand):
+    _, ds = hand
+    assert ds.elevation_sums.dims == ("model", "time", "elev_band", "sum")
+    month = ds.card_month.sel(model="linear_dem", card_metric="mae")
+    assert list(month.sel(month=6).values) == [0.5, 0.5, 0.5]  # one June image: no spread
+    assert np.isnan(month.sel(month=7)).all()
+    elev = ds.card_elevation.sel(model="linear_dem", card_metric="mae", bound="value")
+    np.testing.assert_allclose(elev.values, [1.0, 1.0, 0.4, 0.0, 0.0])  # = elevation_bias
+    width = ds.card_elevation.sel(bound="hi") - ds.card_elevation.sel(bound="lo")
+    assert float(abs(width).max()) < 1e-12  # the two test images are identical
+    assert ds.card_month.attrs == {"n_boot": 1000, "seed": 0, "level": 0.9}
+
+
 def test_attrs_and_table(hand):
     _, ds = hand
     assert ds.attrs["prediction_source"] == '{"linear_dem": "cube", "pmw_threshold": "cube"}'

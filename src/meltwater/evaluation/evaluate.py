@@ -41,6 +41,7 @@ from meltwater.evaluation.results import (
     save_results,
     write_results,
 )
+from meltwater.evaluation.scorecard import group_sums
 from meltwater.evaluation.scoring import day_truth, score_day
 from meltwater.evaluation.thresholds import THRESHOLDS, contingency
 from meltwater.models.registry import (
@@ -169,7 +170,7 @@ def _one_day(
 ) -> dict:
     """Predict all models on one day: melt area always, metrics when ``score``."""
     land, band, n_bands, area = ctx["land"], ctx["band"], ctx["n_bands"], ctx["area"]
-    out: dict = {"area": {}, "scores": {}, "melt": {}, "band_bias": {}, "counts": {}}
+    out: dict = {"area": {}, "scores": {}, "melt": {}, "band_sums": {}, "counts": {}}
     truth = day_truth(cube, date)
     if truth is not None:
         out["sar_area"] = truth.melt_area_km2(area)
@@ -191,8 +192,7 @@ def _one_day(
         if score:
             out["melt"][name] = scores.pop("melt_fraction")
             out["scores"][name] = scores
-            d = (pred - truth.sar)[valid]
-            out["band_bias"][name] = np.bincount(band[valid], weights=d, minlength=n_bands)
+            out["band_sums"][name] = group_sums(pred, truth.sar, valid, band, n_bands)
             out["counts"][name] = contingency(pred, truth.sar, valid, THRESHOLDS)
     return out
 
@@ -209,6 +209,8 @@ def evaluate(
     area_days: Literal["all", "split"] = "all",
     workers: int = 1,
     ssim_sigma: float = metrics.SSIM_SIGMA,
+    n_boot: int = 1000,
+    seed: int = 0,
     progress: bool = True,
 ) -> xr.Dataset:
     """Score ``models`` on the SAR days of ``split`` (schema in ``docs/results.md``).
@@ -228,6 +230,8 @@ def evaluate(
         workers: threads over days (default 1: on the 2-core development machine 2 threads
             were not faster, see docs/results.md).
         ssim_sigma: Gaussian σ of the SSIM window.
+        n_boot: resamples of the score cards' 90 % bootstrap intervals over images.
+        seed: seed of those resamples.
         progress: show a tqdm bar.
 
     Raises:
@@ -270,7 +274,7 @@ def evaluate(
         bar = tqdm(jobs, total=len(all_days), desc="evaluate", disable=not progress)
         rows = dict(zip(all_days, bar, strict=True))
     elapsed = _time.perf_counter() - t0
-    ds = assemble(models, dates, train_dates, all_days, rows, edges)
+    ds = assemble(models, dates, train_dates, all_days, rows, edges, n_boot=n_boot, seed=seed)
     source = {m: _describe(p, cube) for m, p in preds.items()}
     return ds.assign_attrs(
         source=str(cube.attrs.get("source", "")),

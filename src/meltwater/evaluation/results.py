@@ -16,6 +16,7 @@ import xarray as xr
 from meltwater.atomic import atomic_path
 from meltwater.data.cube import season_day
 from meltwater.evaluation import metrics
+from meltwater.evaluation.scorecard import SUMS, scorecards
 from meltwater.evaluation.thresholds import OUTCOMES, THRESHOLDS
 
 __all__ = [
@@ -95,6 +96,7 @@ def assemble(
     days: pd.DatetimeIndex,
     rows: dict,
     edges: np.ndarray,
+    **card,
 ) -> xr.Dataset:
     """Build the results Dataset (without attributes) from the per-day rows of the evaluation.
 
@@ -105,6 +107,8 @@ def assemble(
         days: the days of the melt-area series (``day``).
         rows: per-day results of `meltwater.evaluation.evaluate` keyed by date.
         edges: elevation band edges in metres.
+        card: ``n_boot``, ``seed``, ``level`` of the score cards' bootstrap
+            (`meltwater.evaluation.scorecard.scorecards`).
     """
     names = list(metrics.METRIC_NAMES)
     scores = [[[rows[d]["scores"][m][k] for d in dates] for k in names] for m in models]
@@ -150,6 +154,12 @@ def assemble(
         dims=("model", "time", "threshold", "outcome"),
         coords={"threshold": THRESHOLDS, "outcome": list(OUTCOMES)},
     )
+    ds["elevation_sums"] = xr.DataArray(
+        np.array([[rows[d]["band_sums"][m] for d in dates] for m in models], dtype=np.float64),
+        dims=("model", "time", "elev_band", "sum"),
+        coords={"sum": list(SUMS)},
+    )
+    ds["card_month"], ds["card_elevation"] = scorecards(ds["elevation_sums"], MONTHS, **card)
     for k, u in (("melt_area_km2", "km2"), ("sar_melt_area_km2", "km2"), ("gap_days", "d")):
         ds[k].attrs["units"] = u
     return ds
@@ -166,7 +176,7 @@ def _elevation(ds: xr.Dataset, models, dates, rows, edges) -> xr.Dataset:
             continue
         count[:, j] += rows[d]["band_count"]
         for i, m in enumerate(models):
-            sums[i, :, j] += rows[d]["band_bias"][m]
+            sums[i, :, j] += rows[d]["band_sums"][m][:, SUMS.index("err")]
     labels = [f"{int(lo)}-{int(hi)}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
     ds = ds.assign_coords(
         elev_band=labels,
