@@ -26,7 +26,7 @@ from meltwater_dashboard.store import Store
 
 __all__ = ["CHANNELS", "MONTHS", "TABS", "DashboardState"]
 
-TABS = ("maps", "inputs", "curves", "errors", "thresholds")
+TABS = ("maps", "inputs", "curves", "errors", "thresholds", "scorecard")
 MONTHS = (4, 5, 6, 7, 8, 9)
 NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
 NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
@@ -38,6 +38,7 @@ _VIEW_TAB = {
     "errors": "errors",
     "series": "errors",
     "thresholds": "thresholds",
+    "scorecard": "scorecard",
 }
 
 
@@ -70,6 +71,7 @@ class DashboardState(param.Parameterized):
     tick_errors = param.Integer(default=0, doc="redraw the per-pixel error maps")
     tick_series = param.Integer(default=0, doc="redraw the tapped pixel's series")
     tick_thresholds = param.Integer(default=0, doc="redraw the day's threshold curves")
+    tick_scorecard = param.Integer(default=0, doc="mark the day's month and model on the card")
 
     def __init__(self, source: str | None = None, store: Store | None = None, **params):
         self.store = store or Store.shared()
@@ -259,11 +261,11 @@ class DashboardState(param.Parameterized):
             nxt = self.days[self.day + 1].strftime("%Y-%m-%d")
             rest = [] if self.playing else ["sar", "valid"]
             self.store.prefetch(self.source, [pred_var(m) for m in self.shown_models] + rest, nxt)
-        self._refresh(("maps", "inputs", "curves", "series", "thresholds"))
+        self._refresh(("maps", "inputs", "curves", "series", "thresholds", "scorecard"))
 
     @param.depends("model", "model_b", "compare", watch=True)
     def _on_model(self) -> None:
-        self._refresh(("maps", "errors", "curves", "series", "thresholds"))
+        self._refresh(("maps", "errors", "curves", "series", "thresholds", "scorecard"))
 
     @param.depends("pixel", watch=True)
     def _on_pixel(self) -> None:

@@ -129,7 +129,8 @@ def thresholds_tab(state: DashboardState) -> pn.layout.Panel:
 
     def heading(tick: int, t: float) -> str:
         if not state.has_sar:
-            return f"**{state.date_str}: no SAR scene**, so no day scores; the split's are shown."
+            shown = "the split's are shown" if split is not None else "pick a SAR day"
+            return f"**{state.date_str}: no SAR scene**, so no day scores ({shown})."
         return f"**Scores of {state.date_str} at threshold {t:.2f}** (both maps binarised at > t)"
 
     def table(tick: int, t: float) -> pd.DataFrame:
@@ -140,7 +141,8 @@ def thresholds_tab(state: DashboardState) -> pn.layout.Panel:
         pn.pane.Markdown(
             "Melt is where a map exceeds the threshold; accuracy, precision, recall and CSI "
             "(hits / (hits + misses + false alarms)) of every model as the threshold moves. "
-            f"Solid: the shown day. {note} Grey: the paper's 0.1; red: the slider."
+            f"Solid: the shown day. {note} Grey: the paper's 0.1; red: the slider.",
+            width=900,
         ),
         slider,
         pn.pane.Markdown(pn.bind(heading, state.param.tick_thresholds, slider)),

@@ -14,11 +14,13 @@ import socket
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import panel as pn
 import pytest
 
 from benchmarks.load import ARGS as CHROMIUM_ARGS
 from benchmarks.load import CHROMIUM as CHROMIUM_PATH
+from meltwater.evaluation.evaluate import evaluate, save_results
 from meltwater_dashboard.app import build_app
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
@@ -213,17 +215,26 @@ def test_hostile_link_shows_escaped_notices_and_runs_no_script(page, served, sho
     assert not external, external
 
 
-def test_analysis_tabs_render(page, served, shots):
+def test_analysis_tabs_render(page, served, shots, tmp_path, monkeypatch):
     """Issue 17: the analysis tabs render in the browser without a console error."""
     url, states = served
     errors, external = _watch(page)
     page.set_viewport_size({"width": 1700, "height": 1100})
     page.goto(url)
     _wait_maps(page, 3)
-    page.get_by_text("Thresholds", exact=True).click()
+    cube = states[-1].cube
+    sar_day = pd.Timestamp(cube.time.values[np.flatnonzero(cube["has_sar"].values)[2]])
+    ds = evaluate(cube, ["unet", "pmw_threshold", "sar_running_mean"], n_boot=100, progress=False)
+    save_results(ds.assign_attrs(source=SOURCE), tmp_path)
+    monkeypatch.setenv("MELTWATER_DATA", str(tmp_path))  # read by the server's store
+    page.goto(f"{url}?date={sar_day:%Y-%m-%d}&tab=thresholds")
     page.get_by_text("Melt threshold (the paper's: 0.1)").first.wait_for(timeout=15_000)
     _wait_maps(page, 4)
-    assert states[-1].tab == "thresholds"
+    assert states[-1].tab == "thresholds" and states[-1].date == sar_day
+    page.get_by_text(re.compile("Dashed: mean over the")).first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "dashboard_thresholds.png"))
+    page.get_by_text("Score card", exact=True).click()
+    page.get_by_text("MAE", exact=True).first.wait_for(timeout=15_000)
+    page.screenshot(path=str(shots / "dashboard_scorecard.png"))
     assert not errors, errors
     assert not external, external
