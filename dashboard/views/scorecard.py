@@ -60,23 +60,26 @@ def card_html(card: xr.DataArray, model: str, month: int | None, reference: str)
         reference: the model the colours compare with.
     """
     group = next(d for d in card.dims if d not in ("model", "card_metric", "bound"))
-    skill = relative_skill(card.sel(bound="value"), reference)
+    card = card.transpose("model", "card_metric", group, "bound")
+    skill = relative_skill(card.sel(bound="value"), reference).values
+    vals = card.values
     models = [str(m) for m in card.model.values]
+    metrics = [str(k) for k in card.card_metric.values]
     groups = list(card[group].values)
     head = "".join(f"<th>{html_text(_label(group, g))}</th>" for g in groups)
     out = [CSS, '<div style="display:flex;flex-wrap:wrap">']
     for metric in CARD_METRICS:
-        rel = skill.sel(card_metric=metric)
-        scale = float(np.nanmax(np.abs(rel.values))) if np.isfinite(rel.values).any() else 0.0
+        k = metrics.index(metric)
+        rel = skill[:, k]
+        scale = float(np.nanmax(np.abs(rel))) if np.isfinite(rel).any() else 0.0
         rows = [f"<tr><th>{NAMES[metric]}</th>{head}</tr>"]
-        for m in models:
+        for i, m in enumerate(models):
             cells = []
-            for g in groups:
-                v, lo, hi = card.sel(model=m, card_metric=metric, **{group: g}).values
+            for j, g in enumerate(groups):
+                v, lo, hi = vals[i, k, j]
                 text = "–" if not np.isfinite(v) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
                 cls = ' class="day"' if group == "month" and g == month else ""
-                colour = _colour(float(rel.sel(model=m, **{group: g})), scale)
-                cells.append(f'<td{cls} style="background:{colour}">{text}</td>')
+                cells.append(f'<td{cls} style="background:{_colour(rel[i, j], scale)}">{text}</td>')
             name = html_text(m) + (" (ref.)" if m == reference else "")
             sel = ' class="sel"' if m == model else ""
             rows.append(f"<tr{sel}><th>{name}</th>{''.join(cells)}</tr>")

@@ -8,11 +8,11 @@ mar_interp marks all land as melt at every threshold: accuracy and precision 0.5
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 import pytest
 from bokeh.document import Document
+from bokeh.models import Span
 from fixtures.toycube import make_toy_cube
 
 from meltwater.evaluation.evaluate import evaluate, save_results
@@ -24,8 +24,6 @@ from meltwater_dashboard.views.thresholds import (
     threshold_table,
     thresholds_tab,
 )
-
-hv.extension("bokeh")
 
 
 @pytest.fixture
@@ -83,8 +81,15 @@ def test_tab_renders_and_follows_day_only_in_view(state, tmp_path):
     state.model = "mar_interp"
     assert state.tick_thresholds == before + 2
     assert "Scores of 2019-06-03 at threshold 0.10" in tab[2].object
-    dmap = tab[4][0].object  # accuracy: the day's curves follow the day
-    curves = {c.label: c for c in dmap[()].traverse(lambda e: e, [hv.Curve]) if c.label}
-    assert curves["unet"].dimension_values(1)[-1] == 0.5
+    fig = tab[4][0].object  # accuracy: the day's lines follow the day and the model
+    lines = {
+        r.data_source.data["model"][0]: r for r in fig.renderers if "model" in r.data_source.data
+    }
+    assert lines["unet"].data_source.data["value"][-1] == 0.5
+    assert (lines["mar_interp"].glyph.line_width, lines["unet"].glyph.line_width) == (3.0, 1.5)
+    tab[1].value = 0.3
+    assert {s.location for s in fig.center if isinstance(s, Span)} == {0.1, 0.3}
+    assert tab[3].object.loc["unet", ("day", "Accuracy")] == 1.0
     state.day = 3
     assert "no SAR scene" in tab[2].object
+    assert np.isnan(lines["unet"].data_source.data["value"]).all()

@@ -56,12 +56,23 @@ def check_thresholds(thresholds: ArrayLike) -> np.ndarray:
 
 
 def _above(values: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """For each threshold of ``t``, how many ``values`` exceed it (one sort, 18 searches)."""
-    return values.size - np.searchsorted(np.sort(values), t, side="right")
+    """For each threshold of ``t``, how many ``values`` exceed it (one sort, 18 searches).
+
+    Float32 values are compared with the largest float32 not above each threshold, which
+    selects exactly the values above the float64 threshold (and sorts twice as fast).
+    """
+    tt = t.astype(values.dtype)
+    tt = np.where(tt > t, np.nextafter(tt, values.dtype.type(-np.inf)), tt)
+    return values.size - np.searchsorted(np.sort(values), tt, side="right")
+
+
+def _dtype(*arrays: np.ndarray) -> np.dtype:
+    """float32 for float16/float32 inputs, float64 otherwise."""
+    return np.result_type(*[a.dtype for a in arrays], np.float32)
 
 
 def _counts(pred: np.ndarray, sar: np.ndarray, t: np.ndarray, sar_above=None) -> np.ndarray:
-    """`OUTCOMES` counts of paired float64 values (``sar_above``: `_above` of ``sar``, if known)."""
+    """`OUTCOMES` counts of paired values (``sar_above``: `_above` of ``sar``, if known)."""
     tp = _above(np.minimum(pred, sar), t)  # melt in both: min(pred, sar) > T
     fp = _above(pred, t) - tp
     fn = (_above(sar, t) if sar_above is None else sar_above) - tp
@@ -84,8 +95,9 @@ def contingency(
     """
     t = check_thresholds(thresholds)
     m = valid_pixels(pred, target, mask)
-    p = np.asarray(pred, dtype=np.float64)[m]
-    return _counts(p, np.asarray(target, dtype=np.float64)[m], t)
+    p, s = np.asarray(pred), np.asarray(target)
+    dtype = _dtype(p, s)
+    return _counts(p[m].astype(dtype), s[m].astype(dtype), t)
 
 
 def binary_scores(counts: xr.DataArray) -> xr.DataArray:
@@ -119,14 +131,16 @@ def threshold_scores(
     t = check_thresholds(thresholds)
     target = np.asarray(target)
     base = np.isfinite(target) if mask is None else np.asarray(mask, bool) & np.isfinite(target)
-    sar = target[base].astype(np.float64)
+    preds = {m: np.asarray(p) for m, p in preds.items()}
+    for p in preds.values():
+        if p.shape != target.shape:
+            raise GridMismatchError(f"pred has shape {p.shape} but target has {target.shape}")
+    dtype = _dtype(target, *preds.values())
+    sar = target[base].astype(dtype)
     sar_above = _above(sar, t)  # shared by the models that are finite wherever SAR is valid
     rows = []
     for p in preds.values():
-        p = np.asarray(p)
-        if p.shape != target.shape:
-            raise GridMismatchError(f"pred has shape {p.shape} but target has {target.shape}")
-        p = p[base].astype(np.float64)
+        p = p[base].astype(dtype)
         ok = np.isfinite(p)
         if ok.all():
             rows.append(_counts(p, sar, t, sar_above))
