@@ -133,6 +133,7 @@ class ThresholdPlots:
             self.spans.append(span)
             self.figures[score] = fig
         last = self.figures[SCORES[-1]]
+        last.width += 150  # room for the legend
         last.add_layout(
             Legend(items=[(m, [self.lines[SCORES[-1], m]]) for m in state.models]), "right"
         )
