@@ -35,6 +35,7 @@ from meltwater.evaluation.results import (
     SEASON_DAYS,
     TABLE_METRICS,
     assemble,
+    elevation_bands,
     gap_bin,
     results_path,
     results_table,
@@ -253,9 +254,7 @@ def evaluate(
         predictors = make_predictors(cube, models, train_dates, use_cube=use_cube)
     preds = {m: predictors[m] for m in models}
 
-    dem = np.asarray(cube["dem"].values, dtype=np.float64)
-    edges = np.arange(0.0, max(np.nanmax(dem), 1.0) + ELEVATION_STEP_M, ELEVATION_STEP_M)
-    band = np.clip(np.digitize(np.nan_to_num(dem), edges) - 1, 0, len(edges) - 2)
+    band, edges = elevation_bands(cube["dem"].values)
     ctx = {
         "land": np.asarray(cube["land"].values, dtype=bool),
         "band": band,

@@ -27,6 +27,7 @@ __all__ = [
     "SEASON_DAYS",
     "TABLE_METRICS",
     "assemble",
+    "elevation_bands",
     "gap_bin",
     "gap_days",
     "grouped",
@@ -56,6 +57,16 @@ TABLE_METRICS = {
 def results_path(data_root: Path | str, source: str, split: str, suffix: str = ".nc") -> Path:
     """``<data dir>/results/<source>_<split>.nc`` (or another ``suffix``)."""
     return Path(data_root) / "results" / f"{source}_{split}{suffix}"
+
+
+def elevation_bands(
+    dem: np.ndarray, step: float = ELEVATION_STEP_M
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band index of every pixel (bands of ``step`` m from 0 m; NaN and < 0 m in the first) and
+    the band edges."""
+    dem = np.asarray(dem, dtype=np.float64)
+    edges = np.arange(0.0, max(np.nanmax(dem), 1.0) + step, step)
+    return np.clip(np.digitize(np.nan_to_num(dem), edges) - 1, 0, len(edges) - 2), edges
 
 
 def gap_bin(days: np.ndarray) -> np.ndarray:
