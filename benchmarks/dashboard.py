@@ -34,6 +34,7 @@ from meltwater.schema import pred_var
 from meltwater_dashboard.app import build_app
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import PredictFn, Store
+from meltwater_dashboard.views.onset import onset_tab
 from meltwater_dashboard.views.scorecard import scorecard_tab
 from meltwater_dashboard.views.thresholds import thresholds_tab
 
@@ -102,7 +103,7 @@ def _ablation(state: DashboardState, checkpoint: str | None) -> None:
     print(f"{'toggle + 3 maps, next day':28s} wall {wall / 1000:6.3f} s | cpu {cpu / 1000:6.3f} s")
 
 
-ANALYSIS_TABS = {"thresholds": thresholds_tab, "scorecard": scorecard_tab}
+ANALYSIS_TABS = {"thresholds": thresholds_tab, "scorecard": scorecard_tab, "onset": onset_tab}
 
 
 def _views(state: DashboardState, frames: int, pause_s: float = 0.3) -> None:

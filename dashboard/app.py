@@ -13,6 +13,7 @@ from meltwater_dashboard.views.ablation import ablation_panel
 from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
+from meltwater_dashboard.views.onset import onset_tab
 from meltwater_dashboard.views.pixel_errors import errors_tab
 from meltwater_dashboard.views.scorecard import scorecard_tab
 from meltwater_dashboard.views.thresholds import thresholds_tab
@@ -25,6 +26,7 @@ TAB_TITLES = {
     "errors": "Pixel errors",
     "thresholds": "Thresholds",
     "scorecard": "Score card",
+    "onset": "Onset",
 }
 
 
@@ -85,6 +87,7 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
         "errors": pn.bind(lambda *_: errors_tab(state), state.param.source),
         "thresholds": pn.bind(lambda *_: thresholds_tab(state), state.param.source),
         "scorecard": pn.bind(lambda *_: scorecard_tab(state), state.param.source),
+        "onset": pn.bind(lambda *_: onset_tab(state), state.param.source),
     }
     # lazy: a tab's views are built when it is first shown, not for every session up front
     tabs = pn.Tabs(

@@ -26,7 +26,7 @@ from meltwater_dashboard.store import Store
 
 __all__ = ["CHANNELS", "MONTHS", "TABS", "DashboardState"]
 
-TABS = ("maps", "inputs", "curves", "errors", "thresholds", "scorecard")
+TABS = ("maps", "inputs", "curves", "errors", "thresholds", "scorecard", "onset")
 MONTHS = (4, 5, 6, 7, 8, 9)
 NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
 NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
@@ -39,6 +39,7 @@ _VIEW_TAB = {
     "series": "errors",
     "thresholds": "thresholds",
     "scorecard": "scorecard",
+    "onset": "onset",
 }
 
 
@@ -72,6 +73,7 @@ class DashboardState(param.Parameterized):
     tick_series = param.Integer(default=0, doc="redraw the tapped pixel's series")
     tick_thresholds = param.Integer(default=0, doc="redraw the day's threshold curves")
     tick_scorecard = param.Integer(default=0, doc="mark the day's month and model on the card")
+    tick_onset = param.Integer(default=0, doc="follow the season and model on the onset tab")
 
     def __init__(self, source: str | None = None, store: Store | None = None, **params):
         self.store = store or Store.shared()
@@ -261,11 +263,11 @@ class DashboardState(param.Parameterized):
             nxt = self.days[self.day + 1].strftime("%Y-%m-%d")
             rest = [] if self.playing else ["sar", "valid"]
             self.store.prefetch(self.source, [pred_var(m) for m in self.shown_models] + rest, nxt)
-        self._refresh(("maps", "inputs", "curves", "series", "thresholds", "scorecard"))
+        self._refresh(("maps", "inputs", "curves", "series", "thresholds", "scorecard", "onset"))
 
     @param.depends("model", "model_b", "compare", watch=True)
     def _on_model(self) -> None:
-        self._refresh(("maps", "errors", "curves", "series", "thresholds", "scorecard"))
+        self._refresh(("maps", "errors", "curves", "series", "thresholds", "scorecard", "onset"))
 
     @param.depends("pixel", watch=True)
     def _on_pixel(self) -> None:

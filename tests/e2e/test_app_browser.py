@@ -236,5 +236,9 @@ def test_analysis_tabs_render(page, served, shots, tmp_path, monkeypatch):
     page.get_by_text("Score card", exact=True).click()
     page.get_by_text("MAE", exact=True).first.wait_for(timeout=15_000)
     page.screenshot(path=str(shots / "dashboard_scorecard.png"))
+    page.get_by_text("Onset", exact=True).click()
+    page.get_by_text("Freeze-up, model − SAR (days)").first.wait_for(timeout=30_000)
+    _wait_maps(page, 5)
+    page.screenshot(path=str(shots / "dashboard_onset.png"))
     assert not errors, errors
     assert not external, external
