@@ -88,7 +88,7 @@ class OnsetMap:
         width = 520
         height = int(width * (top - bottom) / (right - left))
         mapper = LinearColorMapper(
-            palette=RdBu11[::-1], low=-DIFF_DAYS, high=DIFF_DAYS, nan_color="#dddddd"
+            palette=RdBu11, low=-DIFF_DAYS, high=DIFF_DAYS, nan_color="#dddddd"
         )
         self.source = ColumnDataSource({"image": [self._image()]})
         self.figure = figure(

@@ -238,7 +238,7 @@ def test_analysis_tabs_render(page, served, shots, tmp_path, monkeypatch):
     page.screenshot(path=str(shots / "dashboard_scorecard.png"))
     page.get_by_text("Onset", exact=True).click()
     page.get_by_text("Freeze-up, model − SAR (days)").first.wait_for(timeout=30_000)
-    _wait_maps(page, 5)
+    _wait_maps(page, 1)  # hidden tabs are not in the page (dynamic tabs): the onset map
     page.screenshot(path=str(shots / "dashboard_onset.png"))
     assert not errors, errors
     assert not external, external
