@@ -34,9 +34,7 @@ from meltwater.schema import pred_var
 from meltwater_dashboard.app import build_app
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import PredictFn, Store
-from meltwater_dashboard.views.onset import onset_tab
-from meltwater_dashboard.views.scorecard import scorecard_tab
-from meltwater_dashboard.views.thresholds import thresholds_tab
+from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 
 
 def _pcts(ms: list[tuple[float, float]]) -> str:
@@ -103,9 +101,6 @@ def _ablation(state: DashboardState, checkpoint: str | None) -> None:
     print(f"{'toggle + 3 maps, next day':28s} wall {wall / 1000:6.3f} s | cpu {cpu / 1000:6.3f} s")
 
 
-ANALYSIS_TABS = {"thresholds": thresholds_tab, "scorecard": scorecard_tab, "onset": onset_tab}
-
-
 def _views(state: DashboardState, frames: int, pause_s: float = 0.3) -> None:
     """First render and day-step update of each analysis tab (the tab in view): steps back to
     back, then steps ``pause_s`` apart (a user or the player: its background reads can finish)."""
@@ -116,7 +111,7 @@ def _views(state: DashboardState, frames: int, pause_s: float = 0.3) -> None:
         time.sleep(pause_s)
         return _timed(lambda: setattr(state, "day", d))
 
-    for name, tab in ANALYSIS_TABS.items():
+    for name, (_, tab) in ANALYSIS_VIEWS.items():
         state.day, state.tab = start, name
         first = _timed(lambda tab=tab: tab(state).get_root(Document()))
         print(f"{name}: first render wall {first[0]:6.0f} ms | cpu {first[1]:6.0f} ms")

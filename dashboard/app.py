@@ -10,24 +10,15 @@ from meltwater_dashboard.offline import serve_css_locally
 from meltwater_dashboard.state import TABS, DashboardState
 from meltwater_dashboard.url import keep_query_raw, link_url
 from meltwater_dashboard.views.ablation import ablation_panel
+from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
-from meltwater_dashboard.views.onset import onset_tab
 from meltwater_dashboard.views.pixel_errors import errors_tab
-from meltwater_dashboard.views.scorecard import scorecard_tab
-from meltwater_dashboard.views.thresholds import thresholds_tab
 
 PLAY_INTERVAL_MS = 500  # the player's − / + buttons change the speed
-TAB_TITLES = {
-    "maps": "Maps",
-    "inputs": "Inputs",
-    "curves": "Curves",
-    "errors": "Pixel errors",
-    "thresholds": "Thresholds",
-    "scorecard": "Score card",
-    "onset": "Onset",
-}
+TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
+TAB_TITLES.update({tab: title for tab, (title, _) in ANALYSIS_VIEWS.items()})
 
 
 def _day_controls(state: DashboardState) -> pn.Column:
@@ -85,10 +76,9 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
         "inputs": pn.bind(lambda *_: input_maps(state), state.param.source),
         "curves": pn.bind(lambda *_: curves_tab(state), state.param.source),
         "errors": pn.bind(lambda *_: errors_tab(state), state.param.source),
-        "thresholds": pn.bind(lambda *_: thresholds_tab(state), state.param.source),
-        "scorecard": pn.bind(lambda *_: scorecard_tab(state), state.param.source),
-        "onset": pn.bind(lambda *_: onset_tab(state), state.param.source),
     }
+    for tab, (_, view) in ANALYSIS_VIEWS.items():
+        views[tab] = pn.bind(lambda *_, view=view: view(state), state.param.source)
     # lazy: a tab's views are built when it is first shown, not for every session up front
     tabs = pn.Tabs(
         *[(TAB_TITLES[t], pn.panel(views[t], lazy=True)) for t in TABS],

@@ -23,7 +23,14 @@ from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.curves import PALETTE
 
-__all__ = ["DayScores", "ThresholdPlots", "split_curves", "threshold_table", "thresholds_tab"]
+__all__ = [
+    "DayScores",
+    "ThresholdPlots",
+    "model_color",
+    "split_curves",
+    "threshold_table",
+    "thresholds_tab",
+]
 
 TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "csi": "CSI"}
 FIGURE = dict(
@@ -81,7 +88,8 @@ def threshold_table(day: xr.DataArray | None, split: xr.DataArray | None, t: flo
     return pd.DataFrame(cols).round(3)
 
 
-def _color(state: DashboardState, model: str) -> str:
+def model_color(state: DashboardState, model: str) -> str:
+    """The model's colour in every plot (the Curves tab's palette, by the state's model order)."""
     models = state.models
     return PALETTE[models.index(model) % len(PALETTE)] if model in models else "grey"
 
@@ -104,7 +112,7 @@ class ThresholdPlots:
             fig.xaxis.axis_label, fig.yaxis.axis_label = "melt threshold", TITLES[score]
             for m in state.models:
                 src = ColumnDataSource(self._data(m, None))
-                line = fig.line("threshold", "value", source=src, color=_color(state, m))
+                line = fig.line("threshold", "value", source=src, color=model_color(state, m))
                 line.glyph.line_width = 1.5
                 self.sources[score, m], self.lines[score, m] = src, line
             if split is not None:
@@ -113,7 +121,7 @@ class ThresholdPlots:
                     fig.line(
                         split.threshold.values,
                         y,
-                        color=_color(state, str(m)),
+                        color=model_color(state, str(m)),
                         line_dash="dashed",
                         line_width=1.5,
                     )

@@ -240,5 +240,9 @@ def test_analysis_tabs_render(page, served, shots, tmp_path, monkeypatch):
     page.get_by_text("Freeze-up, model − SAR (days)").first.wait_for(timeout=30_000)
     _wait_maps(page, 1)  # hidden tabs are not in the page (dynamic tabs): the onset map
     page.screenshot(path=str(shots / "dashboard_onset.png"))
+    page.get_by_text("Climatology", exact=True).click()
+    page.get_by_text(re.compile("grey band = min–max")).first.wait_for(timeout=30_000)
+    _wait_maps(page, 4)  # SAR and the three models
+    page.screenshot(path=str(shots / "dashboard_climatology.png"))
     assert not errors, errors
     assert not external, external
