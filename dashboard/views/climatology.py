@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import panel as pn
 import xarray as xr
-from bokeh.models import ColumnDataSource, Span
+from bokeh.models import ColumnDataSource, DataRange1d, Span
 from bokeh.plotting import figure
 
 from meltwater.data.cube import season_day
@@ -46,11 +46,12 @@ class ClimatologyPlots:
         self.season: dict[str, ColumnDataSource] = {}
         self.spans: list[Span] = []
         x = clim.week_start.values + clim.attrs["window"] / 2  # the middle of each week
+        shared = DataRange1d(start=0)  # one melt-area scale: SAR and models compare by eye
         for s in clim.series.values:
             name = str(s)
             c = clim.climatology.sel(series=s)
             title = "SAR (valid pixels)" if name == "sar" else name
-            fig = figure(title=f"{title}: melt area, km²", **FIGURE)
+            fig = figure(title=f"{title}: melt area, km²", y_range=shared, **FIGURE)
             fig.xaxis.axis_label = "day of season (0 = 1 April)"
             lo, hi = c.sel(stat="min").values, c.sel(stat="max").values
             fig.varea(x=x, y1=lo, y2=hi, fill_color="grey", fill_alpha=0.3)
