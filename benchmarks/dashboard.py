@@ -8,8 +8,8 @@ straight from the cube, no rasterize and no cache. Live ablation: the UNet on on
 two channels (the model loaded and run once before, as the served app does in the background).
 
 Analysis tabs (``--views``, issue 17): each tab's first render into a Bokeh document (built
-lazily when first shown, as served) and its update on a day step while in view, over SAR and
-non-SAR days; the score card needs a results file of `meltwater evaluate`.
+lazily when first shown, as served, on the catalog's cube) and its update on a day step while in
+view, over SAR and non-SAR days; the score card needs a results file of `meltwater evaluate`.
 
 Usage: python -m benchmarks.dashboard [--source demo] [--frames 40] [--checkpoint PATH] [--views]
 If the cube has no ``pred_<model>`` yet, ``pred_sar_running_mean`` is taken as the cube's
@@ -142,7 +142,8 @@ def main() -> None:
     predictor = _checkpoint_predictor(args.checkpoint, cube) if args.checkpoint else None
     if predictor:
         print(f"checkpoint load + first run: {time.perf_counter() - t:6.2f} s")
-    store = Store({args.source: cube}, predictor=predictor)
+    # --views: the catalog's store, as served (season summaries read from beside the cube)
+    store = Store() if args.views else Store({args.source: cube}, predictor=predictor)
     state = DashboardState(source=args.source, store=store)
     state.day = 0
     ny, nx = cube.sizes["y"], cube.sizes["x"]

@@ -24,6 +24,7 @@ from meltwater.data.cube import season_day
 from meltwater.errors import CubeError, GridMismatchError
 from meltwater.evaluation.metrics import BINARY_THRESHOLD
 from meltwater.evaluation.results import elevation_bands
+from meltwater.evaluation.thresholds import same_cut
 from meltwater.schema import pred_var
 
 __all__ = ["TIMING_VARS", "melt_timing", "season_timing", "timing_by_band"]
@@ -55,17 +56,25 @@ def melt_timing(
             f"values {v.shape}, observed {np.shape(observed)} and days ({len(days)}): "
             "expected the same (time, y, x) and one day per time step"
         )
-    obs = np.asarray(observed, bool) & np.isfinite(v)
-    melt = obs & (v > threshold)
-    ever = melt.any(axis=0)
-    d = np.asarray(days, dtype=np.float64)
-    first = d[np.argmax(melt, axis=0)]
-    last = d[len(d) - 1 - np.argmax(melt[::-1], axis=0)]
+    dtype = np.result_type(v.dtype, np.float32)
+    cut = same_cut(threshold, dtype)  # compare in float32 (fast), exactly as in float64
+    onset = np.full(v.shape[1:], np.nan)
+    freeze = np.full(v.shape[1:], np.nan)
+    melt_days = np.zeros(v.shape[1:], np.int64)
+    observed_days = np.zeros(v.shape[1:], np.int64)
+    for i, day in enumerate(np.asarray(days, dtype=np.float64)):  # one map at a time: fast
+        x = v[i].astype(dtype)
+        obs = np.asarray(observed[i], bool) & np.isfinite(x)
+        melt = obs & (x > cut)
+        onset[melt & np.isnan(onset)] = day
+        freeze[melt] = day
+        melt_days += melt
+        observed_days += obs
     return {
-        "onset": np.where(ever, first, np.nan),
-        "freeze": np.where(ever, last, np.nan),
-        "melt_days": melt.sum(axis=0),
-        "observed_days": obs.sum(axis=0),
+        "onset": onset,
+        "freeze": freeze,
+        "melt_days": melt_days,
+        "observed_days": observed_days,
     }
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "binary_scores",
     "check_thresholds",
     "contingency",
+    "same_cut",
     "split_scores",
     "threshold_scores",
 ]
@@ -56,14 +57,20 @@ def check_thresholds(thresholds: ArrayLike) -> np.ndarray:
 
 
 def _above(values: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """For each threshold of ``t``, how many ``values`` exceed it (one sort, 18 searches).
+    """For each threshold of ``t``, how many ``values`` exceed it (one sort, 18 searches)."""
+    return values.size - np.searchsorted(np.sort(values), same_cut(t, values.dtype), side="right")
 
-    Float32 values are compared with the largest float32 not above each threshold, which
-    selects exactly the values above the float64 threshold (and sorts twice as fast).
+
+def same_cut(t: ArrayLike, dtype: np.dtype) -> np.ndarray:
+    """Thresholds in ``dtype`` that split its values exactly as the float64 ``t`` do.
+
+    The largest ``dtype`` value not above each threshold: a ``dtype`` value exceeds it exactly
+    when it exceeds the threshold (``float32(0.1)`` is above 0.1, so 0.1 becomes the float32 just
+    below). Comparing in float32 rather than float64 halves the cost.
     """
-    tt = t.astype(values.dtype)
-    tt = np.where(tt > t, np.nextafter(tt, values.dtype.type(-np.inf)), tt)
-    return values.size - np.searchsorted(np.sort(values), tt, side="right")
+    t = np.asarray(t, dtype=np.float64)
+    tt = t.astype(dtype)
+    return np.where(tt > t, np.nextafter(tt, np.asarray(-np.inf, dtype)), tt).astype(dtype)
 
 
 def _dtype(*arrays: np.ndarray) -> np.dtype:
