@@ -19,6 +19,7 @@ from meltwater.data.cube import season_day
 from meltwater.evaluation.climatology import melt_area_series, weekly_climatology
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.thresholds import model_color
+from meltwater_dashboard.views.ticks import follow
 
 __all__ = ["ClimatologyPlots", "climatology", "climatology_tab"]
 
@@ -87,7 +88,7 @@ def climatology_tab(state: DashboardState) -> pn.layout.Panel:
     """Tab with the melt-area climatology of SAR and every model."""
     clim = climatology(state)
     plots = ClimatologyPlots(state, clim)
-    state.param.watch(plots.update, "tick_climatology")
+    follow(state, "tick_climatology", plots.update)
     years = ", ".join(str(y) for y in clim.year.values)
     intro = (
         f"Weekly mean melt area of the shown season (coloured) against all seasons of the cube "

@@ -22,6 +22,7 @@ from meltwater.evaluation.onset import season_timing, timing_by_band
 from meltwater_dashboard.escape import html_text
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.scorecard import CSS
+from meltwater_dashboard.views.ticks import follow
 
 __all__ = ["OnsetMap", "band_tables", "onset_tab", "timing"]
 
@@ -170,5 +171,5 @@ def onset_tab(state: DashboardState) -> pn.layout.Panel:
         shown.update(key=key, year=key[0])
 
     draw()
-    state.param.watch(draw, "tick_onset")
+    follow(state, "tick_onset", draw)
     return body

@@ -22,6 +22,7 @@ from meltwater.schema import pred_var
 from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.curves import PALETTE
+from meltwater_dashboard.views.ticks import follow
 
 __all__ = [
     "DayScores",
@@ -196,7 +197,7 @@ def thresholds_tab(state: DashboardState) -> pn.layout.Panel:
         return threshold_table(day_scores(), split, t)
 
     plots = ThresholdPlots(state, day_scores, split)
-    state.param.watch(plots.update, "tick_thresholds")
+    follow(state, "tick_thresholds", plots.update)
     slider.param.watch(lambda e: plots.move(e.new), "value")
     return pn.Column(
         pn.pane.Markdown(
