@@ -19,7 +19,7 @@ from bokeh.plotting import figure
 
 from meltwater.errors import MeltwaterError
 from meltwater.evaluation.onset import season_timing, timing_by_band
-from meltwater_dashboard.escape import html_text
+from meltwater_dashboard.escape import html_text, markdown_text
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.scorecard import CSS
 from meltwater_dashboard.views.ticks import follow
@@ -144,7 +144,7 @@ def onset_tab(state: DashboardState) -> pn.layout.Panel:
         try:
             t, bands = timing(state)
         except MeltwaterError as e:
-            body.objects = [pn.pane.Markdown(f"No onset for this season: {html_text(e)}")]
+            body.objects = [pn.pane.Markdown(f"No onset for this season: {markdown_text(e)}")]
             shown.clear()
             return
         if shown.get("year") == key[0]:

@@ -52,3 +52,14 @@ def test_tab_follows_season_and_model(state):
     state.year = 2020  # a new season: its own timing (the UNet is not late there)
     assert "Season 2020" in tab[0].object
     assert "+0.0" in tab[1].object.split("<th>unet</th>")[1][:60]
+
+
+def test_names_are_escaped_and_a_season_without_sar_is_a_message(state):
+    _, bands = timing(state)
+    html = band_tables(bands.assign_coords(model=["<b>x</b>", "mar_interp"]), "")
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x" not in html
+    cube = state.cube.copy()
+    cube["has_sar"] = cube["has_sar"] & (cube.time.dt.year == 2020)
+    other = DashboardState(source="dry", store=Store({"dry": cube}), year=2019)
+    text = onset_tab(other)[0].object
+    assert text.startswith("No onset for this season: year: season 2019 has no SAR scene")
