@@ -7,7 +7,11 @@ the same run with the naive path: full-resolution ``hv.Image`` panes re-rendered
 straight from the cube, no rasterize and no cache. Live ablation: the UNet on one day without
 two channels (the model loaded and run once before, as the served app does in the background).
 
-Usage: python -m benchmarks.dashboard [--source demo] [--frames 40] [--checkpoint PATH]
+Analysis tabs (``--views``, issue 17): each tab's first render into a Bokeh document (built
+lazily when first shown, as served, on the catalog's cube) and its update on a day step while in
+view, over SAR and non-SAR days; the score card needs a results file of `meltwater evaluate`.
+
+Usage: python -m benchmarks.dashboard [--source demo] [--frames 40] [--checkpoint PATH] [--views]
 If the cube has no ``pred_<model>`` yet, ``pred_sar_running_mean`` is taken as the cube's
 ``sar_interp`` (that baseline's definition), so the read cost is the same.
 """
@@ -30,6 +34,7 @@ from meltwater.schema import pred_var
 from meltwater_dashboard.app import build_app
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import PredictFn, Store
+from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 
 
 def _pcts(ms: list[tuple[float, float]]) -> str:
@@ -96,11 +101,37 @@ def _ablation(state: DashboardState, checkpoint: str | None) -> None:
     print(f"{'toggle + 3 maps, next day':28s} wall {wall / 1000:6.3f} s | cpu {cpu / 1000:6.3f} s")
 
 
+def _views(state: DashboardState, frames: int, pause_s: float = 0.3) -> None:
+    """First render and day-step update of each analysis tab (the tab in view): steps back to
+    back, then steps ``pause_s`` apart (a user or the player: its background reads can finish)."""
+    sar = np.flatnonzero(state.cube["has_sar"].sel(time=state.days).values)
+    start = int(sar[0]) if len(sar) else 0
+
+    def paused(d: int) -> tuple[float, float]:
+        time.sleep(pause_s)
+        return _timed(lambda: setattr(state, "day", d))
+
+    for name, (_, tab) in ANALYSIS_VIEWS.items():
+        state.day, state.tab = start, name
+        first = _timed(lambda tab=tab: tab(state).get_root(Document()))
+        print(f"{name}: first render wall {first[0]:6.0f} ms | cpu {first[1]:6.0f} ms")
+        runs = (("back to back", _scrub), (f"{pause_s:.1f} s apart", lambda s, ds: map(paused, ds)))
+        for i, (label, run) in enumerate(runs):
+            days = range(start + 1 + i * frames, start + 1 + (i + 1) * frames)
+            steps = list(run(state, days))
+            on_sar = [t for t, d in zip(steps, days, strict=True) if d in sar]
+            print(f"{name}: day step, {label}, all {frames}: {_pcts(steps)}")
+            if on_sar:
+                print(f"{name}: day step, {label}, {len(on_sar)} SAR days: {_pcts(on_sar)}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--source", default="demo")
     p.add_argument("--frames", type=int, default=40)
     p.add_argument("--checkpoint", default=None, help="UNet checkpoint (default: the registry's)")
+    p.add_argument("--views", action="store_true", help="time the analysis tabs only")
     args = p.parse_args()
     hv.extension("bokeh")
     cube = Store().get_cube(args.source)
@@ -111,11 +142,15 @@ def main() -> None:
     predictor = _checkpoint_predictor(args.checkpoint, cube) if args.checkpoint else None
     if predictor:
         print(f"checkpoint load + first run: {time.perf_counter() - t:6.2f} s")
-    store = Store({args.source: cube}, predictor=predictor)
+    # --views: the catalog's store, as served (season summaries read from beside the cube)
+    store = Store() if args.views else Store({args.source: cube}, predictor=predictor)
     state = DashboardState(source=args.source, store=store)
     state.day = 0
     ny, nx = cube.sizes["y"], cube.sizes["x"]
     print(f"source {args.source}: grid {ny} x {nx}, model {state.model}, {args.frames} frames")
+    if args.views:
+        _views(state, args.frames)
+        return
     t = time.perf_counter()
     build_app(state).get_root(Document())  # the whole page, Maps tab in view
     _scrub(state, range(1, 3))  # first datashader call JIT-compiles (use `panel serve --warm`)

@@ -10,6 +10,7 @@ from meltwater_dashboard.offline import serve_css_locally
 from meltwater_dashboard.state import TABS, DashboardState
 from meltwater_dashboard.url import keep_query_raw, link_url
 from meltwater_dashboard.views.ablation import ablation_panel
+from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
@@ -17,6 +18,7 @@ from meltwater_dashboard.views.pixel_errors import errors_tab
 
 PLAY_INTERVAL_MS = 500  # the player's − / + buttons change the speed
 TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
+TAB_TITLES.update({tab: title for tab, (title, _) in ANALYSIS_VIEWS.items()})
 
 
 def _day_controls(state: DashboardState) -> pn.Column:
@@ -75,6 +77,8 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
         "curves": pn.bind(lambda *_: curves_tab(state), state.param.source),
         "errors": pn.bind(lambda *_: errors_tab(state), state.param.source),
     }
+    for tab, (_, view) in ANALYSIS_VIEWS.items():
+        views[tab] = pn.bind(lambda *_, view=view: view(state), state.param.source)
     # lazy: a tab's views are built when it is first shown, not for every session up front
     tabs = pn.Tabs(
         *[(TAB_TITLES[t], pn.panel(views[t], lazy=True)) for t in TABS],

@@ -24,9 +24,10 @@ from meltwater.schema import CHANNELS, pred_var
 from meltwater_dashboard.escape import html_text
 from meltwater_dashboard.store import Store
 
-__all__ = ["CHANNELS", "MONTHS", "TABS", "DashboardState"]
+__all__ = ["ANALYSIS_TABS", "CHANNELS", "MONTHS", "TABS", "DashboardState"]
 
-TABS = ("maps", "inputs", "curves", "errors")
+ANALYSIS_TABS = ("thresholds", "scorecard", "onset", "climatology")  # issue 17, one view each
+TABS = ("maps", "inputs", "curves", "errors", *ANALYSIS_TABS)
 MONTHS = (4, 5, 6, 7, 8, 9)
 NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
 NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
@@ -37,6 +38,7 @@ _VIEW_TAB = {
     "curves": "curves",
     "errors": "errors",
     "series": "errors",
+    **{t: t for t in ANALYSIS_TABS},
 }
 
 
@@ -68,6 +70,10 @@ class DashboardState(param.Parameterized):
     tick_curves = param.Integer(default=0, doc="redraw the day's metrics table")
     tick_errors = param.Integer(default=0, doc="redraw the per-pixel error maps")
     tick_series = param.Integer(default=0, doc="redraw the tapped pixel's series")
+    tick_thresholds = param.Integer(default=0, doc="redraw the day's threshold curves")
+    tick_scorecard = param.Integer(default=0, doc="mark the day's month and model on the card")
+    tick_onset = param.Integer(default=0, doc="follow the season and model on the onset tab")
+    tick_climatology = param.Integer(default=0, doc="follow season, day, model (climatology)")
 
     def __init__(self, source: str | None = None, store: Store | None = None, **params):
         self.store = store or Store.shared()
@@ -271,11 +277,11 @@ class DashboardState(param.Parameterized):
             nxt = self.days[self.day + 1].strftime("%Y-%m-%d")
             rest = [] if self.playing else ["sar", "valid"]
             self.store.prefetch(self.source, [pred_var(m) for m in self.shown_models] + rest, nxt)
-        self._refresh(("maps", "inputs", "curves", "series"))
+        self._refresh(("maps", "inputs", "curves", "series", *ANALYSIS_TABS))
 
     @param.depends("model", "model_b", "compare", watch=True)
     def _on_model(self) -> None:
-        self._refresh(("maps", "errors", "curves", "series"))
+        self._refresh(("maps", "errors", "curves", "series", *ANALYSIS_TABS))
 
     @param.depends("pixel", watch=True)
     def _on_pixel(self) -> None:

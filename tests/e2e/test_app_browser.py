@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from e2e_helpers import serve_app, until, wait_maps, watch
 
+from meltwater.evaluation.evaluate import evaluate, save_results
 from meltwater_dashboard.store import Store
 
 pytestmark = pytest.mark.e2e
@@ -139,4 +141,37 @@ def test_hostile_link_shows_escaped_notices_and_runs_no_script(page, served, sho
     page.wait_for_timeout(1000)
     assert dialogs == []
     assert states[-1].model != hostile["model"] and states[-1].tab == "maps"
+    assert not external, external
+
+
+def test_analysis_tabs_render(page, served, shots, tmp_path, monkeypatch):
+    """Issue 17: the analysis tabs render in the browser without a console error."""
+    url, states = served
+    errors, external = watch(page)
+    page.set_viewport_size({"width": 1700, "height": 1100})
+    page.goto(url)
+    wait_maps(page, 3)
+    cube = states[-1].cube
+    sar_day = pd.Timestamp(cube.time.values[np.flatnonzero(cube["has_sar"].values)[2]])
+    ds = evaluate(cube, ["unet", "pmw_threshold", "sar_running_mean"], n_boot=100, progress=False)
+    save_results(ds.assign_attrs(source=SOURCE), tmp_path)
+    monkeypatch.setenv("MELTWATER_DATA", str(tmp_path))  # read by the server's store
+    page.goto(f"{url}?date={sar_day:%Y-%m-%d}&tab=thresholds")
+    page.get_by_text("Melt threshold (the paper's: 0.1)").first.wait_for(timeout=15_000)
+    wait_maps(page, 4)
+    assert states[-1].tab == "thresholds" and states[-1].date == sar_day
+    page.get_by_text(re.compile("Dashed: mean over the")).first.wait_for(timeout=10_000)
+    page.screenshot(path=str(shots / "dashboard_thresholds.png"))
+    page.get_by_text("Score card", exact=True).click()
+    page.get_by_text("MAE", exact=True).first.wait_for(timeout=15_000)
+    page.screenshot(path=str(shots / "dashboard_scorecard.png"))
+    page.get_by_text("Onset", exact=True).click()
+    page.get_by_text("Freeze-up, model − SAR (days)").first.wait_for(timeout=30_000)
+    wait_maps(page, 1)  # hidden tabs are not in the page (dynamic tabs): the onset map
+    page.screenshot(path=str(shots / "dashboard_onset.png"))
+    page.get_by_text("Climatology", exact=True).click()
+    page.get_by_text(re.compile("grey band = min–max")).first.wait_for(timeout=30_000)
+    wait_maps(page, 4)  # SAR and the three models
+    page.screenshot(path=str(shots / "dashboard_climatology.png"))
+    assert not errors, errors
     assert not external, external

@@ -11,6 +11,7 @@ from fixtures.scicube import NX, NY, OCEAN_COLS, cube_dates, make_cube
 from meltwater.cli import main
 from meltwater.errors import CubeError
 from meltwater.evaluation import evaluate as E
+from meltwater.evaluation.thresholds import split_scores
 
 LAND_PX = NY * (NX - OCEAN_COLS)
 
@@ -92,6 +93,36 @@ def test_elevation_bias(hand):
     np.testing.assert_allclose(b, [1.0, 1.0, 0.4, 0.0, 0.0])
     assert float(ds.elevation_pixels.sel(elev_band="1000-1500", month=6)) == 5 * (NX - OCEAN_COLS)
     assert np.isnan(ds.elevation_bias.sel(month=7)).all()
+
+
+def test_threshold_counts(hand):
+    _, ds = hand
+    c = ds.threshold_counts
+    assert c.dims == ("model", "time", "threshold", "outcome") and c.sizes["threshold"] == 18
+    half = LAND_PX // 2
+    ones = c.sel(model="linear_dem")  # 1 > every threshold: the dry half is false melt
+    assert (ones.sel(outcome="tp") == half).all() and (ones.sel(outcome="fp") == half).all()
+    part = c.sel(model="pmw_threshold", time=c.time[0])  # 0.75 is melt below 0.75 only
+    assert list(part.sel(threshold=0.7).values) == [half, 0, 0, half]
+    assert list(part.sel(threshold=0.75).values) == [0, 0, half, half]
+    s = split_scores(c).sel(model="pmw_threshold")
+    assert float(s.sel(score="accuracy", threshold=0.1)) == float(
+        ds.aggregates.sel(model="pmw_threshold", metric="accuracy", stat="mean")
+    )
+    assert float(s.sel(score="csi", threshold=0.8)) == 0.0
+
+
+def test_score_cards(hand):
+    _, ds = hand
+    assert ds.elevation_sums.dims == ("model", "time", "elev_band", "sum")
+    month = ds.card_month.sel(model="linear_dem", card_metric="mae")
+    assert list(month.sel(month=6).values) == [0.5, 0.5, 0.5]  # one June image: no spread
+    assert np.isnan(month.sel(month=7)).all()
+    elev = ds.card_elevation.sel(model="linear_dem", card_metric="mae", bound="value")
+    np.testing.assert_allclose(elev.values, [1.0, 1.0, 0.4, 0.0, 0.0])  # = elevation_bias
+    width = ds.card_elevation.sel(bound="hi") - ds.card_elevation.sel(bound="lo")
+    assert float(abs(width).max()) < 1e-12  # the two test images are identical
+    assert ds.card_month.attrs == {"n_boot": 1000, "seed": 0, "level": 0.9}
 
 
 def test_attrs_and_table(hand):

@@ -1,7 +1,7 @@
 """The evaluation results file: its fixed schema, assembly, netCDF/markdown writers.
 
 `assemble` turns the per-day rows of `evaluate` into the results Dataset documented
-in ``docs/results.md`` (``schema_version`` 1); `save_results` writes it atomically as
+in ``docs/results.md`` (``schema_version`` 2); `save_results` writes it atomically as
 ``<data dir>/results/<source>_<split>.nc`` with the paper-style markdown table beside it.
 """
 
@@ -16,6 +16,8 @@ import xarray as xr
 from meltwater.atomic import atomic_path
 from meltwater.data.cube import season_day
 from meltwater.evaluation import metrics
+from meltwater.evaluation.scorecard import SUMS, scorecards
+from meltwater.evaluation.thresholds import OUTCOMES, THRESHOLDS
 
 __all__ = [
     "ELEVATION_STEP_M",
@@ -25,6 +27,7 @@ __all__ = [
     "SEASON_DAYS",
     "TABLE_METRICS",
     "assemble",
+    "elevation_bands",
     "gap_bin",
     "gap_days",
     "grouped",
@@ -35,7 +38,7 @@ __all__ = [
     "write_results",
 ]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 MONTHS = np.arange(4, 10)  # April–September
 SEASON_DAYS = np.arange(183)  # 0 = 1 April … 182 = 30 September
 GAP_BINS = ("1", "2-3", "4-6", ">6")
@@ -54,6 +57,16 @@ TABLE_METRICS = {
 def results_path(data_root: Path | str, source: str, split: str, suffix: str = ".nc") -> Path:
     """``<data dir>/results/<source>_<split>.nc`` (or another ``suffix``)."""
     return Path(data_root) / "results" / f"{source}_{split}{suffix}"
+
+
+def elevation_bands(
+    dem: np.ndarray, step: float = ELEVATION_STEP_M
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band index of every pixel (bands of ``step`` m from 0 m; NaN and < 0 m in the first) and
+    the band edges."""
+    dem = np.asarray(dem, dtype=np.float64)
+    edges = np.arange(0.0, max(np.nanmax(dem), 1.0) + step, step)
+    return np.clip(np.digitize(np.nan_to_num(dem), edges) - 1, 0, len(edges) - 2), edges
 
 
 def gap_bin(days: np.ndarray) -> np.ndarray:
@@ -94,6 +107,7 @@ def assemble(
     days: pd.DatetimeIndex,
     rows: dict,
     edges: np.ndarray,
+    **card,
 ) -> xr.Dataset:
     """Build the results Dataset (without attributes) from the per-day rows of the evaluation.
 
@@ -104,6 +118,8 @@ def assemble(
         days: the days of the melt-area series (``day``).
         rows: per-day results of `meltwater.evaluation.evaluate` keyed by date.
         edges: elevation band edges in metres.
+        card: ``n_boot``, ``seed``, ``level`` of the score cards' bootstrap
+            (`meltwater.evaluation.scorecard.scorecards`).
     """
     names = list(metrics.METRIC_NAMES)
     scores = [[[rows[d]["scores"][m][k] for d in dates] for k in names] for m in models]
@@ -144,6 +160,17 @@ def assemble(
     )
     ds["sar_melt_area_km2"] = ("day", np.array([rows[d].get("sar_area", np.nan) for d in days]))
     ds = _elevation(ds, models, dates, rows, edges)
+    ds["threshold_counts"] = xr.DataArray(
+        np.array([[rows[d]["counts"][m] for d in dates] for m in models], dtype=np.int64),
+        dims=("model", "time", "threshold", "outcome"),
+        coords={"threshold": THRESHOLDS, "outcome": list(OUTCOMES)},
+    )
+    ds["elevation_sums"] = xr.DataArray(
+        np.array([[rows[d]["band_sums"][m] for d in dates] for m in models], dtype=np.float64),
+        dims=("model", "time", "elev_band", "sum"),
+        coords={"sum": list(SUMS)},
+    )
+    ds["card_month"], ds["card_elevation"] = scorecards(ds["elevation_sums"], MONTHS, **card)
     for k, u in (("melt_area_km2", "km2"), ("sar_melt_area_km2", "km2"), ("gap_days", "d")):
         ds[k].attrs["units"] = u
     return ds
@@ -160,7 +187,7 @@ def _elevation(ds: xr.Dataset, models, dates, rows, edges) -> xr.Dataset:
             continue
         count[:, j] += rows[d]["band_count"]
         for i, m in enumerate(models):
-            sums[i, :, j] += rows[d]["band_bias"][m]
+            sums[i, :, j] += rows[d]["band_sums"][m][:, SUMS.index("err")]
     labels = [f"{int(lo)}-{int(hi)}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
     ds = ds.assign_coords(
         elev_band=labels,

@@ -1,0 +1,18 @@
+"""The analysis tabs of issue 17, registered in one place: tab name → (title, view)."""
+
+from __future__ import annotations
+
+from meltwater_dashboard.views.climatology import climatology_tab
+from meltwater_dashboard.views.onset import onset_tab
+from meltwater_dashboard.views.scorecard import scorecard_tab
+from meltwater_dashboard.views.thresholds import thresholds_tab
+
+__all__ = ["ANALYSIS_VIEWS"]
+
+ANALYSIS_VIEWS = {
+    "thresholds": ("Thresholds", thresholds_tab),
+    "scorecard": ("Score card", scorecard_tab),
+    "onset": ("Onset", onset_tab),
+    "climatology": ("Climatology", climatology_tab),
+}
+"""In the order of `meltwater_dashboard.state.ANALYSIS_TABS`."""
