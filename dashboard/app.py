@@ -14,33 +14,9 @@ from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
 from meltwater_dashboard.views.pixel_errors import errors_tab
+from meltwater_dashboard.views.player import DayPlayer
 
-PLAY_INTERVAL_MS = 500  # the player's − / + buttons change the speed
 TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
-
-
-def _day_controls(state: DashboardState) -> pn.Column:
-    slider = pn.widgets.IntSlider.from_param(
-        state.param.day, label="Day of season", sizing_mode="stretch_width"
-    )
-    player = pn.widgets.Player.from_param(
-        state.param.day,
-        interval=PLAY_INTERVAL_MS,
-        loop_policy="loop",
-        show_loop_controls=False,
-        show_value=False,
-        width=280,
-        margin=(5, 10),
-        label="",
-    )
-    player.param.watch(lambda e: setattr(state, "playing", e.new != 0), "direction")
-    label = pn.bind(
-        lambda *_: f"### {state.date:%d %b %Y}" + (" · SAR scene" if state.has_sar else ""),
-        state.param.day,
-        state.param.year,
-        state.param.source,
-    )
-    return pn.Column(pn.pane.Markdown(label), slider, player)
 
 
 def _sidebar(state: DashboardState) -> pn.Column:
@@ -51,7 +27,7 @@ def _sidebar(state: DashboardState) -> pn.Column:
         ),
         w.Select.from_param(state.param.source, label="Source"),
         w.Select.from_param(state.param.year, label="Season"),
-        _day_controls(state),
+        DayPlayer(state).panel(),
         w.Select.from_param(state.param.model, label="Model"),
         pn.Row(
             w.Checkbox.from_param(state.param.compare, label="Compare with"),
@@ -86,8 +62,8 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
     page = pn.Row(_sidebar(state), tabs, sizing_mode="stretch_width")
     if sync_url:
         keep_query_raw()
-    if sync_url and pn.state.location is not None:
-        link_url(state, pn.state.location)
+        location = pn.state.location
+        page.append(link_url(state, location.search if location is not None else ""))
     return page
 
 

@@ -3,8 +3,9 @@
 Views never hold state of their own. Views that follow the day, model or ablation redraw
 through tick counters: a change bumps only the ticks of views on the tab in view and marks the
 others stale, so hidden views cost nothing while the player runs and catch up when their tab
-opens. While the player runs, only the prediction maps follow each frame; SAR and error catch
-up on pause.
+opens. While the player runs, only the prediction maps follow each frame; the other maps of
+the Maps tab (SAR, error, difference) catch up on pause and name the day they show
+(`maps_date`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from meltwater.data.cube import pixel_area_km2
 from meltwater.errors import CheckpointError, CubeError, MeltwaterError
 from meltwater.evaluation.scoring import Truth, score_day
 from meltwater.evaluation.summaries import models_in
-from meltwater.schema import CHANNELS, pred_var
+from meltwater.schema import CHANNELS, pred_var, run_name
 from meltwater_dashboard.escape import html_text
 from meltwater_dashboard.store import Store
 
@@ -62,6 +63,7 @@ class DashboardState(param.Parameterized):
     message = param.String(default="", doc="last notification shown to the user")
     ablation_error = param.String(default="", doc="why the input switches are unavailable")
     playing = param.Boolean(default=False, doc="the day player is running")
+    maps_date = param.String(default="", doc="day shown by the SAR, error and difference maps")
     tick_pred = param.Integer(default=0, doc="redraw the prediction maps")
     tick_maps = param.Integer(default=0, doc="redraw the other maps of the Maps tab")
     tick_inputs = param.Integer(default=0)
@@ -80,9 +82,12 @@ class DashboardState(param.Parameterized):
         self.param.source.objects = sources
         self._stale: set[str] = set()
         self._notices: dict[str, float] = {}
+        self._ablate_ok: list[str] = []  # the last accepted ablation (a refused one reverts)
+        self._last_model = ""
         super().__init__(source=source or sources[0])
         self._load_source()
         self.param.update(**params)
+        self.maps_date = self.date_str
 
     # ----- derived values
     @property
@@ -112,6 +117,11 @@ class DashboardState(param.Parameterized):
         return self.date in self.store.sar_days(self.source)
 
     @property
+    def maps_has_sar(self) -> bool:
+        """Whether the day of the maps held while playing (`maps_date`) has a SAR scene."""
+        return pd.Timestamp(self.maps_date) in self.store.sar_days(self.source)
+
+    @property
     def ablation(self) -> tuple[str, ...]:
         """Switched-off channels in the canonical channel order."""
         return tuple(c for c in CHANNELS if c in self.ablate)
@@ -123,6 +133,11 @@ class DashboardState(param.Parameterized):
     @property
     def shown_models(self) -> list[str]:
         return [self.model, self.model_b] if self.compare else [self.model]
+
+    def run_name(self, model: str | None = None) -> str:
+        """``model`` as shown, with the ablation for the UNet (``unet_no_dem``)."""
+        model = model or self.model
+        return run_name(model, self.ablation if model == "unet" else ())
 
     # ----- data of the current day (rows north → south)
     def prediction(self, model: str | None = None) -> np.ndarray:
@@ -137,6 +152,10 @@ class DashboardState(param.Parameterized):
 
     def layer(self, var: str) -> np.ndarray:
         return self.store.frame(self.source, var, self.date_str)
+
+    def difference(self) -> np.ndarray:
+        """Prediction of `model` − prediction of `model_b` (NaN over the ocean)."""
+        return self.prediction(self.model) - self.prediction(self.model_b)
 
     def error(self, model: str | None = None) -> np.ndarray:
         """prediction − SAR on valid pixels, NaN elsewhere (all NaN on days without SAR)."""
@@ -208,12 +227,13 @@ class DashboardState(param.Parameterized):
             )
         self.param.year.objects = years
         self.param.model.objects = models
-        self.param.model_b.objects = models
+        self.param.model_b.objects = models[1:] or models
         self.param.update(
             year=years[-1] if self.year not in years else self.year,
             day=0,
             model=models[0],
             model_b=models[1] if len(models) > 1 else models[0],
+            compare=self.compare and len(models) > 1,
             pixel=None,
         )
         self.param.day.bounds = (0, len(self.days) - 1)
@@ -240,6 +260,10 @@ class DashboardState(param.Parameterized):
         if self.ablation and self.ablation_error:
             self.ablate = []
             return
+        if len(self.ablation) == len(CHANNELS):
+            self.notify("at least one UNet input must stay on")
+            self.ablate = list(self._ablate_ok)
+            return
         if self.ablation and "unet" not in self.models:
             self.notify("ablation needs the UNet's predictions in the cube (meltwater precompute)")
             self.ablate = []
@@ -247,6 +271,7 @@ class DashboardState(param.Parameterized):
         if self.ablation and not self._compute_ablation():
             self.ablate = []
             return
+        self._ablate_ok = list(self.ablate)
         self._refresh(("maps", "curves"))
 
     @param.depends("day", "year", watch=True)
@@ -261,7 +286,23 @@ class DashboardState(param.Parameterized):
 
     @param.depends("model", "model_b", "compare", watch=True)
     def _on_model(self) -> None:
+        if self._fix_model_b():
+            return  # the fix changed a parameter, whose own call refreshed the views
         self._refresh(("maps", "errors", "curves", "series"))
+
+    def _fix_model_b(self) -> bool:
+        """Keep the second model distinct from the first; True when a parameter was changed."""
+        others = [m for m in self.models if m != self.model]
+        self.param.model_b.objects = others or [self.model]
+        if self.compare and not others:
+            self.notify("compare needs a second model in the cube (meltwater precompute)")
+            self.compare = False
+            return True
+        if others and self.model_b not in others:  # the two swap when possible
+            self.model_b = self._last_model if self._last_model in others else others[0]
+            return True
+        self._last_model = self.model
+        return False
 
     @param.depends("pixel", watch=True)
     def _on_pixel(self) -> None:
@@ -281,7 +322,7 @@ class DashboardState(param.Parameterized):
     def _on_playing(self) -> None:
         if not self.playing and "maps_rest" in self._stale:
             self._stale.discard("maps_rest")
-            self.tick_maps += 1
+            self._bump_maps()
 
     def _compute_ablation(self) -> bool:
         """Run or fetch the ablated UNet prediction of the day; False (and a message) on failure."""
@@ -303,8 +344,15 @@ class DashboardState(param.Parameterized):
             if self.playing:
                 self._stale.add("maps_rest")
                 return
+        if view == "maps":
+            self._bump_maps()
+            return
         name = f"tick_{view}"
         setattr(self, name, getattr(self, name) + 1)
+
+    def _bump_maps(self) -> None:
+        self.maps_date = self.date_str
+        self.tick_maps += 1
 
     def _refresh(self, views: tuple[str, ...] = tuple(_VIEW_TAB)) -> None:
         for view in views:

@@ -7,6 +7,7 @@ import panel as pn
 
 from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import CHANNELS, DashboardState
+from meltwater_dashboard.views.curves import metrics_text
 
 __all__ = ["ablation_panel"]
 
@@ -48,9 +49,9 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
         df = state.day_metrics()
         if "unet" not in df.index:
             return nothing
-        delta = (df.drop(index="unet") - df.loc["unet"]).round(3)
+        delta = df.drop(index="unet") - df.loc["unet"]
         delta.index = [f"Δ {i}" for i in delta.index]
-        return delta
+        return metrics_text(delta, signed=True)
 
     def hint_text(off: list[str], error: str) -> str:
         if error:

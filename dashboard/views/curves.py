@@ -8,6 +8,7 @@ on a curve plot selects the nearest day.
 from __future__ import annotations
 
 import holoviews as hv
+import numpy as np
 import pandas as pd
 import panel as pn
 import xarray as xr
@@ -18,6 +19,7 @@ from meltwater_dashboard.state import DashboardState
 __all__ = [
     "curves_tab",
     "day_line",
+    "metrics_text",
     "monthly_plot",
     "results_section",
     "season_plot",
@@ -180,8 +182,17 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
     )
 
 
+NO_SCENE = "no SAR scene"
+
+
+def metrics_text(df: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
+    """A metric table as text with three decimals; NaN (no SAR scene that day) reads so."""
+    fmt = "{:+.3f}" if signed else "{:.3f}"
+    return df.apply(lambda col: col.map(lambda v: fmt.format(v) if np.isfinite(v) else NO_SCENE))
+
+
 def _day_table(state: DashboardState) -> pd.DataFrame:
-    return state.day_metrics().round(3)
+    return metrics_text(state.day_metrics())
 
 
 def curves_tab(state: DashboardState) -> pn.layout.Panel:
