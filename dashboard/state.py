@@ -325,8 +325,13 @@ class DashboardState(param.Parameterized):
             self._bump_maps()
 
     def _compute_ablation(self) -> bool:
-        """Run or fetch the ablated UNet prediction of the day; False (and a message) on failure."""
-        self.busy = True
+        """Run or fetch the ablated UNet prediction of the day; False (and a message) on failure.
+
+        ``busy`` is sent to the page at once (not with the callback's other changes), so its
+        spinner shows while the UNet runs.
+        """
+        with pn.io.unlocked():
+            self.busy = True
         try:
             self.store.ablated_prediction(self.source, self.date_str, self.ablation)
             return True

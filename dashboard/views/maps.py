@@ -73,17 +73,18 @@ MARKER_OPTS = dict(marker="x", size=16, color="#ff00cc", line_width=3, tools=[])
 FADE_MIN_ALPHA = 0.25
 
 
-def palette(key: str, n: int = 256) -> list[str]:
-    """RGBA hex colours of the variable's colormap; fading maps go from translucent to opaque."""
+def palette(key: str, n: int = 256, min_alpha: float = FADE_MIN_ALPHA) -> list[str]:
+    """RGBA hex colours of the variable's colormap; fading maps go from ``min_alpha`` (no melt
+    or no error) to opaque."""
     _, _, name, _ = STYLES[key]
     cmap = colormaps[name]
     pos = np.linspace(0.0, 1.0, n)
     if key not in FADING:
         alpha = np.full(n, 0.9)
     elif FADING[key] == "abs":  # diverging: transparent at zero, opaque at both ends
-        alpha = FADE_MIN_ALPHA / 2 + (1 - FADE_MIN_ALPHA / 2) * np.abs(2 * pos - 1)
+        alpha = min_alpha / 2 + (1 - min_alpha / 2) * np.abs(2 * pos - 1)
     else:
-        alpha = FADE_MIN_ALPHA + (1 - FADE_MIN_ALPHA) * pos
+        alpha = min_alpha + (1 - min_alpha) * pos
     return [to_hex((*cmap(p)[:3], a), keep_alpha=True) for p, a in zip(pos, alpha, strict=True)]
 
 
