@@ -25,10 +25,11 @@ from meltwater.schema import CHANNELS, pred_var, run_name
 from meltwater_dashboard.escape import html_text
 from meltwater_dashboard.store import Store
 
-__all__ = ["CHANNELS", "MONTHS", "TABS", "DashboardState"]
+__all__ = ["CHANNELS", "MONTHS", "MONTH_NAMES", "TABS", "DashboardState"]
 
 TABS = ("maps", "inputs", "curves", "errors")
 MONTHS = (4, 5, 6, 7, 8, 9)
+MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
 NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
 NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
 # views redrawn through a tick (``tick_<view>``; "maps" has two), by the tab they are on

@@ -8,12 +8,11 @@ import pandas as pd
 import panel as pn
 
 from meltwater.schema import pred_var
-from meltwater_dashboard.state import MONTHS, DashboardState
+from meltwater_dashboard.state import MONTH_NAMES, MONTHS, DashboardState
 from meltwater_dashboard.views.maps import STYLES, map_panel
 
 __all__ = ["error_maps", "errors_tab", "pixel_frame", "pixel_plot"]
 
-MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
 TS_OPTS = dict(frame_width=520, frame_height=170, show_grid=True, tools=["hover"])
 
 

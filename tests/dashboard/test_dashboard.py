@@ -217,13 +217,20 @@ def test_curves_and_tap_jump(state):
     unet_curve = next(c for c in curves if c.label == "unet")
     assert np.allclose(unet_curve.dimension_values(1), -0.125)
     assert len(unet_curve) == 6  # SAR days of 2019
+    assert overlay.traverse(lambda e: e.data, [hv.HLine]) == [0]  # zero line
+    area = season_plot(state, "valid_melt_area_km2")[()]
+    dots = {e.label: e for e in area.traverse(lambda e: e, [hv.Scatter])}
+    assert set(dots) == {"unet", "mar_interp", "SAR"}
+    assert np.allclose(dots["SAR"].dimension_values(1), 10.0)  # valid SAR pixels only
+    assert np.allclose(dots["mar_interp"].dimension_values(1), 20.0)
     hv.render(dmap)
     state.jump_to(pd.Timestamp("2020-09-02 10:00").value // 10**6)  # epoch ms from Bokeh
     assert (state.year, state.date) == (2020, pd.Timestamp("2020-09-02"))
     monthly = monthly_plot(state, "melt_fraction")
     curves = {c.label: c for c in monthly.traverse(lambda e: e, [hv.Curve])}
     assert list(curves["unet"].dimension_values(1)) == [0.375, 0.375]
-    assert list(curves["SAR"].dimension_values(0)) == [6, 9]
+    assert list(curves["SAR"].dimension_values(0)) == ["Jun", "Sep"]
+    assert set(curves["unet"].dimension_values("model")) == {"unet"}  # hover names the model
     assert list(curves["SAR"].dimension_values(1)) == [0.5, 0.5]
     df = summary_frame(state)
     assert df.index[0] == pd.Timestamp("2020-06-01") and "bias_unet" in df
@@ -321,6 +328,7 @@ def test_results_file_section(state, tmp_path, monkeypatch):
     month = section[2].object
     curve = next(c for c in month.traverse(lambda e: e, [hv.Curve]) if c.label == "mar_interp")
     assert list(curve.dimension_values(1)) == [0.2, 0.0]
+    assert list(curve.dimension_values(0)) == ["Jun", "Sep"]
 
 
 def test_ablation_without_unet_in_cube(unet, store):
