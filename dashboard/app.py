@@ -7,6 +7,7 @@ import panel as pn
 from meltwater.errors import MeltwaterError
 from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.offline import serve_css_locally
+from meltwater_dashboard.opening import open_story
 from meltwater_dashboard.state import TABS, DashboardState
 from meltwater_dashboard.url import keep_query_raw, link_url
 from meltwater_dashboard.views.ablation import ablation_panel
@@ -43,7 +44,11 @@ def _sidebar(state: DashboardState) -> pn.Column:
 
 
 def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn.viewable.Viewable:
-    """The whole page for one session (``sync_url``: mirror the state in the query string)."""
+    """The whole page for one session.
+
+    With ``sync_url`` the state follows the opened link and is mirrored in the query string; a
+    link without values opens on the story day (`opening.open_story`).
+    """
     state = state or DashboardState()
     views = {
         "maps": pn.bind(lambda *_: result_maps(state), state.param.source, state.param.compare),
@@ -63,7 +68,10 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
     if sync_url:
         keep_query_raw()
         location = pn.state.location
-        page.append(link_url(state, location.search if location is not None else ""))
+        search = location.search if location is not None else ""
+        if not search.strip("?"):
+            open_story(state)
+        page.append(link_url(state, search))
     return page
 
 

@@ -16,7 +16,9 @@ from pyproj import Transformer
 
 from meltwater.errors import MeltwaterError
 from meltwater.schema import CHANNELS
+from meltwater_dashboard.app import build_app
 from meltwater_dashboard.live import LiveRaster
+from meltwater_dashboard.opening import story_day
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
 from meltwater_dashboard.url import apply_url
@@ -407,3 +409,26 @@ def test_player_steps_and_wraps(state):
     assert state.playing and player.play.label == "Pause"
     player.play.clicks += 1
     assert not state.playing and player.play.label == "Play"
+
+
+def test_opening_view_is_the_mid_season_test_day_where_mar_and_unet_differ_most(unet, store):
+    cube = make_toy_cube()
+    t = pd.DatetimeIndex(cube.time.values)
+    unet_pred = cube["pred_unet"].values.copy()
+    unet_pred[t.get_loc("2020-06-03")] = 0.1  # gap |1 − 0.1| = 0.9 (0.625 on other days)
+    unet_pred[t.get_loc("2019-09-01")] = 0.0  # wider, but September
+    unet_pred[t.get_loc("2019-06-05")] = 0.0  # wider, but a training scene
+    cube["pred_unet"] = (("time", "y", "x"), unet_pred)
+    split = cube["split"].values.copy()
+    split[t.get_loc("2019-06-05")] = "train"
+    cube["split"] = ("time", split)
+    state = DashboardState(source="toy", store=Store({"toy": cube}, predictor=unet))
+    assert story_day(state) == pd.Timestamp("2020-06-03")
+    build_app(state, sync_url=True)  # no link values: the story opens
+    assert (state.date, state.model, state.model_b, state.compare) == (
+        pd.Timestamp("2020-06-03"),
+        "mar_interp",
+        "unet",
+        True,
+    )
+    assert story_day(DashboardState(source="toy_no_unet", store=store)) is None
