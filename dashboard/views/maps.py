@@ -173,10 +173,10 @@ def map_panel(
     return pn.Column(heading, plot)
 
 
-def held_title(state: DashboardState, text: str) -> str:
+def held_title(state: DashboardState, text: str, note: str = "") -> str:
     """Title of a map on the maps tick: the day it shows, and that it waits while playing."""
     held = " · updates on pause" if state.playing else ""
-    return f"{text} — {state.maps_date}{held}"
+    return f"{text} — {state.maps_date}{note}{held}"
 
 
 def result_maps(state: DashboardState) -> pn.FlexBox:
@@ -201,7 +201,7 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
         return held_title(state, f"Difference {a} − {b}")
 
     def sar_title() -> str:
-        return held_title(state, "SAR") + ("" if state.maps_has_sar else " (no scene this day)")
+        return held_title(state, "SAR", "" if state.maps_has_sar else " (no scene this day)")
 
     def error_title() -> str:
         return held_title(state, f"Error {state.run_name()} − SAR")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +51,12 @@ def served(tiny_cube):
     cube["pred_unet"] = cube["sar_interp"].astype("float16")
     cube["pred_pmw_threshold"] = (cube["pmw"] > 0.48 * winter + 128.0).astype("float16")
     cube["pred_sar_running_mean"] = cube["sar_interp"].astype("float16")
-    store = Store(
-        {SOURCE: cube},
-        predictor=lambda c, d, ablate: np.full((c.sizes["y"], c.sizes["x"]), 0.5, "f4"),
-    )
+
+    def slow_unet(c, d, ablate):  # long enough for the page to show the spinner
+        time.sleep(1.5)
+        return np.full((c.sizes["y"], c.sizes["x"]), 0.5, "f4")
+
+    store = Store({SOURCE: cube}, predictor=slow_unet)
     states: list[DashboardState] = []
 
     def app():
@@ -116,6 +119,7 @@ def test_app_scrub_ablate_curves(page, served, shots):
     state = states[-1]
     page.screenshot(path=str(shots / "dashboard_maps.png"))
     first = state.date
+    history = page.evaluate("history.length")
 
     # scrub with the keyboard on the day slider
     page.locator(".noUi-handle").first.focus()
@@ -127,11 +131,18 @@ def test_app_scrub_ablate_curves(page, served, shots):
     page.wait_for_function(
         f"window.location.search.includes('date={state.date_str}')", timeout=10_000
     )
+    page.get_by_role("button", name="Next", exact=True).click()
+    assert _until(page, lambda: state.day == 4), state.day
+    page.wait_for_function("window.location.search.includes('date=')", timeout=10_000)
+    assert page.evaluate("history.length") == history  # the address is replaced, not pushed
 
-    # play: days advance with only the prediction map redrawn; pause: SAR and error catch up
-    page.locator("button.play").first.click()
-    assert _until(page, lambda: state.playing and state.day >= 5), (state.playing, state.day)
-    page.locator("button.pause").first.click()
+    # play: days advance with only the prediction map redrawn (the others say they wait);
+    # pause: SAR and error catch up
+    held = state.date_str
+    page.get_by_role("button", name="Play", exact=True).click()
+    assert _until(page, lambda: state.playing and state.day >= 6), (state.playing, state.day)
+    page.get_by_text(f"Error unet − SAR — {held} · updates on pause").wait_for(timeout=10_000)
+    page.get_by_role("button", name="Pause", exact=True).click()
     assert _until(page, lambda: not state.playing), state.playing
     assert _until(page, lambda: "maps_rest" not in state._stale)
     page.locator(".noUi-handle").first.focus()
@@ -140,6 +151,7 @@ def test_app_scrub_ablate_curves(page, served, shots):
 
     # switch a UNet input off: the live (fake) prediction and the metric change appear
     page.get_by_role("button", name="PMW", exact=True).click()
+    page.get_by_text("running the UNet…").wait_for(timeout=5_000)  # while it runs
     assert _until(page, lambda: state.ablate == ["pmw"]), state.ablate
     page.get_by_text(re.compile("Δ unet − pmw")).first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "dashboard_ablation.png"))
@@ -210,4 +222,22 @@ def test_hostile_link_shows_escaped_notices_and_runs_no_script(page, served, sho
     page.wait_for_timeout(1000)
     assert dialogs == []
     assert states[-1].model != hostile["model"] and states[-1].tab == "maps"
+    assert not external, external
+
+
+def test_back_and_forward_keep_the_view_and_the_address_in_step(page, served):
+    """Day steps replace the address: Back leaves the page, Forward opens the stepped view."""
+    url, states = served
+    errors, external = _watch(page)
+    page.goto(url + "?date=2018-04-02")
+    _wait_maps(page, 3)
+    page.get_by_role("button", name="Next", exact=True).click()
+    page.wait_for_function("window.location.search.includes('date=2018-04-03')", timeout=10_000)
+    page.go_back()
+    assert page.url == "about:blank"
+    page.go_forward()
+    _wait_maps(page, 3)
+    assert "date=2018-04-03" in page.evaluate("window.location.search")
+    assert _until(page, lambda: states[-1].date_str == "2018-04-03"), states[-1].date_str
+    assert not errors, errors
     assert not external, external
