@@ -6,6 +6,7 @@ import panel as pn
 
 from meltwater.errors import MeltwaterError
 from meltwater_dashboard.escape import markdown_text
+from meltwater_dashboard.keys import TabKeys
 from meltwater_dashboard.offline import serve_css_locally
 from meltwater_dashboard.opening import open_story
 from meltwater_dashboard.state import TABS, DashboardState
@@ -64,7 +65,8 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
     )
     tabs.param.watch(lambda e: setattr(state, "tab", TABS[e.new]), "active")
     state.param.watch(lambda e: setattr(tabs, "active", TABS.index(e.new)), "tab")
-    page = pn.Row(_sidebar(state), tabs, sizing_mode="stretch_width")
+    keys = TabKeys(width=0, height=0, margin=0)
+    page = pn.Row(_sidebar(state), tabs, keys, sizing_mode="stretch_width")
     if sync_url:
         keep_query_raw()
         location = pn.state.location

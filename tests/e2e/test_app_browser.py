@@ -156,8 +156,11 @@ def test_app_scrub_ablate_curves(page, served, shots):
     page.get_by_text(re.compile("Δ unet − pmw")).first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "dashboard_ablation.png"))
 
+    # the Curves tab opened from the keyboard (a focused tab header and Enter)
+    page.get_by_text("Curves", exact=True).focus()
+    page.keyboard.press("Enter")
+    assert _until(page, lambda: state.tab == "curves"), state.tab
     # click on a season curve: the day jumps to the clicked date
-    page.get_by_text("Curves", exact=True).click()
     _wait_maps(page, 4)
     before = state.date
     canvas = page.locator(".bk-Canvas").first
