@@ -175,7 +175,7 @@ class DashboardState(param.Parameterized):
         for m in names:
             preds = {m: self.store.frame(self.source, pred_var(m), self.date_str)}
             if m == "unet" and self.ablation:
-                preds[f"unet − {'/'.join(self.ablation)}"] = self.prediction("unet")
+                preds[self.run_name("unet")] = self.prediction("unet")
             for label, p in preds.items():
                 s = score_day(p, truth, land, area)
                 rows[label] = {

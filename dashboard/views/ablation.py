@@ -47,9 +47,10 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
         if not state.ablation:
             return nothing
         df = state.day_metrics()
-        if "unet" not in df.index:
+        ablated = state.run_name("unet")
+        if "unet" not in df.index or ablated not in df.index:
             return nothing
-        delta = df.drop(index="unet") - df.loc["unet"]
+        delta = df.loc[[ablated]] - df.loc["unet"]
         delta.index = [f"Δ {i}" for i in delta.index]
         return metrics_text(delta, signed=True)
 
@@ -65,5 +66,5 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
         sizing_mode="stretch_width",
     )
     return pn.Column(
-        pn.pane.Markdown("**UNet inputs** (off = ablated)"), pn.Row(toggles, spinner), hint, table
+        pn.pane.Markdown("**UNet inputs** (off = ablated)"), toggles, spinner, hint, table
     )

@@ -251,9 +251,12 @@ def readout(state: DashboardState) -> str:
         rows.append((STYLES[var][0], _fmt(state.layer(var)[r, c], STYLES[var][1])))
     rows.append(("Elevation", _fmt(state.store.frame(state.source, "dem", "")[r, c], "m")))
     for m in state.shown_models:
-        rows.append((f"pred {m}", _fmt(state.prediction(m)[r, c], "")))
-        rows.append((f"error {m}", _fmt(state.error(m)[r, c], "")))
-    body = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>" for k, v in rows)
+        rows.append((f"pred {state.run_name(m)}", _fmt(state.prediction(m)[r, c], "")))
+        rows.append((f"error {state.run_name(m)}", _fmt(state.error(m)[r, c], "")))
+    body = "".join(
+        f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{html.escape(v)}</td></tr>"
+        for k, v in rows
+    )
     return f"<table style='font-size:12px'>{body}</table>"
 
 

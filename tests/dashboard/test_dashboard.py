@@ -121,8 +121,8 @@ def test_ablation_precomputed_then_live_and_cached(state, unet):
     assert len(unet.calls) == 1  # cached per (source, day, subset)
     df = state.day_metrics()
     assert df.loc["unet", "MAE"] == pytest.approx(0.125)
-    assert df.loc["unet − pmw/dem", "MAE"] == pytest.approx(0.5 * 0.8 + 0.5 * 0.2)
-    assert df.loc["unet − pmw/dem", "melt area km²"] == pytest.approx(20.0)
+    assert df.loc["unet_no_pmw_no_dem", "MAE"] == pytest.approx(0.5 * 0.8 + 0.5 * 0.2)
+    assert df.loc["unet_no_pmw_no_dem", "melt area km²"] == pytest.approx(20.0)
     state.day = 1  # no SAR scene: precomputed is NaN → the live run for the new day
     assert unet.calls[-1] == (pd.Timestamp("2019-06-02"), ("pmw", "dem"))
 
@@ -350,11 +350,11 @@ def test_all_four_inputs_cannot_be_switched_off(state, unet):
 
 def test_ablation_delta_reads_no_sar_scene_on_days_without_one(state):
     panel = ablation_panel(state)
-    table = panel[3]
+    table = panel[4]
     state.ablate = ["dem"]
-    assert table.object.loc["Δ unet − dem", "MAE"] == "+0.375"  # 0.5 − 0.125 on a SAR day
+    assert table.object.loc["Δ unet_no_dem", "MAE"] == "+0.375"  # 0.5 − 0.125 on a SAR day
     state.day = 1
-    row = table.object.loc["Δ unet − dem"]
+    row = table.object.loc["Δ unet_no_dem"]
     assert row["MAE"] == row["bias"] == "no SAR scene" and row["melt area km²"] == "-10.000"
     assert "nan" not in curves_day_table(state).to_string().lower()
 

@@ -153,7 +153,7 @@ def test_app_scrub_ablate_curves(page, served, shots):
     page.get_by_role("button", name="PMW", exact=True).click()
     page.get_by_text("running the UNet…").wait_for(timeout=5_000)  # while it runs
     assert _until(page, lambda: state.ablate == ["pmw"]), state.ablate
-    page.get_by_text(re.compile("Δ unet − pmw")).first.wait_for(timeout=10_000)
+    page.get_by_text(re.compile("Δ unet_no_pmw")).first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "dashboard_ablation.png"))
 
     # the Curves tab opened from the keyboard (a focused tab header and Enter)
