@@ -43,7 +43,8 @@ def map_figure(state: DashboardState) -> Figure:
     cmap = ListedColormap(palette("pred", min_alpha=0.0))
     img = ax.imshow(state.prediction(), cmap=cmap, vmin=clim[0], vmax=clim[1], extent=extent)
     fig.colorbar(img, ax=ax, label=f"predicted {unit}", shrink=0.8)
-    ax.set_title(f"{state.run_name()} — {state.date_str} — {state.source}")
+    title = f"{state.run_name()} — {state.date_str} — {state.source}"
+    ax.set_title(title.replace("$", r"\$"))  # names as text, never matplotlib mathtext
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
     ax.ticklabel_format(style="plain", useOffset=False)
