@@ -20,6 +20,7 @@ __all__ = [
     "curves_tab",
     "day_line",
     "metrics_text",
+    "named_series",
     "monthly_plot",
     "results_section",
     "season_plot",
@@ -56,14 +57,20 @@ def summary_frame(state: DashboardState) -> pd.DataFrame:
     return pd.DataFrame(cols).rename_axis("date")
 
 
-def _series(
-    s: pd.Series, kdim: str, vdim: hv.Dimension, name: str, color: str, size: int
+def named_series(
+    s: pd.Series,
+    kdim: str,
+    vdim: hv.Dimension,
+    name: str,
+    color: str | None = None,
+    size: int = 4,
 ) -> list[hv.Element]:
-    """A curve and its dots; hover names the series (``model``)."""
+    """A curve and its dots of ``s``; their hover names the series (``model``)."""
     data = pd.DataFrame({kdim: s.index, vdim.name: s.values, "model": name})
     vdims = [vdim, hv.Dimension("model")]
-    curve = hv.Curve(data, kdim, vdims, label=name).opts(color=color)
-    return [curve, hv.Scatter(data, kdim, vdims, label=name).opts(color=color, size=size)]
+    style = {} if color is None else {"color": color}
+    curve = hv.Curve(data, kdim, vdims, label=name).opts(**style)
+    return [curve, hv.Scatter(data, kdim, vdims, label=name).opts(size=size, **style)]
 
 
 def _curves(ds: xr.Dataset, var: str) -> hv.Overlay:
@@ -72,10 +79,10 @@ def _curves(ds: xr.Dataset, var: str) -> hv.Overlay:
     layers = []
     for i, m in enumerate(ds.model.values):
         s = ds[var].sel(model=m).to_series().dropna()
-        layers += _series(s, "date", vdim, str(m), PALETTE[i % len(PALETTE)], 4)
+        layers += named_series(s, "date", vdim, str(m), PALETTE[i % len(PALETTE)], 4)
     if var in SAR_VAR:
         s = ds[SAR_VAR[var]].to_series().dropna()
-        layers.append(_series(s, "date", vdim, "SAR", "black", 6)[1])
+        layers.append(named_series(s, "date", vdim, "SAR", "black", 6)[1])
     if var == "bias":
         layers.append(hv.HLine(0).opts(color="grey"))
     return hv.Overlay(layers).opts(legend_position="right")
@@ -126,7 +133,7 @@ def monthly_plot(state: DashboardState, var: str) -> hv.Overlay:
         series.append(("SAR", "black", mon["sar_melt_fraction"]))
     layers = []
     for name, color, da in series:
-        layers += _series(_by_month(da.to_series()), "month", vdim, name, color, 6)
+        layers += named_series(_by_month(da.to_series()), "month", vdim, name, color, 6)
     if var == "bias":
         layers.append(hv.HLine(0).opts(color="grey"))
     title = f"{label.capitalize()} on SAR days, {state.year}"
@@ -149,9 +156,9 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
     for i, m in enumerate(res.model.values):
         color = PALETTE[i % len(PALETTE)]
         month = _by_month(res["month_bias"].sel(model=m).to_series().dropna())
-        layers["month"] += _series(month, "month", vdim, str(m), color, 6)
+        layers["month"] += named_series(month, "month", vdim, str(m), color, 6)
         sday = res["season_day_bias"].sel(model=m).to_series().dropna()
-        layers["season_day"].append(_series(sday, "season_day", vdim, str(m), color, 0)[0])
+        layers["season_day"].append(named_series(sday, "season_day", vdim, str(m), color, 0)[0])
     split = res.attrs.get("split", "test")
     opts = dict(frame_width=520, frame_height=200, show_grid=True, legend_position="right")
     month = (hv.Overlay(layers["month"]) * hv.HLine(0).opts(color="grey")).opts(

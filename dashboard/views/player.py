@@ -26,7 +26,7 @@ class DayPlayer:
         self.slider = w.IntSlider.from_param(
             state.param.day, label="Day of season", sizing_mode="stretch_width"
         )
-        self.previous = w.Button(label="Previous", width=80, margin=(5, 2), align="end")
+        self.previous = w.Button(label="Previous", width=80, margin=(5, 2, 5, 10), align="end")
         self.play = w.Button(label="Play", color="primary", width=70, margin=(5, 2), align="end")
         self.next = w.Button(label="Next", width=60, margin=(5, 2), align="end")
         self.speed = w.Select(label="Speed", options=list(SPEEDS), value=speed, width=80)

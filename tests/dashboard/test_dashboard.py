@@ -38,7 +38,7 @@ from meltwater_dashboard.views.export import (
     png_name,
 )
 from meltwater_dashboard.views.maps import map_view, pixel_marker, readout, result_maps
-from meltwater_dashboard.views.pixel_errors import pixel_frame
+from meltwater_dashboard.views.pixel_errors import pixel_frame, pixel_plot
 from meltwater_dashboard.views.player import DayPlayer
 
 hv.extension("bokeh")
@@ -298,6 +298,10 @@ def test_readout_and_pixel_series(state):
     df = pixel_frame(state)
     assert list(df.columns) == ["sar", "sar_interp", "pmw", "mar_wa1", "pred_unet"]
     assert len(df) == 12 and df["sar"].notna().sum() == 6
+    plot = pixel_plot(state).object
+    curves = {c.label: c for c in plot.traverse(lambda e: e, [hv.Curve])}
+    assert set(curves["unet"].dimension_values("model")) == {"unet"}  # hover names the model
+    hv.render(plot)
 
 
 def test_results_file_section(state, tmp_path, monkeypatch):
