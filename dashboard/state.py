@@ -345,16 +345,15 @@ class DashboardState(param.Parameterized):
             self.busy = False
 
     def _bump(self, view: str) -> None:
-        if view == "maps":
-            self.tick_pred += 1
-            if self.playing:
-                self._stale.add("maps_rest")
-                return
-        if view == "maps":
-            self._bump_maps()
+        if view != "maps":
+            name = f"tick_{view}"
+            setattr(self, name, getattr(self, name) + 1)
             return
-        name = f"tick_{view}"
-        setattr(self, name, getattr(self, name) + 1)
+        self.tick_pred += 1
+        if self.playing:  # the other maps wait for the pause
+            self._stale.add("maps_rest")
+        else:
+            self._bump_maps()
 
     def _bump_maps(self) -> None:
         self.maps_date = self.date_str
