@@ -2,76 +2,27 @@
 
 from __future__ import annotations
 
-import io
-
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import pytest
 import xarray as xr
-from fixtures.toycube import OCEAN_COLS, make_toy_cube
-from PIL import Image
+from fixtures.toycube import OCEAN_COLS
 from pyproj import Transformer
 
-from meltwater.errors import MeltwaterError
-from meltwater.schema import CHANNELS
-from meltwater_dashboard.app import build_app
 from meltwater_dashboard.live import LiveRaster
-from meltwater_dashboard.opening import story_day
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
 from meltwater_dashboard.url import apply_url
-from meltwater_dashboard.views.ablation import ablation_panel
-from meltwater_dashboard.views.curves import _day_table as curves_day_table
 from meltwater_dashboard.views.curves import (
     monthly_plot,
     results_section,
     season_plot,
     summary_frame,
 )
-from meltwater_dashboard.views.export import (
-    map_figure,
-    map_png,
-    pixel_csv_name,
-    pixel_table,
-    png_name,
-)
-from meltwater_dashboard.views.maps import map_view, pixel_marker, readout, result_maps
+from meltwater_dashboard.views.maps import map_view, readout
 from meltwater_dashboard.views.pixel_errors import pixel_frame, pixel_plot
-from meltwater_dashboard.views.player import DayPlayer
-
-hv.extension("bokeh")
-
-
-class FakeUNet:
-    """Stands in for UNetPredictor.predict: 0.1 × number of switched-off channels."""
-
-    def __init__(self, fail: bool = False):
-        self.calls: list[tuple] = []
-        self.fail = fail
-
-    def __call__(self, cube, date, ablate):
-        self.calls.append((pd.Timestamp(date), tuple(ablate)))
-        if self.fail:
-            raise MeltwaterError("no checkpoint in models/models.yaml")
-        return np.full((cube.sizes["y"], cube.sizes["x"]), 0.1 * len(ablate), np.float32)
-
-
-@pytest.fixture
-def unet():
-    return FakeUNet()
-
-
-@pytest.fixture
-def store(unet):
-    no_unet = make_toy_cube().drop_vars(["pred_unet", "pred_unet_no_pmw"])
-    return Store({"toy": make_toy_cube(), "toy_no_unet": no_unet}, predictor=unet)
-
-
-@pytest.fixture
-def state(store):
-    return DashboardState(source="toy", store=store, year=2019)
 
 
 def test_stores_are_independent(store):
@@ -259,34 +210,6 @@ def test_url_values_validated(state):
     )
 
 
-def test_png_export_titles_colour_bar_and_transparent_dry_pixels(state):
-    fig = map_figure(state)
-    ax, colour_bar = fig.axes
-    assert (
-        ax.get_title() == "unet — 2019-06-01 — toy" and "melt fraction" in colour_bar.get_ylabel()
-    )
-    shade, pred = ax.get_images()
-    assert pred.origin == "upper" and pred.get_array()[0, 30] == 0.75  # row 0 = north, on top
-    assert pred.cmap(0.0)[3] == 0.0 and pred.cmap(1.0)[3] == 1.0  # no melt: hillshade shows
-    state.ablate = ["dem"]
-    assert map_figure(state).axes[0].get_title().startswith("unet_no_dem — 2019-06-01")
-    assert png_name(state) == "meltwater_toy_unet_no_dem_2019-06-01.png"
-    assert Image.open(io.BytesIO(map_png(state))).format == "PNG"
-
-
-def test_pixel_csv_has_coordinates_and_a_telling_name(state):
-    assert pixel_table(state) is None and pixel_csv_name(state) == "meltwater_toy_pixel_none.csv"
-    x, y = float(state.cube.x[20]), float(state.cube.y[3])
-    state.pixel = (x + 10, y - 10)
-    df = pixel_table(state)
-    lon, lat = Transformer.from_crs("EPSG:3413", "EPSG:4326", always_xy=True).transform(x, y)
-    assert list(df.columns[:4]) == ["x_m", "y_m", "lat", "lon"]
-    assert (df["x_m"] == x).all() and df["lat"].iloc[0] == pytest.approx(lat)
-    assert pixel_csv_name(state) == (
-        f"meltwater_toy_pixel_x{x:.0f}_y{y:.0f}_2019-06-01_2019-09-04.csv"
-    )
-
-
 def test_readout_and_pixel_series(state):
     x, y = float(state.cube.x[20]), float(state.cube.y[3])
     state.hover = (x, y)
@@ -343,96 +266,3 @@ def test_ablation_without_unet_in_cube(unet, store):
     state.ablate = ["dem"]
     assert state.ablate == [] and "precompute" in state.message
     assert unet.calls == []
-
-
-def test_all_four_inputs_cannot_be_switched_off(state, unet):
-    state.ablate = ["pmw", "dem"]
-    state.ablate = list(CHANNELS)
-    assert state.ablate == ["pmw", "dem"] and "must stay on" in state.message
-    assert all(len(c[1]) < len(CHANNELS) for c in unet.calls)
-
-
-def test_ablation_delta_reads_no_sar_scene_on_days_without_one(state):
-    panel = ablation_panel(state)
-    table = panel[4]
-    state.ablate = ["dem"]
-    assert table.object.loc["Δ unet_no_dem", "MAE"] == "+0.375"  # 0.5 − 0.125 on a SAR day
-    state.day = 1
-    row = table.object.loc["Δ unet_no_dem"]
-    assert row["MAE"] == row["bias"] == "no SAR scene" and row["melt area km²"] == "-10.000"
-    assert "nan" not in curves_day_table(state).to_string().lower()
-
-
-def test_compare_never_shows_a_model_against_itself(state):
-    assert state.param.model_b.objects == ["mar_interp"]
-    state.compare = True
-    state.model = "mar_interp"  # the current second model: the two swap
-    assert (state.model, state.model_b) == ("mar_interp", "unet")
-    assert state.param.model_b.objects == ["unet"]
-    assert apply_url(state, {"compare": "mar_interp"}) == ["compare 'mar_interp'"]
-    diff = state.difference()
-    assert diff[0, OCEAN_COLS] == pytest.approx(0.25) and np.isnan(diff[0, 0])
-
-
-def test_compare_needs_a_second_model(store):
-    state = DashboardState(source="toy_no_unet", store=store)
-    state.compare = True
-    assert not state.compare and "second model" in state.message
-
-
-def test_held_maps_name_their_day_while_playing(state):
-    state.compare = True
-    panes = result_maps(state)
-    titles = [col[0] for col in panes]
-    assert len(titles) == 5  # two predictions, difference, SAR, error
-    state.playing = True
-    state.day = 3
-    texts = [t.object for t in titles]
-    assert "2019-06-04" in texts[0]  # the prediction follows the frame
-    for held in texts[2:]:
-        assert "2019-06-01" in held and "updates on pause" in held
-    state.playing = False
-    assert state.maps_date == "2019-06-04"
-
-
-def test_tapped_pixel_is_marked(state):
-    marker = pixel_marker(state)
-    assert len(marker[()]) == 0
-    state.pixel = (300_550.0, -2_500_550.0)
-    points = marker[()]
-    assert points.dimension_values(0).tolist() == [300_550.0]
-
-
-def test_player_steps_and_wraps(state):
-    player = DayPlayer(state)
-    player.step(-1)
-    assert state.day == len(state.days) - 1
-    player.next.clicks += 1
-    assert state.day == 0
-    player.play.clicks += 1
-    assert state.playing and player.play.label == "Pause"
-    player.play.clicks += 1
-    assert not state.playing and player.play.label == "Play"
-
-
-def test_opening_view_is_the_mid_season_test_day_where_mar_and_unet_differ_most(unet, store):
-    cube = make_toy_cube()
-    t = pd.DatetimeIndex(cube.time.values)
-    unet_pred = cube["pred_unet"].values.copy()
-    unet_pred[t.get_loc("2020-06-03")] = 0.1  # gap |1 − 0.1| = 0.9 (0.625 on other days)
-    unet_pred[t.get_loc("2019-09-01")] = 0.0  # wider, but September
-    unet_pred[t.get_loc("2019-06-05")] = 0.0  # wider, but a training scene
-    cube["pred_unet"] = (("time", "y", "x"), unet_pred)
-    split = cube["split"].values.copy()
-    split[t.get_loc("2019-06-05")] = "train"
-    cube["split"] = ("time", split)
-    state = DashboardState(source="toy", store=Store({"toy": cube}, predictor=unet))
-    assert story_day(state) == pd.Timestamp("2020-06-03")
-    build_app(state, sync_url=True)  # no link values: the story opens
-    assert (state.date, state.model, state.model_b, state.compare) == (
-        pd.Timestamp("2020-06-03"),
-        "mar_interp",
-        "unet",
-        True,
-    )
-    assert story_day(DashboardState(source="toy_no_unet", store=store)) is None
