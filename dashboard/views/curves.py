@@ -69,6 +69,13 @@ def named_series(
     data = pd.DataFrame({kdim: s.index, vdim.name: s.values, "model": name})
     vdims = [vdim, hv.Dimension("model")]
     style = {} if color is None else {"color": color}
+    if kdim == "date":  # the day without a time of day
+        style["hover_tooltips"] = [
+            ("model", "@{model}"),
+            ("date", "@{date}{%F}"),
+            (vdim.pprint_label, f"@{{{vdim.name}}}"),
+        ]
+        style["hover_formatters"] = {"@{date}": "datetime"}
     curve = hv.Curve(data, kdim, vdims, label=name).opts(**style)
     return [curve, hv.Scatter(data, kdim, vdims, label=name).opts(size=size, **style)]
 

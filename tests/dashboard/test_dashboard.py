@@ -176,7 +176,9 @@ def test_curves_and_tap_jump(state):
     assert set(dots) == {"unet", "mar_interp", "SAR"}
     assert np.allclose(dots["SAR"].dimension_values(1), 10.0)  # valid SAR pixels only
     assert np.allclose(dots["mar_interp"].dimension_values(1), 20.0)
-    hv.render(dmap)
+    fig = hv.render(dmap)
+    (hover,) = [t for t in fig.tools if type(t).__name__ == "HoverTool"]
+    assert hover.tooltips[:2] == [("model", "@{model}"), ("date", "@{date}{%F}")]
     state.jump_to(pd.Timestamp("2020-09-02 10:00").value // 10**6)  # epoch ms from Bokeh
     assert (state.year, state.date) == (2020, pd.Timestamp("2020-09-02"))
     monthly = monthly_plot(state, "melt_fraction")
