@@ -26,10 +26,10 @@ class DayPlayer:
         self.slider = w.IntSlider.from_param(
             state.param.day, label="Day of season", sizing_mode="stretch_width"
         )
-        self.previous = w.Button(label="Previous", width=80, margin=(5, 2, 5, 10), align="end")
+        self.previous = w.Button(label="Previous", width=76, margin=(5, 2, 5, 10), align="end")
         self.play = w.Button(label="Play", color="primary", width=70, margin=(5, 2), align="end")
         self.next = w.Button(label="Next", width=60, margin=(5, 2), align="end")
-        self.speed = w.Select(label="Speed", options=list(SPEEDS), value=speed, width=80)
+        self.speed = w.Select(label="Speed", options=list(SPEEDS), value=speed, width=90)
         self.previous.on_click(lambda _: self.step(-1))
         self.next.on_click(lambda _: self.step(1))
         self.play.on_click(lambda _: setattr(state, "playing", not state.playing))
