@@ -6,7 +6,9 @@ import panel as pn
 
 from meltwater.errors import MeltwaterError
 from meltwater_dashboard.escape import markdown_text
+from meltwater_dashboard.keys import TabKeys
 from meltwater_dashboard.offline import serve_css_locally
+from meltwater_dashboard.opening import open_story
 from meltwater_dashboard.state import TABS, DashboardState
 from meltwater_dashboard.url import keep_query_raw, link_url
 from meltwater_dashboard.views.ablation import ablation_panel
@@ -15,34 +17,10 @@ from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
 from meltwater_dashboard.views.pixel_errors import errors_tab
+from meltwater_dashboard.views.player import DayPlayer
 
-PLAY_INTERVAL_MS = 500  # the player's − / + buttons change the speed
 TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
 TAB_TITLES.update({tab: title for tab, (title, _) in ANALYSIS_VIEWS.items()})
-
-
-def _day_controls(state: DashboardState) -> pn.Column:
-    slider = pn.widgets.IntSlider.from_param(
-        state.param.day, label="Day of season", sizing_mode="stretch_width"
-    )
-    player = pn.widgets.Player.from_param(
-        state.param.day,
-        interval=PLAY_INTERVAL_MS,
-        loop_policy="loop",
-        show_loop_controls=False,
-        show_value=False,
-        width=280,
-        margin=(5, 10),
-        label="",
-    )
-    player.param.watch(lambda e: setattr(state, "playing", e.new != 0), "direction")
-    label = pn.bind(
-        lambda *_: f"### {state.date:%d %b %Y}" + (" · SAR scene" if state.has_sar else ""),
-        state.param.day,
-        state.param.year,
-        state.param.source,
-    )
-    return pn.Column(pn.pane.Markdown(label), slider, player)
 
 
 def _sidebar(state: DashboardState) -> pn.Column:
@@ -53,7 +31,7 @@ def _sidebar(state: DashboardState) -> pn.Column:
         ),
         w.Select.from_param(state.param.source, label="Source"),
         w.Select.from_param(state.param.year, label="Season"),
-        _day_controls(state),
+        DayPlayer(state).panel(),
         w.Select.from_param(state.param.model, label="Model"),
         pn.Row(
             w.Checkbox.from_param(state.param.compare, label="Compare with"),
@@ -69,7 +47,11 @@ def _sidebar(state: DashboardState) -> pn.Column:
 
 
 def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn.viewable.Viewable:
-    """The whole page for one session (``sync_url``: mirror the state in the query string)."""
+    """The whole page for one session.
+
+    With ``sync_url`` the state follows the opened link and is mirrored in the query string; a
+    link without values opens on the story day (`opening.open_story`).
+    """
     state = state or DashboardState()
     views = {
         "maps": pn.bind(lambda *_: result_maps(state), state.param.source, state.param.compare),
@@ -87,11 +69,15 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
     )
     tabs.param.watch(lambda e: setattr(state, "tab", TABS[e.new]), "active")
     state.param.watch(lambda e: setattr(tabs, "active", TABS.index(e.new)), "tab")
-    page = pn.Row(_sidebar(state), tabs, sizing_mode="stretch_width")
+    keys = TabKeys(width=0, height=0, margin=0)
+    page = pn.Row(_sidebar(state), tabs, keys, sizing_mode="stretch_width")
     if sync_url:
         keep_query_raw()
-    if sync_url and pn.state.location is not None:
-        link_url(state, pn.state.location)
+        location = pn.state.location
+        search = location.search if location is not None else ""
+        if not search.strip("?"):
+            open_story(state)
+        page.append(link_url(state, search))
     return page
 
 

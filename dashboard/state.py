@@ -3,8 +3,9 @@
 Views never hold state of their own. Views that follow the day, model or ablation redraw
 through tick counters: a change bumps only the ticks of views on the tab in view and marks the
 others stale, so hidden views cost nothing while the player runs and catch up when their tab
-opens. While the player runs, only the prediction maps follow each frame; SAR and error catch
-up on pause.
+opens. While the player runs, only the prediction maps follow each frame; the other maps of
+the Maps tab (SAR, error, difference) catch up on pause and name the day they show
+(`maps_date`).
 """
 
 from __future__ import annotations
@@ -20,15 +21,16 @@ from meltwater.data.cube import pixel_area_km2
 from meltwater.errors import CheckpointError, CubeError, MeltwaterError
 from meltwater.evaluation.scoring import Truth, score_day
 from meltwater.evaluation.summaries import models_in
-from meltwater.schema import CHANNELS, pred_var
+from meltwater.schema import CHANNELS, pred_var, run_name
 from meltwater_dashboard.escape import html_text
 from meltwater_dashboard.store import Store
 
-__all__ = ["ANALYSIS_TABS", "CHANNELS", "MONTHS", "TABS", "DashboardState"]
+__all__ = ["ANALYSIS_TABS", "CHANNELS", "MONTHS", "MONTH_NAMES", "TABS", "DashboardState"]
 
 ANALYSIS_TABS = ("thresholds", "scorecard", "onset", "climatology")  # issue 17, one view each
 TABS = ("maps", "inputs", "curves", "errors", *ANALYSIS_TABS)
 MONTHS = (4, 5, 6, 7, 8, 9)
+MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
 NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
 NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
 # views redrawn through a tick (``tick_<view>``; "maps" has two), by the tab they are on
@@ -64,6 +66,7 @@ class DashboardState(param.Parameterized):
     message = param.String(default="", doc="last notification shown to the user")
     ablation_error = param.String(default="", doc="why the input switches are unavailable")
     playing = param.Boolean(default=False, doc="the day player is running")
+    maps_date = param.String(default="", doc="day shown by the SAR, error and difference maps")
     tick_pred = param.Integer(default=0, doc="redraw the prediction maps")
     tick_maps = param.Integer(default=0, doc="redraw the other maps of the Maps tab")
     tick_inputs = param.Integer(default=0)
@@ -86,9 +89,12 @@ class DashboardState(param.Parameterized):
         self.param.source.objects = sources
         self._stale: set[str] = set()
         self._notices: dict[str, float] = {}
+        self._ablate_ok: list[str] = []  # the last accepted ablation (a refused one reverts)
+        self._last_model = ""
         super().__init__(source=source or sources[0])
         self._load_source()
         self.param.update(**params)
+        self.maps_date = self.date_str
 
     # ----- derived values
     @property
@@ -118,6 +124,11 @@ class DashboardState(param.Parameterized):
         return self.date in self.store.sar_days(self.source)
 
     @property
+    def maps_has_sar(self) -> bool:
+        """Whether the day of the maps held while playing (`maps_date`) has a SAR scene."""
+        return pd.Timestamp(self.maps_date) in self.store.sar_days(self.source)
+
+    @property
     def ablation(self) -> tuple[str, ...]:
         """Switched-off channels in the canonical channel order."""
         return tuple(c for c in CHANNELS if c in self.ablate)
@@ -129,6 +140,11 @@ class DashboardState(param.Parameterized):
     @property
     def shown_models(self) -> list[str]:
         return [self.model, self.model_b] if self.compare else [self.model]
+
+    def run_name(self, model: str | None = None) -> str:
+        """``model`` as shown, with the ablation for the UNet (``unet_no_dem``)."""
+        model = model or self.model
+        return run_name(model, self.ablation if model == "unet" else ())
 
     # ----- data of the current day (rows north → south)
     def prediction(self, model: str | None = None) -> np.ndarray:
@@ -153,6 +169,10 @@ class DashboardState(param.Parameterized):
             empty = 0 if var == "valid" else np.nan
             return np.full((len(g.ys), len(g.xs)), empty, dtype=np.float32)
 
+    def difference(self) -> np.ndarray:
+        """Prediction of `model` − prediction of `model_b` (NaN over the ocean)."""
+        return self.prediction(self.model) - self.prediction(self.model_b)
+
     def error(self, model: str | None = None) -> np.ndarray:
         """prediction − SAR on valid pixels, NaN elsewhere (all NaN on days without SAR)."""
         valid = self.layer("valid").astype(bool)
@@ -170,7 +190,7 @@ class DashboardState(param.Parameterized):
         for m in names:
             preds = {m: self.store.frame(self.source, pred_var(m), self.date_str)}
             if m == "unet" and self.ablation:
-                preds[f"unet − {'/'.join(self.ablation)}"] = self.prediction("unet")
+                preds[self.run_name("unet")] = self.prediction("unet")
             for label, p in preds.items():
                 s = score_day(p, truth, land, area)
                 rows[label] = {
@@ -228,12 +248,13 @@ class DashboardState(param.Parameterized):
             )
         self.param.year.objects = years
         self.param.model.objects = models
-        self.param.model_b.objects = models
+        self.param.model_b.objects = models[1:] or models
         self.param.update(
             year=years[-1] if self.year not in years else self.year,
             day=0,
             model=models[0],
             model_b=models[1] if len(models) > 1 else models[0],
+            compare=self.compare and len(models) > 1,
             pixel=None,
         )
         self.param.day.bounds = (0, len(self.days) - 1)
@@ -260,6 +281,10 @@ class DashboardState(param.Parameterized):
         if self.ablation and self.ablation_error:
             self.ablate = []
             return
+        if len(self.ablation) == len(CHANNELS):
+            self.notify("at least one UNet input must stay on")
+            self.ablate = list(self._ablate_ok)
+            return
         if self.ablation and "unet" not in self.models:
             self.notify("ablation needs the UNet's predictions in the cube (meltwater precompute)")
             self.ablate = []
@@ -267,6 +292,7 @@ class DashboardState(param.Parameterized):
         if self.ablation and not self._compute_ablation():
             self.ablate = []
             return
+        self._ablate_ok = list(self.ablate)
         self._refresh(("maps", "curves"))
 
     @param.depends("day", "year", watch=True)
@@ -281,7 +307,23 @@ class DashboardState(param.Parameterized):
 
     @param.depends("model", "model_b", "compare", watch=True)
     def _on_model(self) -> None:
+        if self._fix_model_b():
+            return  # the fix changed a parameter, whose own call refreshed the views
         self._refresh(("maps", "errors", "curves", "series", *ANALYSIS_TABS))
+
+    def _fix_model_b(self) -> bool:
+        """Keep the second model distinct from the first; True when a parameter was changed."""
+        others = [m for m in self.models if m != self.model]
+        self.param.model_b.objects = others or [self.model]
+        if self.compare and not others:
+            self.notify("compare needs a second model in the cube (meltwater precompute)")
+            self.compare = False
+            return True
+        if others and self.model_b not in others:  # the two swap when possible
+            self.model_b = self._last_model if self._last_model in others else others[0]
+            return True
+        self._last_model = self.model
+        return False
 
     @param.depends("pixel", watch=True)
     def _on_pixel(self) -> None:
@@ -301,11 +343,16 @@ class DashboardState(param.Parameterized):
     def _on_playing(self) -> None:
         if not self.playing and "maps_rest" in self._stale:
             self._stale.discard("maps_rest")
-            self.tick_maps += 1
+            self._bump_maps()
 
     def _compute_ablation(self) -> bool:
-        """Run or fetch the ablated UNet prediction of the day; False (and a message) on failure."""
-        self.busy = True
+        """Run or fetch the ablated UNet prediction of the day; False (and a message) on failure.
+
+        ``busy`` is sent to the page at once (not with the callback's other changes), so its
+        spinner shows while the UNet runs.
+        """
+        with pn.io.unlocked():
+            self.busy = True
         try:
             self.store.ablated_prediction(self.source, self.date_str, self.ablation)
             return True
@@ -318,13 +365,19 @@ class DashboardState(param.Parameterized):
             self.busy = False
 
     def _bump(self, view: str) -> None:
-        if view == "maps":
-            self.tick_pred += 1
-            if self.playing:
-                self._stale.add("maps_rest")
-                return
-        name = f"tick_{view}"
-        setattr(self, name, getattr(self, name) + 1)
+        if view != "maps":
+            name = f"tick_{view}"
+            setattr(self, name, getattr(self, name) + 1)
+            return
+        self.tick_pred += 1
+        if self.playing:  # the other maps wait for the pause
+            self._stale.add("maps_rest")
+        else:
+            self._bump_maps()
+
+    def _bump_maps(self) -> None:
+        self.maps_date = self.date_str
+        self.tick_maps += 1
 
     def _refresh(self, views: tuple[str, ...] = tuple(_VIEW_TAB)) -> None:
         for view in views:

@@ -5,6 +5,10 @@ Panel's location sync, which turns ``123``, ``true`` or ``[…]`` into numbers, 
 before any check (such values were dropped without a notice, and 4 301 digits broke the page).
 Every value is checked against the lists the cube offers before it touches the state; anything
 else is dropped with a notice that shows it as escaped text. No URL value ever names a file.
+
+The browser's address is written by `BrowserUrl` with ``history.replaceState``: a day step (or
+any other change) adds no history entry, so Back leaves the page instead of stepping through
+states the view would have to follow. Panel's `Location` (which pushes) is only read.
 """
 
 from __future__ import annotations
@@ -13,11 +17,21 @@ from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 import panel as pn
+import param
+from panel.custom import JSComponent
 
 from meltwater_dashboard.escape import shorten
 from meltwater_dashboard.state import CHANNELS, TABS, DashboardState
 
-__all__ = ["FIELDS", "apply_url", "keep_query_raw", "link_url", "parse_query", "query_string"]
+__all__ = [
+    "FIELDS",
+    "BrowserUrl",
+    "apply_url",
+    "keep_query_raw",
+    "link_url",
+    "parse_query",
+    "query_string",
+]
 
 FIELDS = ("source", "date", "model", "compare", "ablate", "tab")
 
@@ -83,7 +97,8 @@ def apply_url(state: DashboardState, values: dict[str, str], notify: bool = True
         name = values.get(key) or ""
         if not name:
             continue
-        if name in state.models:
+        # the second model's choices leave out the first (a model is not compared with itself)
+        if name in (state.models if key == "model" else state.param.model_b.objects):
             setattr(state, attr, name)
             if key == "compare":
                 state.compare = True
@@ -112,34 +127,50 @@ def notice(rejected: list[str]) -> str:
     return "ignored invalid link values: " + "; ".join(rejected)
 
 
-def link_url(state: DashboardState, location: pn.io.location.Location) -> None:
-    """Keep the page's query string and ``state`` in step both ways.
+class BrowserUrl(JSComponent):
+    """The page's query string: replaced in the address bar (no history entry) when ``search``
+    is set here; set here when the browser changes it (Back/Forward within the page)."""
 
-    The query string of the page being opened is applied first; later changes of the state
-    replace it, and a query string changed by the browser (Back/Forward) is applied again.
+    search = param.String(default="", doc="query string with its '?'")
+
+    _esm = """
+    export function render({ model }) {
+      const write = () => {
+        if (model.search && window.location.search !== model.search) {
+          const url = window.location.pathname + model.search + window.location.hash
+          window.history.replaceState(window.history.state, "", url)
+        }
+      }
+      const pop = () => { model.search = window.location.search }
+      model.on("search", write)
+      model.on("remove", () => window.removeEventListener("popstate", pop))
+      window.addEventListener("popstate", pop)
+      write()
+      return document.createElement("span")
+    }
     """
-    pushed: list[str] = []
 
-    def push(*_) -> None:
-        search = query_string(state)
-        if search != location.search:
-            pushed.append(search)
-            location.search = search
 
-    def pull(event) -> None:
-        if pushed and event.new == pushed[-1]:
-            pushed.clear()
-            return
-        apply_url(state, parse_query(event.new))
-        push()
-
-    if location.search.strip("?"):  # noticed once the page is shown (toasts need the page)
-        rejected = apply_url(state, parse_query(location.search), notify=False)
+def link_url(state: DashboardState, search: str) -> BrowserUrl:
+    """Apply the opened page's query string ``search`` to ``state``; return the component
+    (to be placed in the page) that keeps the address bar and ``state`` in step both ways."""
+    if search.strip("?"):  # noticed once the page is shown (toasts need the page)
+        rejected = apply_url(state, parse_query(search), notify=False)
         if rejected:
             state.message = notice(rejected)
             pn.state.onload(lambda: state.notify(notice(rejected)))
-    location.param.watch(pull, "search")
+    bar = BrowserUrl(search=query_string(state), width=0, height=0, margin=0)
+
+    def push(*_) -> None:
+        bar.search = query_string(state)
+
+    def pull(event) -> None:
+        if event.new != query_string(state):  # the browser's change, not ours
+            apply_url(state, parse_query(event.new))
+            push()
+
+    bar.param.watch(pull, "search")
     state.param.watch(
         push, ["source", "day", "year", "model", "model_b", "compare", "ablate", "tab"]
     )
-    push()
+    return bar

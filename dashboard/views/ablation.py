@@ -7,6 +7,7 @@ import panel as pn
 
 from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import CHANNELS, DashboardState
+from meltwater_dashboard.views.curves import metrics_text
 
 __all__ = ["ablation_panel"]
 
@@ -46,11 +47,12 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
         if not state.ablation:
             return nothing
         df = state.day_metrics()
-        if "unet" not in df.index:
+        ablated = state.run_name("unet")
+        if "unet" not in df.index or ablated not in df.index:
             return nothing
-        delta = (df.drop(index="unet") - df.loc["unet"]).round(3)
+        delta = df.loc[[ablated]] - df.loc["unet"]
         delta.index = [f"Δ {i}" for i in delta.index]
-        return delta
+        return metrics_text(delta, signed=True)
 
     def hint_text(off: list[str], error: str) -> str:
         if error:
@@ -64,5 +66,5 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
         sizing_mode="stretch_width",
     )
     return pn.Column(
-        pn.pane.Markdown("**UNet inputs** (off = ablated)"), pn.Row(toggles, spinner), hint, table
+        pn.pane.Markdown("**UNet inputs** (off = ablated)"), toggles, spinner, hint, table
     )

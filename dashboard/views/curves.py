@@ -7,17 +7,22 @@ on a curve plot selects the nearest day.
 
 from __future__ import annotations
 
+from typing import Any
+
 import holoviews as hv
+import numpy as np
 import pandas as pd
 import panel as pn
 import xarray as xr
 
 from meltwater_dashboard.escape import markdown_text
-from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.state import MONTH_NAMES, DashboardState
 
 __all__ = [
     "curves_tab",
     "day_line",
+    "metrics_text",
+    "named_series",
     "monthly_plot",
     "results_section",
     "season_plot",
@@ -27,8 +32,14 @@ __all__ = [
 PLOTS = {
     "bias": ("Daily bias vs SAR (prediction − SAR, SAR days)", "bias", "melt fraction"),
     "melt_fraction": ("Mean melt fraction on valid SAR pixels", "melt fraction", "melt fraction"),
-    "melt_area_km2": ("Melt area (pixels > 0.1)", "melt area", "km²"),
+    "valid_melt_area_km2": (
+        "Melt area (> 0.1) on the valid SAR pixels of each SAR day",
+        "melt area",
+        "km²",
+    ),
 }
+SAR_VAR = {"melt_fraction": "sar_melt_fraction", "valid_melt_area_km2": "sar_melt_area_km2"}
+
 # Category10, spelled out so the module does not need a plotting backend at import
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 OPTS = dict(frame_width=520, frame_height=200, show_grid=True, tools=["hover", "tap"])
@@ -48,33 +59,47 @@ def summary_frame(state: DashboardState) -> pd.DataFrame:
     return pd.DataFrame(cols).rename_axis("date")
 
 
+def named_series(
+    s: pd.Series,
+    kdim: str,
+    vdim: hv.Dimension,
+    name: str,
+    color: str | None = None,
+    size: int = 4,
+) -> list[hv.Element]:
+    """A curve and its dots of ``s``; their hover names the series (``model``)."""
+    data = pd.DataFrame({kdim: s.index, vdim.name: s.values, "model": name})
+    vdims = [vdim, hv.Dimension("model")]
+    style: dict[str, Any] = {} if color is None else {"color": color}
+    if kdim == "date":  # the day without a time of day
+        style["hover_tooltips"] = [
+            ("model", "@{model}"),
+            ("date", "@{date}{%F}"),
+            (vdim.pprint_label, f"@{{{vdim.name}}}"),
+        ]
+        style["hover_formatters"] = {"@{date}": "datetime"}
+    curve = hv.Curve(data, kdim, vdims, label=name).opts(**style)
+    return [curve, hv.Scatter(data, kdim, vdims, label=name).opts(size=size, **style)]
+
+
 def _curves(ds: xr.Dataset, var: str) -> hv.Overlay:
-    title, label, unit = PLOTS[var]
+    _, label, unit = PLOTS[var]
     vdim = hv.Dimension(var, label=label, unit=unit)
     layers = []
     for i, m in enumerate(ds.model.values):
         s = ds[var].sel(model=m).to_series().dropna()
-        color = PALETTE[i % len(PALETTE)]
-        layers.append(hv.Curve((s.index, s.values), "date", vdim, label=str(m)).opts(color=color))
-        if var != "melt_area_km2":
-            layers.append(
-                hv.Scatter((s.index, s.values), "date", vdim, label=str(m)).opts(
-                    color=color, size=4
-                )
-            )
-    if var == "melt_fraction":
-        s = ds["sar_melt_fraction"].to_series().dropna()
-        layers.append(
-            hv.Scatter((s.index, s.values), "date", vdim, label="SAR").opts(color="black", size=6)
-        )
-    if var == "melt_area_km2":
-        s = ds["sar_melt_area_km2"].to_series().dropna()
-        layers.append(
-            hv.Scatter((s.index, s.values), "date", vdim, label="SAR (valid pixels)").opts(
-                color="black", size=5
-            )
-        )
+        layers += named_series(s, "date", vdim, str(m), PALETTE[i % len(PALETTE)], 4)
+    if var in SAR_VAR:
+        s = ds[SAR_VAR[var]].to_series().dropna()
+        layers.append(named_series(s, "date", vdim, "SAR", "black", 6)[1])
+    if var == "bias":
+        layers.append(hv.HLine(0).opts(color="grey"))
     return hv.Overlay(layers).opts(legend_position="right")
+
+
+def _by_month(s: pd.Series) -> pd.Series:
+    """A series over month numbers re-indexed by month names (Apr … Sep)."""
+    return pd.Series(s.values, index=[MONTH_NAMES.get(int(m), str(m)) for m in s.index])
 
 
 def day_line(state: DashboardState) -> hv.DynamicMap:
@@ -117,15 +142,13 @@ def monthly_plot(state: DashboardState, var: str) -> hv.Overlay:
         series.append(("SAR", "black", mon["sar_melt_fraction"]))
     layers = []
     for name, color, da in series:
-        s = da.to_series()
-        layers.append(hv.Curve((s.index, s.values), "month", vdim, label=name).opts(color=color))
-        layers.append(hv.Scatter((s.index, s.values), "month", vdim, label=name).opts(color=color))
+        layers += named_series(_by_month(da.to_series()), "month", vdim, name, color, 6)
     if var == "bias":
         layers.append(hv.HLine(0).opts(color="grey"))
     title = f"{label.capitalize()} on SAR days, {state.year}"
     return hv.Overlay(layers).opts(
         hv.opts.Curve(frame_width=520, frame_height=200, show_grid=True),
-        hv.opts.Scatter(size=6, tools=["hover"]),
+        hv.opts.Scatter(tools=["hover"]),
         hv.opts.Overlay(title=title, legend_position="right"),
     )
 
@@ -137,18 +160,14 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
         return pn.pane.Markdown(
             f"No evaluation results for {markdown_text(state.source)} (run `meltwater evaluate`)."
         )
-    layers: dict[str, list[hv.Curve]] = {"month": [], "season_day": []}
+    layers: dict[str, list[hv.Element]] = {"month": [], "season_day": []}
+    vdim = hv.Dimension("bias", label="mean bias vs SAR", unit="melt fraction")
     for i, m in enumerate(res.model.values):
         color = PALETTE[i % len(PALETTE)]
-        for dim in layers:
-            s = res[f"{dim}_bias"].sel(model=m).to_series().dropna()
-            vdim = hv.Dimension("bias", label="mean bias vs SAR", unit="melt fraction")
-            curve = hv.Curve((s.index, s.values), dim, vdim, label=str(m)).opts(color=color)
-            layers[dim].append(curve)
-            if dim == "month":
-                layers[dim].append(
-                    hv.Scatter((s.index, s.values), dim, vdim, label=str(m)).opts(color=color)
-                )
+        month = _by_month(res["month_bias"].sel(model=m).to_series().dropna())
+        layers["month"] += named_series(month, "month", vdim, str(m), color, 6)
+        sday = res["season_day_bias"].sel(model=m).to_series().dropna()
+        layers["season_day"].append(named_series(sday, "season_day", vdim, str(m), color, 0)[0])
     split = res.attrs.get("split", "test")
     opts = dict(frame_width=520, frame_height=200, show_grid=True, legend_position="right")
     month = (hv.Overlay(layers["month"]) * hv.HLine(0).opts(color="grey")).opts(
@@ -180,8 +199,17 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
     )
 
 
+NO_SCENE = "no SAR scene"
+
+
+def metrics_text(df: pd.DataFrame, signed: bool = False) -> pd.DataFrame:
+    """A metric table as text with three decimals; NaN (no SAR scene that day) reads so."""
+    fmt = "{:+.3f}" if signed else "{:.3f}"
+    return df.apply(lambda col: col.map(lambda v: fmt.format(v) if np.isfinite(v) else NO_SCENE))
+
+
 def _day_table(state: DashboardState) -> pd.DataFrame:
-    return state.day_metrics().round(3)
+    return metrics_text(state.day_metrics())
 
 
 def curves_tab(state: DashboardState) -> pn.layout.Panel:

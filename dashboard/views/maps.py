@@ -30,6 +30,7 @@ __all__ = [
     "input_maps",
     "map_panel",
     "map_view",
+    "pixel_marker",
     "readout",
     "result_maps",
 ]
@@ -44,6 +45,7 @@ STYLES: dict[str, tuple[str, str, str, tuple[float, float]]] = {
     "pred": ("Prediction", "melt fraction", "Blues", (0.0, 1.0)),
     "sar": ("SAR observation", "melt fraction", "Blues", (0.0, 1.0)),
     "error": ("Error: prediction − SAR", "melt fraction", "RdBu_r", (-1.0, 1.0)),
+    "diff": ("Difference of the two models", "melt fraction", "PuOr_r", (-1.0, 1.0)),
     "mae": ("Per-pixel MAE vs SAR", "melt fraction", "magma_r", (0.0, 0.6)),
     "bias": ("Per-pixel mean bias vs SAR", "melt fraction", "RdBu_r", (-0.6, 0.6)),
 }
@@ -65,21 +67,24 @@ FADING = {
     "sar_interp": "linear",
     "mae": "linear",
     "error": "abs",
+    "diff": "abs",
 }
+MARKER_OPTS = dict(marker="x", size=16, color="#ff00cc", line_width=3, tools=[])
 FADE_MIN_ALPHA = 0.25
 
 
-def palette(key: str, n: int = 256) -> list[str]:
-    """RGBA hex colours of the variable's colormap; fading maps go from translucent to opaque."""
+def palette(key: str, n: int = 256, min_alpha: float = FADE_MIN_ALPHA) -> list[str]:
+    """RGBA hex colours of the variable's colormap; fading maps go from ``min_alpha`` (no melt
+    or no error) to opaque."""
     _, _, name, _ = STYLES[key]
     cmap = colormaps[name]
     pos = np.linspace(0.0, 1.0, n)
     if key not in FADING:
         alpha = np.full(n, 0.9)
     elif FADING[key] == "abs":  # diverging: transparent at zero, opaque at both ends
-        alpha = FADE_MIN_ALPHA / 2 + (1 - FADE_MIN_ALPHA / 2) * np.abs(2 * pos - 1)
+        alpha = min_alpha / 2 + (1 - min_alpha / 2) * np.abs(2 * pos - 1)
     else:
-        alpha = FADE_MIN_ALPHA + (1 - FADE_MIN_ALPHA) * pos
+        alpha = min_alpha + (1 - min_alpha) * pos
     return [to_hex((*cmap(p)[:3], a), keep_alpha=True) for p, a in zip(pos, alpha, strict=True)]
 
 
@@ -100,6 +105,15 @@ def hillshade_layer(state: DashboardState) -> hv.Image:
     return img.opts(cmap="gray", clim=(0.0, 1.0), colorbar=False, tools=[])
 
 
+def pixel_marker(state: DashboardState) -> hv.DynamicMap:
+    """A cross on the tapped pixel (`state.pixel`), empty before the first tap."""
+
+    def marker(pixel) -> hv.Points:
+        return hv.Points([] if pixel is None else [pixel], kdims=KDIMS).opts(**MARKER_OPTS)
+
+    return hv.DynamicMap(marker, streams=[hv.streams.Params(state, ["pixel"])])
+
+
 def map_view(
     state: DashboardState,
     key: str,
@@ -110,7 +124,7 @@ def map_view(
 
     HoloViews renders it (and re-renders it on pan/zoom); a ``tick`` change pushes the new
     day into the rendered image directly (`dashboard.live`). Pointer moves set
-    ``state.hover`` and taps set ``state.pixel``.
+    ``state.hover``, taps set ``state.pixel``, which a cross marks.
     """
     label, unit, cmap, clim = STYLES[key]
     g = state.store.grid(state.source)
@@ -125,7 +139,7 @@ def map_view(
     )
     if tick:
         state.param.watch(lambda e: live.push(e.new), tick)
-    overlay = hillshade_layer(state) * raster
+    overlay = hillshade_layer(state) * raster * pixel_marker(state)
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
     tap = hv.streams.Tap(source=raster)
@@ -144,55 +158,59 @@ def map_panel(
     getter: Callable[[], np.ndarray],
     title: Callable[[], str],
     tick: str | None = None,
-    title_tick: str | None = None,
+    title_on: tuple[str, ...] = (),
 ) -> pn.Column:
-    """`map_view` with a title line that follows ``title_tick`` (default: the map's tick)."""
+    """`map_view` with a title line that follows ``title_on`` (default: the map's tick)."""
 
     def bold() -> str:
         return f"<b>{html.escape(title())}</b>"
 
-    title_tick = title_tick or tick
-    text = pn.bind(lambda *_: bold(), state.param[title_tick]) if title_tick else bold()
+    title_on = title_on or ((tick,) if tick else ())
+    deps = [state.param[p] for p in title_on]
+    text = pn.bind(lambda *_: bold(), *deps) if deps else bold()
     heading = pn.pane.HTML(text, margin=(0, 10))
     plot = pn.pane.HoloViews(map_view(state, key, getter, tick), linked_axes=True, margin=(0, 4))
     return pn.Column(heading, plot)
 
 
+def held_title(state: DashboardState, text: str, note: str = "") -> str:
+    """Title of a map on the maps tick: the day it shows, and that it waits while playing."""
+    held = " · updates on pause" if state.playing else ""
+    return f"{text} — {state.maps_date}{note}{held}"
+
+
 def result_maps(state: DashboardState) -> pn.FlexBox:
-    """Prediction(s) (redrawn every frame), SAR of the day and error (on the maps tick)."""
-    tick = "tick_maps"
+    """Prediction(s) (redrawn every frame); SAR, error and the compare mode's difference (on
+    the maps tick, held while playing)."""
+    tick, held = "tick_maps", ("tick_maps", "playing")
 
     def pred_map(second: bool) -> pn.Column:
         def model() -> str:
             return state.model_b if second else state.model
 
-        # no date in the title: it follows the maps tick, not every played frame
-        def title() -> str:
-            m = model()
-            off = f" without {', '.join(state.ablation)}" if m == "unet" and state.ablation else ""
-            return f"Prediction {m}{off}"
+        def values() -> np.ndarray:
+            return state.prediction(model())
 
-        return map_panel(state, "pred", lambda: state.prediction(model()), title, "tick_pred", tick)
+        def title() -> str:
+            return f"Prediction {state.run_name(model())} — {state.date_str}"
+
+        return map_panel(state, "pred", values, title, "tick_pred", ("tick_pred", "tick_maps"))
+
+    def diff_title() -> str:
+        a, b = state.run_name(state.model), state.run_name(state.model_b)
+        return held_title(state, f"Difference {a} − {b}")
+
+    def sar_title() -> str:
+        return held_title(state, "SAR", "" if state.maps_has_sar else " (no scene this day)")
+
+    def error_title() -> str:
+        return held_title(state, f"Error {state.run_name()} − SAR")
 
     maps = [pred_map(False)] + ([pred_map(True)] if state.compare else [])
-    maps.append(
-        map_panel(
-            state,
-            "sar",
-            lambda: state.layer("sar"),
-            lambda: f"SAR — {state.date_str}" + ("" if state.has_sar else " (no scene this day)"),
-            tick,
-        )
-    )
-    maps.append(
-        map_panel(
-            state,
-            "error",
-            state.error,
-            lambda: f"Error {state.model} − SAR — {state.date_str}",
-            tick,
-        )
-    )
+    if state.compare:
+        maps.append(map_panel(state, "diff", state.difference, diff_title, tick, held))
+    maps.append(map_panel(state, "sar", lambda: state.layer("sar"), sar_title, tick, held))
+    maps.append(map_panel(state, "error", state.error, error_title, tick, held))
     return pn.FlexBox(*maps)
 
 
@@ -233,9 +251,12 @@ def readout(state: DashboardState) -> str:
         rows.append((STYLES[var][0], _fmt(state.layer(var)[r, c], STYLES[var][1])))
     rows.append(("Elevation", _fmt(state.store.frame(state.source, "dem", "")[r, c], "m")))
     for m in state.shown_models:
-        rows.append((f"pred {m}", _fmt(state.prediction(m)[r, c], "")))
-        rows.append((f"error {m}", _fmt(state.error(m)[r, c], "")))
-    body = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>" for k, v in rows)
+        rows.append((f"pred {state.run_name(m)}", _fmt(state.prediction(m)[r, c], "")))
+        rows.append((f"error {state.run_name(m)}", _fmt(state.error(m)[r, c], "")))
+    body = "".join(
+        f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{html.escape(v)}</td></tr>"
+        for k, v in rows
+    )
     return f"<table style='font-size:12px'>{body}</table>"
 
 

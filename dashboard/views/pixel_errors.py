@@ -8,12 +8,12 @@ import pandas as pd
 import panel as pn
 
 from meltwater.schema import pred_var
-from meltwater_dashboard.state import MONTHS, DashboardState
+from meltwater_dashboard.state import MONTH_NAMES, MONTHS, DashboardState
+from meltwater_dashboard.views.curves import named_series
 from meltwater_dashboard.views.maps import STYLES, map_panel
 
 __all__ = ["error_maps", "errors_tab", "pixel_frame", "pixel_plot"]
 
-MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
 TS_OPTS = dict(frame_width=520, frame_height=170, show_grid=True, tools=["hover"])
 
 
@@ -67,12 +67,9 @@ def pixel_plot(state: DashboardState) -> pn.viewable.Viewable:
         where += f" (lat {ll[1]:.4f}°, lon {ll[0]:.4f}°)"
     melt = hv.Dimension("melt", label="melt fraction", range=(0, 1))
     line = hv.VLine(state.date).opts(color="red", line_dash="dashed")
-    layers = [
-        hv.Curve((df.index, df[pred_var(m)]), "date", melt, label=m) for m in state.shown_models
-    ]
-    layers.append(hv.Curve((df.index, df["sar_interp"]), "date", melt, label="SAR interpolated"))
-    sar = df["sar"].dropna()
-    layers.append(hv.Scatter((sar.index, sar.values), "date", melt, label="SAR").opts(size=7))
+    layers = [named_series(df[pred_var(m)], "date", melt, m)[0] for m in state.shown_models]
+    layers.append(named_series(df["sar_interp"], "date", melt, "SAR interpolated")[0])
+    layers.append(named_series(df["sar"].dropna(), "date", melt, "SAR", size=7)[1])
     top = (hv.Overlay(layers) * line).opts(title=f"Pixel {where}", legend_position="right")
     pmw = hv.Curve((df.index, df["pmw"]), "date", hv.Dimension("pmw", label="PMW", unit="K"))
     mar = hv.Curve((df.index, df["mar_wa1"]), "date", hv.Dimension("mar", label="MAR WA1"))

@@ -22,6 +22,7 @@ __all__ = [
     "parse_pred_var",
     "is_pred_var",
     "pred_var",
+    "run_name",
     "unc_var",
 ]
 
@@ -33,9 +34,14 @@ _UNC = "unc_"
 _NO = "_no_"
 
 
+def run_name(model: str, ablate: Sequence[str] = ()) -> str:
+    """Name of ``model`` with ``ablate`` channels off (``unet_no_dem``), as users see it."""
+    return model + "".join(_NO + c for c in ablate)
+
+
 def pred_var(model: str, ablate: Sequence[str] = ()) -> str:
     """Variable of ``model``'s prediction with ``ablate`` channels off (``pred_unet_no_dem``)."""
-    return _PRED + model + "".join(_NO + c for c in ablate)
+    return _PRED + run_name(model, ablate)
 
 
 def unc_var(model: str) -> str:

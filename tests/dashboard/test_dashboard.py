@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import io
-
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import pytest
 import xarray as xr
-from fixtures.toycube import NX, NY, OCEAN_COLS, make_toy_cube
-from PIL import Image
+from fixtures.toycube import OCEAN_COLS
 from pyproj import Transformer
 
-from meltwater.errors import MeltwaterError
 from meltwater_dashboard.live import LiveRaster
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
@@ -25,41 +21,8 @@ from meltwater_dashboard.views.curves import (
     season_plot,
     summary_frame,
 )
-from meltwater_dashboard.views.export import map_png
 from meltwater_dashboard.views.maps import map_view, readout
-from meltwater_dashboard.views.pixel_errors import pixel_frame
-
-hv.extension("bokeh")
-
-
-class FakeUNet:
-    """Stands in for UNetPredictor.predict: 0.1 × number of switched-off channels."""
-
-    def __init__(self, fail: bool = False):
-        self.calls: list[tuple] = []
-        self.fail = fail
-
-    def __call__(self, cube, date, ablate):
-        self.calls.append((pd.Timestamp(date), tuple(ablate)))
-        if self.fail:
-            raise MeltwaterError("no checkpoint in models/models.yaml")
-        return np.full((cube.sizes["y"], cube.sizes["x"]), 0.1 * len(ablate), np.float32)
-
-
-@pytest.fixture
-def unet():
-    return FakeUNet()
-
-
-@pytest.fixture
-def store(unet):
-    no_unet = make_toy_cube().drop_vars(["pred_unet", "pred_unet_no_pmw"])
-    return Store({"toy": make_toy_cube(), "toy_no_unet": no_unet}, predictor=unet)
-
-
-@pytest.fixture
-def state(store):
-    return DashboardState(source="toy", store=store, year=2019)
+from meltwater_dashboard.views.pixel_errors import pixel_frame, pixel_plot
 
 
 def test_stores_are_independent(store):
@@ -109,8 +72,8 @@ def test_ablation_precomputed_then_live_and_cached(state, unet):
     assert len(unet.calls) == 1  # cached per (source, day, subset)
     df = state.day_metrics()
     assert df.loc["unet", "MAE"] == pytest.approx(0.125)
-    assert df.loc["unet − pmw/dem", "MAE"] == pytest.approx(0.5 * 0.8 + 0.5 * 0.2)
-    assert df.loc["unet − pmw/dem", "melt area km²"] == pytest.approx(20.0)
+    assert df.loc["unet_no_pmw_no_dem", "MAE"] == pytest.approx(0.5 * 0.8 + 0.5 * 0.2)
+    assert df.loc["unet_no_pmw_no_dem", "melt area km²"] == pytest.approx(20.0)
     state.day = 1  # no SAR scene: precomputed is NaN → the live run for the new day
     assert unet.calls[-1] == (pd.Timestamp("2019-06-02"), ("pmw", "dem"))
 
@@ -207,13 +170,22 @@ def test_curves_and_tap_jump(state):
     unet_curve = next(c for c in curves if c.label == "unet")
     assert np.allclose(unet_curve.dimension_values(1), -0.125)
     assert len(unet_curve) == 6  # SAR days of 2019
-    hv.render(dmap)
+    assert overlay.traverse(lambda e: e.data, [hv.HLine]) == [0]  # zero line
+    area = season_plot(state, "valid_melt_area_km2")[()]
+    dots = {e.label: e for e in area.traverse(lambda e: e, [hv.Scatter])}
+    assert set(dots) == {"unet", "mar_interp", "SAR"}
+    assert np.allclose(dots["SAR"].dimension_values(1), 10.0)  # valid SAR pixels only
+    assert np.allclose(dots["mar_interp"].dimension_values(1), 20.0)
+    fig = hv.render(dmap)
+    (hover,) = [t for t in fig.tools if type(t).__name__ == "HoverTool"]
+    assert hover.tooltips[:2] == [("model", "@{model}"), ("date", "@{date}{%F}")]
     state.jump_to(pd.Timestamp("2020-09-02 10:00").value // 10**6)  # epoch ms from Bokeh
     assert (state.year, state.date) == (2020, pd.Timestamp("2020-09-02"))
     monthly = monthly_plot(state, "melt_fraction")
     curves = {c.label: c for c in monthly.traverse(lambda e: e, [hv.Curve])}
     assert list(curves["unet"].dimension_values(1)) == [0.375, 0.375]
-    assert list(curves["SAR"].dimension_values(0)) == [6, 9]
+    assert list(curves["SAR"].dimension_values(0)) == ["Jun", "Sep"]
+    assert set(curves["unet"].dimension_values("model")) == {"unet"}  # hover names the model
     assert list(curves["SAR"].dimension_values(1)) == [0.5, 0.5]
     df = summary_frame(state)
     assert df.index[0] == pd.Timestamp("2020-06-01") and "bias_unet" in df
@@ -240,14 +212,6 @@ def test_url_values_validated(state):
     )
 
 
-def test_png_export_orientation(state):
-    img = Image.open(io.BytesIO(map_png(state))).convert("RGB")
-    assert img.size == (NX, NY)
-    top, bottom = np.asarray(img)[2, 30], np.asarray(img)[-3, 30]
-    assert top[2] > top[0]  # 0.75 melt: blue at the top (north)
-    assert not np.array_equal(top, bottom)
-
-
 def test_readout_and_pixel_series(state):
     x, y = float(state.cube.x[20]), float(state.cube.y[3])
     state.hover = (x, y)
@@ -259,6 +223,10 @@ def test_readout_and_pixel_series(state):
     df = pixel_frame(state)
     assert list(df.columns) == ["sar", "sar_interp", "pmw", "mar_wa1", "pred_unet"]
     assert len(df) == 12 and df["sar"].notna().sum() == 6
+    plot = pixel_plot(state).object
+    curves = {c.label: c for c in plot.traverse(lambda e: e, [hv.Curve])}
+    assert set(curves["unet"].dimension_values("model")) == {"unet"}  # hover names the model
+    hv.render(plot)
 
 
 def test_results_file_section(state, tmp_path, monkeypatch):
@@ -291,6 +259,7 @@ def test_results_file_section(state, tmp_path, monkeypatch):
     month = section[2].object
     curve = next(c for c in month.traverse(lambda e: e, [hv.Curve]) if c.label == "mar_interp")
     assert list(curve.dimension_values(1)) == [0.2, 0.0]
+    assert list(curve.dimension_values(0)) == ["Jun", "Sep"]
 
 
 def test_ablation_without_unet_in_cube(unet, store):

@@ -124,7 +124,7 @@ def test_broken_checkpoint_disables_the_switches_once(toasts):
 
     state = DashboardState(source="toy", store=Store({"toy": make_toy_cube()}, broken), year=2019)
     panel = ablation_panel(state)
-    toggles, hint = panel[1][0], panel[2]
+    toggles, hint = panel[1], panel[3]
     toggles.value = [c for c in toggles.value if c != "dem"]  # a click on "DEM"
     assert state.ablate == [] and toggles.value == list(toggles.options.values())
     assert toggles.disabled and "weights SHA" in hint.object

@@ -9,6 +9,7 @@ Screenshots go to ``$MELTWATER_SCREENSHOTS`` (default: the test's tmp dir).
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 import pandas as pd
@@ -30,10 +31,12 @@ def served(tiny_cube):
     cube["pred_unet"] = cube["sar_interp"].astype("float16")
     cube["pred_pmw_threshold"] = (cube["pmw"] > 0.48 * winter + 128.0).astype("float16")
     cube["pred_sar_running_mean"] = cube["sar_interp"].astype("float16")
-    store = Store(
-        {SOURCE: cube},
-        predictor=lambda c, d, ablate: np.full((c.sizes["y"], c.sizes["x"]), 0.5, "f4"),
-    )
+
+    def slow_unet(c, d, ablate):  # long enough for the page to show the spinner
+        time.sleep(1.5)
+        return np.full((c.sizes["y"], c.sizes["x"]), 0.5, "f4")
+
+    store = Store({SOURCE: cube}, predictor=slow_unet)
     with serve_app(store, SOURCE) as served:
         yield served
 
@@ -47,6 +50,7 @@ def test_app_scrub_ablate_curves(page, served, shots):
     state = states[-1]
     page.screenshot(path=str(shots / "dashboard_maps.png"))
     first = state.date
+    history = page.evaluate("history.length")
 
     # scrub with the keyboard on the day slider
     page.locator(".noUi-handle").first.focus()
@@ -58,11 +62,18 @@ def test_app_scrub_ablate_curves(page, served, shots):
     page.wait_for_function(
         f"window.location.search.includes('date={state.date_str}')", timeout=10_000
     )
+    page.get_by_role("button", name="Next", exact=True).click()
+    assert until(page, lambda: state.day == 4), state.day
+    page.wait_for_function("window.location.search.includes('date=')", timeout=10_000)
+    assert page.evaluate("history.length") == history  # the address is replaced, not pushed
 
-    # play: days advance with only the prediction map redrawn; pause: SAR and error catch up
-    page.locator("button.play").first.click()
-    assert until(page, lambda: state.playing and state.day >= 5), (state.playing, state.day)
-    page.locator("button.pause").first.click()
+    # play: days advance with only the prediction map redrawn (the others say they wait);
+    # pause: SAR and error catch up
+    held = state.date_str
+    page.get_by_role("button", name="Play", exact=True).click()
+    assert until(page, lambda: state.playing and state.day >= 6), (state.playing, state.day)
+    page.get_by_text(f"Error unet − SAR — {held} · updates on pause").wait_for(timeout=10_000)
+    page.get_by_role("button", name="Pause", exact=True).click()
     assert until(page, lambda: not state.playing), state.playing
     assert until(page, lambda: "maps_rest" not in state._stale)
     page.locator(".noUi-handle").first.focus()
@@ -71,12 +82,16 @@ def test_app_scrub_ablate_curves(page, served, shots):
 
     # switch a UNet input off: the live (fake) prediction and the metric change appear
     page.get_by_role("button", name="PMW", exact=True).click()
+    page.get_by_text("running the UNet…").wait_for(timeout=5_000)  # while it runs
     assert until(page, lambda: state.ablate == ["pmw"]), state.ablate
-    page.get_by_text(re.compile("Δ unet − pmw")).first.wait_for(timeout=10_000)
+    page.get_by_text(re.compile("Δ unet_no_pmw")).first.wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "dashboard_ablation.png"))
 
+    # the Curves tab opened from the keyboard (a focused tab header and Enter)
+    page.get_by_text("Curves", exact=True).focus()
+    page.keyboard.press("Enter")
+    assert until(page, lambda: state.tab == "curves"), state.tab
     # click on a season curve: the day jumps to the clicked date
-    page.get_by_text("Curves", exact=True).click()
     wait_maps(page, 4)
     before = state.date
     canvas = page.locator(".bk-Canvas").first
@@ -141,6 +156,24 @@ def test_hostile_link_shows_escaped_notices_and_runs_no_script(page, served, sho
     page.wait_for_timeout(1000)
     assert dialogs == []
     assert states[-1].model != hostile["model"] and states[-1].tab == "maps"
+    assert not external, external
+
+
+def test_back_and_forward_keep_the_view_and_the_address_in_step(page, served):
+    """Day steps replace the address: Back leaves the page, Forward opens the stepped view."""
+    url, states = served
+    errors, external = watch(page)
+    page.goto(url + "?date=2018-04-02")
+    wait_maps(page, 3)
+    page.get_by_role("button", name="Next", exact=True).click()
+    page.wait_for_function("window.location.search.includes('date=2018-04-03')", timeout=10_000)
+    page.go_back()
+    assert page.url == "about:blank"
+    page.go_forward()
+    wait_maps(page, 3)
+    assert "date=2018-04-03" in page.evaluate("window.location.search")
+    assert until(page, lambda: states[-1].date_str == "2018-04-03"), states[-1].date_str
+    assert not errors, errors
     assert not external, external
 
 

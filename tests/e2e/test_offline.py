@@ -16,6 +16,8 @@ import pytest
 from bokeh.client import pull_session
 from bokeh.models import ImportedStyleSheet
 
+import meltwater_dashboard.keys  # noqa: F401  (the page's own components: their models too)
+import meltwater_dashboard.url  # noqa: F401
 from benchmarks.load import PanelServer, free_port
 
 pytestmark = pytest.mark.e2e

@@ -43,6 +43,19 @@ def test_daily_summary_values(cube):
     # no SAR scene: metrics undefined, melt area still defined
     assert np.isnan(float(s.bias.sel(model="unet", time=other)))
     assert float(s.melt_area_km2.sel(model="unet", time=other)) == pytest.approx(10.0)
+    assert np.isnan(float(s.valid_melt_area_km2.sel(model="unet", time=other)))
+
+
+def test_valid_melt_area_counts_only_the_valid_sar_pixels():
+    cube = make_toy_cube()
+    cube["sar"][0, :10] = np.nan  # half of the melting (top) rows without SAR on day 0
+    cube["valid"][0, :10] = False
+    s = summary.daily_summary(cube, dates=cube.time.values[:1], progress=False)
+    day = s.isel(time=0)
+    assert float(day.sar_melt_area_km2) == pytest.approx(5.0)
+    assert float(day.valid_melt_area_km2.sel(model="unet")) == pytest.approx(5.0)
+    assert float(day.valid_melt_area_km2.sel(model="mar_interp")) == pytest.approx(15.0)
+    assert float(day.melt_area_km2.sel(model="unet")) == pytest.approx(10.0)  # all land
 
 
 def test_curves(cube):

@@ -8,6 +8,8 @@ stays at a few maps whatever the season length.
 Daily summary schema (`daily_summary`), dims ``(model, time)`` and ``(time,)``:
 
 * ``melt_area_km2`` (model, time): land pixels with prediction > 0.1 times the pixel area.
+* ``valid_melt_area_km2`` (model, time): the same over the valid SAR pixels only (SAR days
+  only), to compare like with like with ``sar_melt_area_km2``.
 * ``melt_fraction`` (model, time): mean prediction over the valid SAR pixels (SAR days only).
 * ``bias``, ``mae``, ``accuracy`` (model, time): `metrics` vs SAR (SAR days only).
 * ``sar_melt_fraction`` (time): mean SAR melt fraction over valid pixels (SAR days only).
@@ -31,7 +33,7 @@ from meltwater import schema
 from meltwater.data.cube import day_map, pixel_area_km2, season_day
 from meltwater.errors import CubeError
 from meltwater.evaluation import metrics
-from meltwater.evaluation.scoring import DAY_METRICS, day_truth, score_day
+from meltwater.evaluation.scoring import DAY_METRICS, day_truth, melt_area_km2, score_day
 from meltwater.models.registry import MODEL_NAMES
 
 __all__ = [
@@ -58,16 +60,19 @@ def ablations_in(cube: xr.Dataset) -> list[str]:
 def _one_day(cube: xr.Dataset, models: list[str], t: pd.Timestamp, land: np.ndarray, area: float):
     truth = day_truth(cube, t)
     keys = ("melt_area_km2", "melt_fraction", *DAY_METRICS)
-    out = {k: np.full(len(models), np.nan) for k in keys}
+    out = {k: np.full(len(models), np.nan) for k in (*keys, "valid_melt_area_km2")}
     day = {"sar_melt_fraction": np.nan, "sar_melt_area_km2": np.nan, "valid_pixels": 0.0}
     if truth is not None:
         day["valid_pixels"] = float(truth.valid.sum())
         day["sar_melt_fraction"] = truth.melt_fraction
         day["sar_melt_area_km2"] = truth.melt_area_km2(area)
     for i, m in enumerate(models):
-        scores = score_day(day_map(cube, schema.pred_var(m), t), truth, land, area)
-        for k in out:
+        pred = day_map(cube, schema.pred_var(m), t)
+        scores = score_day(pred, truth, land, area)
+        for k in keys:
             out[k][i] = scores.get(k, np.nan)
+        if truth is not None:
+            out["valid_melt_area_km2"][i] = melt_area_km2(pred, truth.valid, area)
     return out, day
 
 
@@ -107,6 +112,7 @@ def daily_summary(
     per_day = {k: ("time", np.array([r[1][k] for r in rows])) for k in rows[0][1]}
     ds = xr.Dataset({**per_model, **per_day}, coords={"model": models, "time": times})
     ds["melt_area_km2"].attrs["units"] = "km2"
+    ds["valid_melt_area_km2"].attrs["units"] = "km2"
     ds["sar_melt_area_km2"].attrs["units"] = "km2"
     ds.attrs["pixel_area_km2"] = area
     ds.attrs["threshold"] = metrics.BINARY_THRESHOLD

@@ -24,16 +24,27 @@ from meltwater.errors import CorruptDataError
 from meltwater.evaluation.summaries import daily_summary, models_in
 from meltwater.schema import pred_var
 
-__all__ = ["season_summary", "summary_key", "summary_path", "write_season_summaries"]
+__all__ = [
+    "SUMMARY_VERSION",
+    "season_summary",
+    "summary_key",
+    "summary_path",
+    "write_season_summaries",
+]
 
 log = logging.getLogger(__name__)
 
+SUMMARY_VERSION = 2
+"""Schema version of `summaries.daily_summary`, part of the key: a new variable makes stored
+summaries stale (2: ``valid_melt_area_km2``)."""
+
 
 def summary_key(cube: xr.Dataset) -> str:
-    """Hash of what a season summary depends on: the cube's source and its predictions."""
+    """Hash of what a season summary depends on: its schema, the cube's source and its
+    predictions."""
     preds = {m: dict(cube[pred_var(m)].attrs) for m in models_in(cube)}
     blob = json.dumps(
-        [cube.attrs.get("source_fingerprint"), preds], sort_keys=True, default=str
+        [SUMMARY_VERSION, cube.attrs.get("source_fingerprint"), preds], sort_keys=True, default=str
     ).encode()
     return hashlib.sha256(blob).hexdigest()
 

@@ -1,0 +1,65 @@
+"""The opening view of a page opened without link values: a day that tells the story.
+
+It is a mid-season (June–August) test day with a SAR scene on which MAR interpolation and the
+UNet differ most (absolute difference of their mean melt fraction over the scene's valid
+pixels), shown in compare mode. The numbers come from the evaluation results of the test split
+when they hold both models (a small file), else from the season summaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from meltwater_dashboard.state import DashboardState
+
+__all__ = ["STORY_MODELS", "open_story", "story_day"]
+
+STORY_MODELS = ("mar_interp", "unet")
+MID_SEASON = (6, 7, 8)
+
+
+def _test_scenes(state: DashboardState) -> pd.DatetimeIndex:
+    cube = state.cube
+    times = state.times
+    keep = (np.asarray(cube["split"].values) == "test") & np.asarray(cube["has_sar"].values, bool)
+    return times[keep]
+
+
+def _melt_gap(state: DashboardState, days: pd.DatetimeIndex) -> pd.Series:
+    """|melt fraction of one story model − the other's| on ``days`` (NaN where unknown)."""
+    a, b = STORY_MODELS
+    res = state.store.results(state.source)
+    if res is not None and {a, b} <= set(res.model.values):
+        mf = res["melt_fraction"]
+        gap = abs(mf.sel(model=a) - mf.sel(model=b)).to_series()
+        return gap.reindex(days)
+    parts = []
+    for year in sorted(set(days.year)):
+        mf = state.store.daily_summary(state.source, int(year))["melt_fraction"]
+        parts.append(abs(mf.sel(model=a) - mf.sel(model=b)).to_series())
+    return pd.concat(parts).reindex(days)
+
+
+def story_day(state: DashboardState) -> pd.Timestamp | None:
+    """The opening day (module doc); None without both story models or a test scene."""
+    if not set(STORY_MODELS) <= set(state.models):
+        return None
+    scenes = _test_scenes(state)
+    mid = scenes[scenes.month.isin(MID_SEASON)]
+    days = mid if len(mid) else scenes
+    if not len(days):
+        return None
+    gap = _melt_gap(state, days).dropna()
+    return pd.Timestamp(gap.idxmax()) if len(gap) else pd.Timestamp(days[len(days) // 2])
+
+
+def open_story(state: DashboardState) -> bool:
+    """Show `story_day` comparing MAR interpolation with the UNet; False when there is none."""
+    day = story_day(state)
+    if day is None:
+        return False
+    state.jump_to(day)
+    a, b = STORY_MODELS
+    state.param.update(model=a, model_b=b, compare=True)
+    return True
