@@ -2,8 +2,9 @@
 
 For each day the UNet and every baseline predict the melt fraction (float16 ``pred_<model>``);
 on SAR days the UNet also predicts with each single input channel ablated
-(``pred_unet_no_<channel>``; NaN on other days). Days are written region-wise (one zarr chunk
-per day), so parallel tasks never touch the same chunk. Completed days are recorded in each
+(``pred_unet_no_<channel>``; NaN on other days). Days are written region-wise (a day's chunks
+hold that day only), so parallel tasks never touch the same chunk; a day's overview levels are
+written with it, before the day is recorded. Completed days are recorded in each
 variable's ``days_done`` attribute after their chunk is written: a rerun after a kill redoes
 only the unfinished days, and a rerun of a finished cube does nothing (and takes no lock, so
 it also works on a read-only data folder). Each day is recorded under the model that wrote it
@@ -31,6 +32,7 @@ import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock, writing
+from meltwater.data.overviews import write_day
 from meltwater.data.provenance import (
     DAYS_ATTR,
     DONE_ATTR,
@@ -112,7 +114,7 @@ class DayRunner:
         group = zarr.open_group(self.path, mode="r+")
         for var, model, ablate in jobs:
             pred = preds[model].predict(cube, date, ablate=ablate)
-            group[var][index] = np.asarray(pred, dtype=np.float16)
+            write_day(group, var, index, np.asarray(pred, dtype=np.float16))  # and its levels
         return index, [v for v, _, _ in jobs]
 
 
@@ -161,7 +163,7 @@ def _ensure_variables(
         other = sorted({d for m, ds in recorded.items() if not same_model(m, model_id) for d in ds})
         for d in other:  # clear the chunk before forgetting the day: never an unlabelled chunk
             if d in index:
-                arr[index[d]] = np.nan
+                write_day(group, var, index[d], np.full(arr.shape[1:], np.nan, arr.dtype))
         if other:
             cleared[var] = len(other)
             others = ", ".join(m for m in recorded if not same_model(m, model_id))

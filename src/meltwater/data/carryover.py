@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 import zarr
 
-from meltwater.errors import MeltwaterError
+from meltwater.data.overviews import write_day
 from meltwater.data.provenance import (
     DAYS_ATTR,
     DONE_ATTR,
@@ -34,6 +34,7 @@ from meltwater.data.provenance import (
     model_days,
     provenance_attrs,
 )
+from meltwater.errors import MeltwaterError
 from meltwater.schema import UNET, is_pred_var, parse_pred_var
 
 __all__ = ["HASH_VAR", "carry_over", "day_hashes", "hash_attrs", "winter_hashes"]
@@ -122,7 +123,7 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
     if not Path(old_path).exists():
         return {}
     try:
-        old = open_cube(old_path)
+        old = open_cube(old_path, any_version=True)  # an older format's days are still valid
         preds = [v for v in old.data_vars if is_pred_var(str(v)) and old[v].ndim == 3]
         if not preds:
             return {}
@@ -141,9 +142,7 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
     report, attrs = {}, {}
     for var in preds:
         recorded = model_days(old[var].attrs) or {}
-        usable = old_static == new_static and (
-            _checkpoint_only(var) or old_train == new_train
-        )
+        usable = old_static == new_static and (_checkpoint_only(var) or old_train == new_train)
         keep[var] = {}
         for model, days in recorded.items():
             pairs = []
@@ -171,7 +170,7 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
                     log.warning("%s of %s in %s is damaged, not carried over: %s",
                                 var, old_days[i], old_path, e)  # fmt: skip
                     continue
-                target[j] = values
+                write_day(dst, var, j, values)  # and its overview levels
                 done.setdefault(model, []).append(old_days[i])
         target.attrs.update(provenance_attrs(done, attrs[var][MODEL_ATTR]))
         report[var] = (sum(len(d) for d in done.values()), report[var][1])
