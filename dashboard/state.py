@@ -17,6 +17,7 @@ import panel as pn
 import param
 
 from meltwater.data.cube import pixel_area_km2
+from meltwater.data.overviews import LevelWindow
 from meltwater.errors import CheckpointError, CubeError, MeltwaterError
 from meltwater.evaluation.scoring import Truth, score_day
 from meltwater.evaluation.summaries import models_in
@@ -125,23 +126,33 @@ class DashboardState(param.Parameterized):
         return [self.model, self.model_b] if self.compare else [self.model]
 
     # ----- data of the current day (rows north → south)
-    def prediction(self, model: str | None = None) -> np.ndarray:
+    def prediction(self, model: str | None = None, window: LevelWindow | None = None) -> np.ndarray:
         """Prediction of ``model`` (default: the selected one; the UNet with the ablation), NaN
-        over the ocean."""
+        over the ocean; the whole grid, or the level window ``window`` (`Store.window`)."""
         model = model or self.model
         if model == "unet" and self.ablation:
-            pred = self.store.ablated_prediction(self.source, self.date_str, self.ablation)
+            date, ablation = self.date_str, self.ablation
+            if window is None:
+                pred = self.store.ablated_prediction(self.source, date, ablation)
+            else:
+                pred = self.store.ablated_window(self.source, date, ablation, window)
         else:
-            pred = self.store.frame(self.source, pred_var(model), self.date_str)
-        return np.where(self.store.frame(self.source, "land", "") > 0, pred, np.float32(np.nan))
+            pred = self._read(pred_var(model), self.date_str, window)
+        return np.where(self._read("land", "", window) > 0, pred, np.float32(np.nan))
 
-    def layer(self, var: str) -> np.ndarray:
-        return self.store.frame(self.source, var, self.date_str)
+    def _read(self, var: str, date: str, window: LevelWindow | None) -> np.ndarray:
+        if window is None:
+            return self.store.frame(self.source, var, date)
+        return self.store.window(self.source, var, date, window)
 
-    def error(self, model: str | None = None) -> np.ndarray:
+    def layer(self, var: str, window: LevelWindow | None = None) -> np.ndarray:
+        """The day's map of ``var`` (the whole grid, or the level window ``window``)."""
+        return self._read(var, self.date_str, window)
+
+    def error(self, model: str | None = None, window: LevelWindow | None = None) -> np.ndarray:
         """prediction − SAR on valid pixels, NaN elsewhere (all NaN on days without SAR)."""
-        valid = self.layer("valid").astype(bool)
-        return np.where(valid, self.prediction(model) - self.layer("sar"), np.nan)
+        valid = self.layer("valid", window).astype(bool)
+        return np.where(valid, self.prediction(model, window) - self.layer("sar", window), np.nan)
 
     def day_metrics(self) -> pd.DataFrame:
         """The day's MAE, bias, accuracy vs SAR and melt area of each shown prediction."""

@@ -1,11 +1,13 @@
 """Linked maps in the cube's native CRS: rasterized DynamicMaps over a DEM hillshade.
 
 Each map is ``hillshade * regrid(DynamicMap)`` (``regrid`` is what ``rasterize`` dispatches to
-for images, minus ~7 ms of dispatch per frame): datashader regrids the full grid to screen
-pixels, pan/zoom is shared by every map (same x/y dimensions). A change of the map's tick (see
-`state`) pushes the new day into the rendered image without a HoloViews re-render
-(`dashboard.live`). Colour limits are fixed per variable so colours mean the same
-on every day.
+for images, minus ~7 ms of dispatch per frame): datashader regrids to screen pixels, pan/zoom
+is shared by every map (same x/y dimensions). Maps given a window reader read only the coarsest
+overview level of the cube that still fills the plot, and only the window shown
+(`Store.choose`), on pan/zoom (the DynamicMap's RangeXY/PlotSize streams) and on day pushes.
+A change of the map's tick (see `state`) pushes the new day into the rendered image without a
+HoloViews re-render (`dashboard.live`). Colour limits are fixed per variable so colours mean
+the same on every day.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from holoviews.operation.datashader import regrid
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from meltwater_dashboard.live import LiveRaster
+from meltwater.data.overviews import LevelWindow
+from meltwater_dashboard.live import LiveRaster, Windowed
 from meltwater_dashboard.state import DashboardState
 
 __all__ = [
@@ -100,26 +103,56 @@ def hillshade_layer(state: DashboardState) -> hv.Image:
     return img.opts(cmap="gray", clim=(0.0, 1.0), colorbar=False, tools=[])
 
 
+def _windowed(state: DashboardState, reader: Callable[[LevelWindow], np.ndarray]) -> Windowed:
+    store, source = state.store, state.source
+    return Windowed(
+        choose=lambda extent, px: store.choose(source, extent, px),
+        coords=lambda win: store.window_coords(source, win),
+        read=reader,
+    )
+
+
 def map_view(
     state: DashboardState,
     key: str,
     getter: Callable[[], np.ndarray],
     tick: str | None = None,
+    reader: Callable[[LevelWindow], np.ndarray] | None = None,
 ) -> hv.Overlay:
     """A rasterized map of ``getter()``, following ``tick`` (static without one).
 
     HoloViews renders it (and re-renders it on pan/zoom); a ``tick`` change pushes the new
-    day into the rendered image directly (`dashboard.live`). Pointer moves set
+    day into the rendered image directly (`dashboard.live`). With ``reader`` (window → the
+    day's values there) only the level window a view needs is read. Pointer moves set
     ``state.hover`` and taps set ``state.pixel``.
     """
     label, unit, cmap, clim = STYLES[key]
     g = state.store.grid(state.source)
-    live = LiveRaster(getter, g.xs, g.ys if g.y_descending else g.ys[::-1])
+    windowed = _windowed(state, reader) if reader is not None else None
+    live = LiveRaster(getter, g.xs, g.ys if g.y_descending else g.ys[::-1], windowed)
+    vdims = [_vdim(key)]
 
-    def image(n: int = 0) -> hv.Image:
-        return hv.Image(getter(), bounds=g.bounds, kdims=KDIMS, vdims=[_vdim(key)])
+    def image(n: int = 0, x_range=None, y_range=None, width=None, height=None, scale=None):
+        if windowed is None:
+            return hv.Image(getter(), bounds=g.bounds, kdims=KDIMS, vdims=vdims)
+        left, bottom, right, top = g.bounds
+        extent = g.bounds
+        if x_range is not None and y_range is not None:
+            extent = (x_range[0], y_range[0], x_range[1], y_range[1])
+        w = int(width or MAP_OPTS["frame_width"])
+        h = int(height or max(1, round(w * (top - bottom) / (right - left))))
+        win = windowed.choose(extent, (w, h))
+        xs, ys = windowed.coords(win)
+        if len(xs) < 2 or len(ys) < 2:  # the view is (nearly) outside the grid
+            return hv.Image(np.full((1, 1), np.nan), bounds=g.bounds, kdims=KDIMS, vdims=vdims)
+        dx, dy = abs(xs[1] - xs[0]) / 2, abs(ys[1] - ys[0]) / 2
+        bounds = (xs[0] - dx, ys[-1] - dy, xs[-1] + dx, ys[0] + dy)  # rows north → south
+        return hv.Image(windowed.read(win), bounds=bounds, kdims=KDIMS, vdims=vdims)
 
-    dmap = hv.DynamicMap(image, streams=[live.frame])
+    streams = [live.frame]
+    if windowed is not None:
+        streams += [hv.streams.RangeXY(), hv.streams.PlotSize()]
+    dmap = hv.DynamicMap(image, streams=streams)
     raster = regrid(dmap).opts(
         cmap=palette(key), clim=clim, clabel=unit, hooks=[live.attach], **MAP_OPTS
     )
@@ -145,6 +178,7 @@ def map_panel(
     title: Callable[[], str],
     tick: str | None = None,
     title_tick: str | None = None,
+    reader: Callable[[LevelWindow], np.ndarray] | None = None,
 ) -> pn.Column:
     """`map_view` with a title line that follows ``title_tick`` (default: the map's tick)."""
 
@@ -154,7 +188,8 @@ def map_panel(
     title_tick = title_tick or tick
     text = pn.bind(lambda *_: bold(), state.param[title_tick]) if title_tick else bold()
     heading = pn.pane.HTML(text, margin=(0, 10))
-    plot = pn.pane.HoloViews(map_view(state, key, getter, tick), linked_axes=True, margin=(0, 4))
+    view = map_view(state, key, getter, tick, reader)
+    plot = pn.pane.HoloViews(view, linked_axes=True, margin=(0, 4))
     return pn.Column(heading, plot)
 
 
@@ -172,7 +207,15 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
             off = f" without {', '.join(state.ablation)}" if m == "unet" and state.ablation else ""
             return f"Prediction {m}{off}"
 
-        return map_panel(state, "pred", lambda: state.prediction(model()), title, "tick_pred", tick)
+        return map_panel(
+            state,
+            "pred",
+            lambda: state.prediction(model()),
+            title,
+            "tick_pred",
+            tick,
+            lambda win: state.prediction(model(), win),
+        )
 
     maps = [pred_map(False)] + ([pred_map(True)] if state.compare else [])
     maps.append(
@@ -182,6 +225,7 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
             lambda: state.layer("sar"),
             lambda: f"SAR — {state.date_str}" + ("" if state.has_sar else " (no scene this day)"),
             tick,
+            reader=lambda win: state.layer("sar", win),
         )
     )
     maps.append(
@@ -191,6 +235,7 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
             state.error,
             lambda: f"Error {state.model} − SAR — {state.date_str}",
             tick,
+            reader=lambda win: state.error(None, win),
         )
     )
     return pn.FlexBox(*maps)
@@ -203,14 +248,22 @@ def input_maps(state: DashboardState) -> pn.FlexBox:
     def layer(var: str) -> Callable[[], np.ndarray]:
         return lambda: state.layer(var)
 
+    def reader(var: str) -> Callable[[LevelWindow], np.ndarray]:
+        return lambda win: state.layer(var, win)
+
     def title(var: str) -> Callable[[], str]:
         return lambda: f"{STYLES[var][0]} — {state.date_str}"
 
     panes = [
-        map_panel(state, v, layer(v), title(v), tick) for v in ("pmw", "mar_wa1", "sar_interp")
+        map_panel(state, v, layer(v), title(v), tick, reader=reader(v))
+        for v in ("pmw", "mar_wa1", "sar_interp")
     ]
     dem = map_panel(
-        state, "dem", lambda: state.store.frame(state.source, "dem", ""), lambda: "Elevation (DEM)"
+        state,
+        "dem",
+        lambda: state.store.frame(state.source, "dem", ""),
+        lambda: "Elevation (DEM)",
+        reader=lambda win: state.store.window(state.source, "dem", "", win),
     )
     return pn.FlexBox(*panes, dem)
 

@@ -283,7 +283,11 @@ def simulate(cfg: DemoConfig) -> dict:
 
 
 def _block_mean_stack(a: np.ndarray, block: int) -> np.ndarray:
-    return np.stack([_block_mean(x, block) for x in a]).astype(np.float32)
+    """`_block_mean` of each day of a float32 stack, in place (no float64 copy of the stack:
+    the full grid's season would need ~13 GB more)."""
+    for i in range(len(a)):
+        a[i] = _block_mean(a[i], block)
+    return a
 
 
 def _observe_sar(
