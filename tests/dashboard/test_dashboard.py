@@ -299,3 +299,45 @@ def test_ablation_without_unet_in_cube(unet, store):
     state.ablate = ["dem"]
     assert state.ablate == [] and "precompute" in state.message
     assert unet.calls == []
+
+
+def test_maps_read_the_level_that_fills_the_plot(tmp_path, monkeypatch):
+    from fixtures.microsource import DAYS, micro
+
+    from meltwater.data.cube import build_cube, open_cube
+    from meltwater.data.overviews import coarsen
+    from meltwater_dashboard.live import Windowed
+
+    src = micro(tmp_path)  # 8 × 12 cells of 100 m
+    build_cube(src, overviews=(2, 4), chunk=4)
+    monkeypatch.setenv("MELTWATER_DATA", str(tmp_path))
+    store, day = Store(), DAYS[1].strftime("%Y-%m-%d")
+    cube = open_cube(src)
+    g = store.grid("demo")
+    full = store.choose("demo", g.bounds, (3, 2))  # 12 × 8 cells on 3 × 2 px: level ×4
+    assert (full.factor, full.rows, full.cols) == (4, (0, 2), (0, 3))
+    dem = store.window("demo", "dem", "", full)  # dem = 100 × column + row
+    np.testing.assert_array_equal(dem, coarsen(cube["dem"].values, 4))
+    assert dem[0, 0] == 100 * 1.5 + 1.5
+    zoom = store.choose("demo", (10_300, 19_500, 10_500, 19_700), (40, 40))
+    assert zoom.factor == 1 and zoom.cols == (2, 6) and zoom.rows == (2, 6)
+    np.testing.assert_array_equal(store.window_coords("demo", zoom)[0], g.xs[2:6])
+    reads = []
+
+    def read(win):
+        reads.append(win)
+        return store.window("demo", "pmw", day, win)
+
+    windowed = Windowed(
+        lambda e, px: store.choose("demo", e, px), lambda w: store.window_coords("demo", w), read
+    )
+    live = LiveRaster(lambda: pytest.fail("the whole grid is not read"), g.xs, g.ys, windowed)
+
+    class Source:  # what a rendered Bokeh image source holds: its geometry and image
+        data = {"x": [g.bounds[0]], "y": [g.bounds[1]], "dw": [1200.0], "dh": [800.0]}
+        data["image"] = [np.zeros((2, 3))]
+
+    source = Source()
+    live._sources.add(source)
+    assert live.push(1) == 1 and reads[-1].factor == 4
+    np.testing.assert_allclose(source.data["image"][0], np.full((2, 3), 201.0))
