@@ -74,7 +74,7 @@ def _cmd_cube(args: argparse.Namespace) -> None:
     if not report.rebuilt:
         print(f"cube {report.path} is up to date (its source files did not change)")
         return
-    print(f"cube written to {report.path}")
+    print(f"cube written to {report.path} ({report.reason})")
     for var, (kept, had) in report.carried.items():
         redo = f"; {had - kept} to recompute with `meltwater precompute`" if kept < had else ""
         print(f"{var}: {kept} of {had} days carried over (inputs unchanged){redo}")
