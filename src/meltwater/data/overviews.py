@@ -40,6 +40,7 @@ __all__ = [
     "choose_level",
     "chunk_shape",
     "coarsen",
+    "coarsen_levels",
     "level_coords",
     "level_group",
     "level_template",
@@ -79,6 +80,56 @@ def _rule(name: str) -> str:
     return {"valid": "any", "land": "majority"}.get(name, "mean")
 
 
+def _block_sum(x: np.ndarray, f: int) -> np.ndarray:
+    """Sums over f × f blocks of the last two axes (edge blocks padded with zeros)."""
+    ny, nx = x.shape[-2:]
+    if ny % f or nx % f:
+        x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, -ny % f), (0, -nx % f)])
+    cols = x[..., 0::f].copy()  # strided adds: much faster than reducing a short axis
+    for k in range(1, f):
+        cols += x[..., k::f]
+    out = cols[..., 0::f, :].copy()
+    for k in range(1, f):
+        out += cols[..., k::f, :]
+    return out
+
+
+def coarsen_levels(
+    a: np.ndarray, factors: Sequence[int], rule: str = "mean"
+) -> dict[int, np.ndarray]:
+    """``a`` coarsened by each of ``factors`` (see `coarsen`), each level summed from the
+    previous one's block sums and counts (exact, and cheap after the first)."""
+    if rule not in ("mean", "any", "majority"):
+        raise InvalidArgumentError(f"rule: expected mean, any or majority, got {rule!r}")
+    if any(f < 1 for f in factors):
+        raise InvalidArgumentError(f"factor: expected integers ≥ 1, got {list(factors)}")
+    total, count = _first(a, rule)
+    out, done = {}, 1
+    for f in sorted(set(factors)):
+        if f % done:  # not a multiple of the previous factor: start again from level 0
+            (total, count), done = _first(a, rule), 1
+        if f // done > 1:
+            total, count = _block_sum(total, f // done), _block_sum(count, f // done)
+        done = f
+        if rule == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f] = np.where(count > 0, total / count, np.float32(np.nan)).astype(np.float32)
+        elif rule == "any":
+            out[f] = total > 0
+        else:
+            out[f] = 2 * total >= count
+    return out
+
+
+def _first(a: np.ndarray, rule: str) -> tuple[np.ndarray, np.ndarray]:
+    """Level 0 as (values to sum, cells to count): NaN cells count nothing in a mean."""
+    if rule == "mean":
+        x = np.asarray(a, np.float32)
+        ok = ~np.isnan(x)
+        return np.where(ok, x, np.float32(0)), ok.astype(np.float32)
+    return np.asarray(a, bool).astype(np.float32), np.ones(a.shape[-2:], np.float32)
+
+
 def coarsen(a: np.ndarray, factor: int, rule: str = "mean") -> np.ndarray:
     """``a`` coarsened by ``factor`` over its last two axes.
 
@@ -96,21 +147,7 @@ def coarsen(a: np.ndarray, factor: int, rule: str = "mean") -> np.ndarray:
         raise InvalidArgumentError(f"rule: expected mean, any or majority, got {rule!r}")
     if factor == 1:
         return a
-    ny, nx = a.shape[-2:]
-    pad = [(0, 0)] * (a.ndim - 2) + [(0, -ny % factor), (0, -nx % factor)]
-    shape = a.shape[:-2] + (-(-ny // factor), factor, -(-nx // factor), factor)
-    if rule == "mean":
-        x = np.pad(np.asarray(a, np.float32), pad, constant_values=np.nan).reshape(shape)
-        ok = np.isfinite(x)
-        n = ok.sum(axis=(-3, -1))
-        total = np.where(ok, x, 0).sum(axis=(-3, -1), dtype=np.float32)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(n > 0, total / n, np.float32(np.nan)).astype(np.float32)
-    x = np.pad(np.asarray(a, bool), pad).reshape(shape)
-    if rule == "any":
-        return x.any(axis=(-3, -1))
-    cells = np.pad(np.ones((ny, nx), bool), pad[-2:]).reshape(shape[-4:]).sum(axis=(-3, -1))
-    return 2 * x.sum(axis=(-3, -1)) >= cells
+    return coarsen_levels(a, [factor], rule)[factor]
 
 
 def level_coords(c: np.ndarray, factor: int) -> np.ndarray:
@@ -170,13 +207,12 @@ def write_levels(
     """Coarsen the in-memory ``batch`` (days ``region`` of the store, or static maps) into
     every level of ``factors`` of the store at ``path``."""
     group = zarr.open_group(str(path), mode="r+")
-    for f in factors:
-        level = group[level_group(f)]
-        for name, v in batch.data_vars.items():
-            if name not in level or not {"y", "x"} <= set(v.dims):
-                continue
-            values = coarsen(np.asarray(v.values), f, _rule(str(name)))
-            target = level[name]
+    for name, v in batch.data_vars.items():
+        if not {"y", "x"} <= set(v.dims):
+            continue
+        levels = [f for f in factors if name in group[level_group(f)]]
+        for f, values in coarsen_levels(np.asarray(v.values), levels, _rule(str(name))).items():
+            target = group[f"{level_group(f)}/{name}"]
             if "time" in v.dims:
                 target[region] = values.astype(target.dtype)
             else:
@@ -186,9 +222,10 @@ def write_levels(
 def write_day(group: zarr.Group, var: str, index: int, values: np.ndarray) -> None:
     """Write day ``index`` of ``var`` at full resolution and into every level of the store."""
     group[var][index] = values
-    for f in stored_factors(group.attrs):
+    levels = coarsen_levels(np.asarray(values), stored_factors(group.attrs), _rule(var))
+    for f, coarse in levels.items():
         target = group[f"{level_group(f)}/{var}"]
-        target[index] = coarsen(np.asarray(values), f, _rule(var)).astype(target.dtype)
+        target[index] = coarse.astype(target.dtype)
 
 
 @dataclass(frozen=True)
