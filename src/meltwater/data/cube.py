@@ -14,10 +14,8 @@ variable, day and store.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ from tqdm.auto import tqdm
 from meltwater.atomic import atomic_path, exclusive_lock, remove_path
 from meltwater.data.carryover import HASH_VAR, carry_over, day_hashes, hash_attrs, winter_hashes
 from meltwater.data.catalog import Source
+from meltwater.data.fingerprint import source_fingerprint
 from meltwater.data.geotiff import open_source, winter_means
 from meltwater.data.overviews import (
     FACTORS_ATTR,
@@ -69,46 +68,6 @@ log = logging.getLogger(__name__)
 CUBE_VERSION = "2"  # 2: spatial chunks on big grids and overview levels (data.overviews)
 DAILY = ("pmw", "mar_wa1", "sar", "sar_interp", "valid")
 REQUIRED = DAILY + ("dem", "land", "pmw_winter", "has_sar", "split")
-
-
-def _files(root: Path) -> list[Path]:
-    """Every file below ``root``, following symbolic links (to files and to folders, also ones
-    that lead outside ``root``: that is where the reader reads too); each folder once."""
-    seen, out = set(), []
-    for top, dirs, files in os.walk(root, followlinks=True):
-        real = os.path.realpath(top)
-        if real in seen:  # a link back to a folder already walked (a cycle)
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        out += [Path(top) / f for f in files if not f.startswith(".")]
-    return sorted(out)
-
-
-def source_fingerprint(source: Source) -> str:
-    """Hash of the names, sizes and mtimes of every file under the source root (stat only).
-
-    Symbolic links are followed (`_files`): a replaced file behind a link changes the hash; a
-    link's target path is part of it, and a dangling link counts as such.
-    """
-    h = hashlib.sha256()
-    root = os.path.realpath(source.root)
-    for p in _files(source.root):
-        rel = p.relative_to(source.root)
-        try:
-            st = p.stat()
-        except OSError:  # a dangling link: the day reads as missing
-            h.update(f"{rel}|dangling\n".encode())
-            continue
-        real = os.path.realpath(p)  # where a link leads (nothing for a plain file: moving the
-        target = real if real != os.path.join(root, rel) else ""  # data folder keeps the hash)
-        h.update(f"{rel}|{st.st_size}|{st.st_mtime_ns}|{target}\n".encode())
-    for split in ("train", "val", "test", "deploy"):
-        p = source.split_path(split)
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 SPLIT_CODES = ("none", "train", "val", "test")
