@@ -210,8 +210,11 @@ class Store:
     def window(self, source: str, var: str, date: str, win: LevelWindow) -> np.ndarray:
         """The window ``win`` of one day of ``var`` as float32, rows north → south.
 
-        The whole level-0 grid is read through `frame` (and its cache and prefetch).
+        The whole level-0 grid is read through `frame` (and its cache and prefetch); a single
+        cell (the pointer readout) is read directly, neither cached nor prefetched.
         """
+        if win.rows[1] - win.rows[0] == 1 and win.cols[1] - win.cols[0] == 1:
+            return Store._window(self, source, var, date, win)  # the uncached method
         with self._recent_lock:  # what `prefetch` reads for the next day
             recent = self._recent.setdefault(source, {})
             recent.pop(win, None)

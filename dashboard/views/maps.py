@@ -282,12 +282,14 @@ def readout(state: DashboardState) -> str:
     ll = g.lonlat(float(g.xs[c]), float(g.ys[r]))
     if ll is not None:
         rows.append(("lat, lon", f"{ll[1]:.4f}°, {ll[0]:.4f}°"))
+    cell = LevelWindow(1, (r, r + 1), (c, c + 1))  # one full-resolution cell, read alone
     for var in ("pmw", "mar_wa1", "sar_interp", "sar"):
-        rows.append((STYLES[var][0], _fmt(state.layer(var)[r, c], STYLES[var][1])))
-    rows.append(("Elevation", _fmt(state.store.frame(state.source, "dem", "")[r, c], "m")))
+        rows.append((STYLES[var][0], _fmt(state.layer(var, cell)[0, 0], STYLES[var][1])))
+    dem = state.store.window(state.source, "dem", "", cell)[0, 0]
+    rows.append(("Elevation", _fmt(dem, "m")))
     for m in state.shown_models:
-        rows.append((f"pred {m}", _fmt(state.prediction(m)[r, c], "")))
-        rows.append((f"error {m}", _fmt(state.error(m)[r, c], "")))
+        rows.append((f"pred {m}", _fmt(state.prediction(m, cell)[0, 0], "")))
+        rows.append((f"error {m}", _fmt(state.error(m, cell)[0, 0], "")))
     body = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>" for k, v in rows)
     return f"<table style='font-size:12px'>{body}</table>"
 
