@@ -141,3 +141,12 @@ def test_an_old_format_cube_is_refused_and_rebuilt_keeping_predictions(leveled, 
     assert report.carried[f"pred_{MODELS[0]}"] == (3, 3)
     np.testing.assert_array_equal(open_cube(leveled)[f"pred_{MODELS[0]}"].values, before)
     assert not update_cube(leveled).rebuilt
+
+
+def test_bad_build_options_name_the_parameter(tmp_path):
+    src = micro(tmp_path)
+    with pytest.raises(InvalidArgumentError, match="chunk: expected"):
+        update_cube(src, chunk=-1)
+    with pytest.raises(InvalidArgumentError, match="overviews: expected factors ≥ 2"):
+        update_cube(src, overviews=(1, 2))
+    assert not src.cube_path.exists()

@@ -45,7 +45,7 @@ from meltwater.data.overviews import (
 from meltwater.data.preprocess import time_interpolated_sar
 from meltwater.data.provenance import DAYS_ATTR, DONE_ATTR, MODEL_ATTR
 from meltwater.data.reads import guard
-from meltwater.errors import CubeError
+from meltwater.errors import CubeError, InvalidArgumentError
 from meltwater.schema import is_pred_var
 
 __all__ = [
@@ -149,7 +149,14 @@ def update_cube(
     Raises:
         DataNotFoundError: the source's files or splits are missing.
         GridMismatchError: a file is not on the DEM's grid.
+        InvalidArgumentError: a negative ``chunk`` or an overview factor below 2.
     """
+    if chunk is not None and (not isinstance(chunk, int) or chunk < 0):
+        raise InvalidArgumentError(
+            f"chunk: expected a chunk side ≥ 1 px or 0 (whole day), got {chunk!r}"
+        )
+    if not isinstance(overviews, bool) and any(int(f) < 2 for f in overviews):
+        raise InvalidArgumentError(f"overviews: expected factors ≥ 2, got {list(overviews)}")
     if not overwrite and not _stale(source, years, source_fingerprint(source)):
         return CubeReport(source.cube_path, rebuilt=False)
     with exclusive_lock(source.cube_path):
