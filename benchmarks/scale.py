@@ -2,7 +2,7 @@
 
 Run on the full-size synthetic demo (``meltwater demo --size full --data-root DIR``, one season
 of 2863 × 1633 px). In one run, the same GeoTIFF layout is built twice — as the one-chunk-per-day
-cube without levels (the naive path, format 1's layout) and as the default cube (512 × 512
+cube without levels (the naive path, format 1's layout) and as the default cube (1024 × 1024
 chunks, levels ×2, ×4, ×8) — and each is given ``pmw_threshold`` predictions on the scrubbed
 days. Then, as ratios naive / default:
 
@@ -198,7 +198,7 @@ def main() -> None:
         for k, clock in enumerate(("wall", "CPU")):
             label = f"dashboard day step {pct}, {clock} (ms)"
             rows.append((label, steps["naive"][q, k], steps["default"][q, k]))
-    print("\n| measure | one chunk per day | 512² chunks + levels | naive / default |")
+    print("\n| measure | one chunk per day | 1024² chunks + levels | naive / default |")
     print("|---|---:|---:|---:|")
     for label, naive, default in rows:
         print(f"| {label} | {naive:.1f} | {default:.1f} | {naive / default:.2f}× |")

@@ -51,9 +51,10 @@ def test_coarsen_by_hand():
 
 
 def test_chunk_and_level_rules():
-    assert chunk_shape(1633, 2863) == (512, 512)  # the release grid: spatial chunks
+    assert chunk_shape(1633, 2863) == (1024, 1024)  # the release grid: 2 × 3 chunks a day
     assert chunk_shape(384, 640) == (384, 640)  # the demo: one chunk per day
     assert chunk_shape(1633, 2863, chunk=0) == (1633, 2863)
+    assert chunk_shape(1633, 2863, chunk=512) == (512, 512)
     assert overview_factors(1633, 2863) == (2, 4, 8)  # 358 px wide at ×8
     assert overview_factors(384, 640) == (2,)
     assert overview_factors(64, 96) == ()

@@ -2,12 +2,13 @@
 
 `build_cube` streams the GeoTIFF layout into ``<data>/cubes/<source>.zarr`` in time batches
 (memory stays bounded on the full 2863 × 1633 grid), compressed, and renamed into place only
-when complete. Format 2: a day is one chunk on small grids and 512 × 512 chunks on big ones, and
-big grids carry overview levels ×2, ×4, … in the same store (`meltwater.data.overviews`; read
-them with `open_level`); a cube of another format is rebuilt, saying why. A complete cube
-whose source files have not changed is left as is, so re-running is idempotent; an interrupted
-build leaves only a temporary store that the next run removes and redoes. A rebuild keeps the
-stored predictions of every day whose inputs did not change (`meltwater.data.carryover`).
+when complete. Format 2: a day is one chunk on grids up to 1024 px a side and 1024 × 1024
+chunks on bigger ones, and big grids carry overview levels ×2, ×4, … in the same store
+(`meltwater.data.overviews`; read them with `open_level`); a cube of another format is
+rebuilt, saying why. A complete cube whose source files have not changed is left as is, so
+re-running is idempotent; an interrupted build leaves only a temporary store that the next run
+removes and redoes. A rebuild keeps the stored predictions of every day whose inputs did not
+change (`meltwater.data.carryover`).
 Reads of an opened cube are checked (`meltwater.data.reads`): a damaged chunk names its
 variable, day and store.
 """

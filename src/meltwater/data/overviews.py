@@ -52,15 +52,14 @@ __all__ = [
 
 FACTORS_ATTR = "overview_factors"
 LEVEL_VARS = ("pmw", "mar_wa1", "sar", "sar_interp", "valid", "dem", "land")
-SPATIAL_CHUNK = 512  # side of a spatial chunk (measured: benchmarks/scale.py)
-WHOLE_DAY_MAX_PX = 1024 * 1024  # grids up to this many cells keep one chunk per day
+SPATIAL_CHUNK = 1024  # side of a spatial chunk (measured: benchmarks/scale.py --sweep)
 MIN_LEVEL_PX = 256  # the coarsest level keeps at least this many cells along its long side
 
 
 def chunk_shape(ny: int, nx: int, chunk: int | None = None) -> tuple[int, int]:
-    """The (y, x) chunk of a day: the whole day up to `WHOLE_DAY_MAX_PX` cells, else
-    ``chunk`` (default `SPATIAL_CHUNK`) square; ``chunk=0`` forces whole-day chunks."""
-    if chunk == 0 or (chunk is None and ny * nx <= WHOLE_DAY_MAX_PX):
+    """The (y, x) chunk of a day: ``chunk`` (default `SPATIAL_CHUNK`) square, cut to the grid,
+    so a grid up to that side stays one chunk per day; ``chunk=0``: always the whole day."""
+    if chunk == 0:
         return ny, nx
     side = chunk or SPATIAL_CHUNK
     return min(side, ny), min(side, nx)
