@@ -56,7 +56,8 @@ def test_chunk_and_level_rules():
     assert chunk_shape(1633, 2863, chunk=0) == (1633, 2863)
     assert chunk_shape(1633, 2863, chunk=512) == (512, 512)
     assert overview_factors(1633, 2863) == (2, 4, 8)  # 358 px wide at ×8
-    assert overview_factors(384, 640) == (2,)
+    assert overview_factors(384, 640) == ()  # the demo: a day is one chunk
+    assert overview_factors(1000, 1100) == (2, 4)
     assert overview_factors(64, 96) == ()
     np.testing.assert_allclose(
         level_coords(np.array([50.0, 150, 250, 350, 450]), 2), [100, 300, 500]

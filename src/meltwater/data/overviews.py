@@ -66,8 +66,11 @@ def chunk_shape(ny: int, nx: int, chunk: int | None = None) -> tuple[int, int]:
 
 
 def overview_factors(ny: int, nx: int, min_px: int = MIN_LEVEL_PX) -> tuple[int, ...]:
-    """Factors 2, 4, … of the levels a ``ny`` × ``nx`` grid gets: the long side of each level
-    keeps at least ``min_px`` cells (none for small grids)."""
+    """Factors 2, 4, … of the levels a ``ny`` × ``nx`` grid gets: none when a day is one chunk
+    (up to `SPATIAL_CHUNK` px a side: a full view reads one chunk anyway), else down to the
+    level whose long side keeps at least ``min_px`` cells."""
+    if max(ny, nx) <= SPATIAL_CHUNK:
+        return ()
     out, f = [], 2
     while -(-max(ny, nx) // f) >= min_px:
         out.append(f)
