@@ -341,3 +341,37 @@ def test_maps_read_the_level_that_fills_the_plot(tmp_path, monkeypatch):
     live._sources.add(source)
     assert live.push(1) == 1 and reads[-1].factor == 4
     np.testing.assert_allclose(source.data["image"][0], np.full((2, 3), 201.0))
+
+
+def test_pan_zoom_reads_the_window_of_the_chosen_level(tmp_path, monkeypatch):
+    from fixtures.microsource import micro
+    from holoviews.core.spaces import get_nested_dmaps
+
+    from meltwater.data.cube import build_cube
+    from meltwater.precompute import precompute
+
+    src = micro(tmp_path)  # 8 × 12 cells of 100 m, x 10 000–11 200, y 19 200–20 000
+    build_cube(src, overviews=(2, 4), chunk=4)
+    precompute(src.cube_path, ["pmw_threshold"], (), scheduler="synchronous")
+    monkeypatch.setenv("MELTWATER_DATA", str(tmp_path))
+    state = DashboardState(source="demo", store=Store(), year=2019)
+    reads = []
+
+    def reader(win):
+        reads.append(win)
+        return state.store.window("demo", "dem", "", win)
+
+    overlay = map_view(state, "dem", lambda: pytest.fail("the whole grid is read"), None, reader)
+    hv.render(overlay)  # the full view on a 380 px frame: 12 cells < 380 px → level 0
+    assert reads[-1].factor == 1
+    inner = next(d for d in get_nested_dmaps(overlay) if d.callback.inputs == [])
+    streams = {type(s).__name__: s for s in inner.streams}
+    streams["PlotSize"].event(width=3, height=2)
+    streams["RangeXY"].event(x_range=(10_000, 11_200), y_range=(19_200, 20_000))
+    image = inner[()]  # what regrid then shows: level ×4, 3 × 2 cells
+    assert reads[-1].factor == 4 and image.data.shape == (2, 3)
+    streams["PlotSize"].event(width=300, height=300)
+    streams["RangeXY"].event(x_range=(10_300, 10_500), y_range=(19_500, 19_700))
+    image = inner[()]  # zoomed in: level 0, the 4 × 4 cells around the view
+    assert reads[-1].factor == 1 and image.data.shape == (4, 4)
+    assert image.bounds.lbrt() == (10_200.0, 19_400.0, 10_600.0, 19_800.0)
