@@ -10,7 +10,8 @@ only the unfinished days, and a rerun of a finished cube does nothing (and takes
 it also works on a read-only data folder). Each day is recorded under the model that wrote it
 (`meltwater.data.provenance`): precompute with another model (another checkpoint) first clears the
 days the previous model wrote (recomputing those asked for), so a variable never mixes models.
-``verify`` decodes the chunks of the days recorded as done and recomputes the damaged ones.
+``verify`` decodes the chunks (and overview levels) of the days recorded as done and recomputes
+the damaged ones.
 Parallel over days with dask: local threads by default, or a ``dask.distributed`` scheduler
 address (workers must see the same files).
 """
@@ -32,7 +33,7 @@ import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock, writing
-from meltwater.data.overviews import write_day
+from meltwater.data.overviews import level_group, stored_factors, write_day
 from meltwater.data.provenance import (
     DAYS_ATTR,
     DONE_ATTR,
@@ -216,19 +217,23 @@ def _record(
 
 
 def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[str, list[str]]:
-    """Days recorded as done (among ``dates``) whose chunk cannot be decoded, per variable."""
+    """Days recorded as done (among ``dates``) whose chunks (full resolution or an overview
+    level) cannot be decoded, per variable."""
     group = zarr.open_group(str(path), mode="r")
     days = _day_strings(cube)
     wanted = set(days if dates is None else pd.DatetimeIndex(dates).strftime("%Y-%m-%d"))
+    levels = [group[level_group(f)] for f in stored_factors(group.attrs)]
     bad: dict[str, list[str]] = {}
     for var in ids:
         if var not in group:
             continue
         arr, done = group[var], set(group[var].attrs.get(DONE_ATTR, []))
+        arrays = [arr] + [level[var] for level in levels if var in level]
         for i, d in enumerate(days):
             if d in done and d in wanted:
                 try:
-                    arr[i]
+                    for a in arrays:
+                        a[i]
                 except OSError:
                     raise
                 except Exception as e:  # the codec's error for damaged bytes

@@ -17,7 +17,7 @@ from meltwater.data.overviews import (
     level_coords,
     overview_factors,
 )
-from meltwater.errors import CubeError, InvalidArgumentError
+from meltwater.errors import CorruptDataError, CubeError, InvalidArgumentError
 from meltwater.precompute import precompute
 
 MODELS = ("pmw_threshold", "sar_running_mean")
@@ -152,3 +152,15 @@ def test_bad_build_options_name_the_parameter(tmp_path):
     with pytest.raises(InvalidArgumentError, match="overviews: expected factors ≥ 2"):
         update_cube(src, overviews=(1, 2))
     assert not src.cube_path.exists()
+
+
+def test_verify_recomputes_a_damaged_level_chunk(leveled):
+    group = zarr.open_group(str(leveled.cube_path))
+    var = f"pred_{MODELS[0]}"
+    before = group[f"overviews/2/{var}"][:3]
+    chunk = leveled.cube_path / "overviews" / "2" / var / "c" / "1" / "0" / "0"
+    chunk.write_bytes(np.random.default_rng(0).bytes(chunk.stat().st_size))
+    with pytest.raises(CorruptDataError, match=f"{var} of 2019-06-02 in .*demo.zarr"):
+        open_level(leveled.cube_path, 2)[var].load()
+    precompute(leveled.cube_path, MODELS, (), dates=DAYS[:3], scheduler="synchronous", verify=True)
+    np.testing.assert_array_equal(group[f"overviews/2/{var}"][:3], before)
