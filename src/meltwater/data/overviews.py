@@ -178,7 +178,9 @@ def level_template(ds: xr.Dataset, factor: int, variables: Sequence[str]) -> xr.
 
     x, y = level_coords(ds["x"].values, factor), level_coords(ds["y"].values, factor)
     cy, cx = chunk_shape(len(y), len(x))
-    out = xr.Dataset(coords={"x": ("x", x, ds["x"].attrs), "y": ("y", y, ds["y"].attrs)})
+    out = xr.Dataset(
+        coords={"x": ("x", x, dict(ds["x"].attrs)), "y": ("y", y, dict(ds["y"].attrs))}
+    )
     if "time" in ds.coords:
         out = out.assign_coords(time=ds["time"])
     for name in variables:
