@@ -18,6 +18,7 @@ import panel as pn
 import param
 
 from meltwater.data.cube import pixel_area_km2
+from meltwater.data.overviews import LevelWindow
 from meltwater.errors import CheckpointError, CubeError, MeltwaterError
 from meltwater.evaluation.scoring import Truth, score_day
 from meltwater.evaluation.summaries import models_in
@@ -147,36 +148,50 @@ class DashboardState(param.Parameterized):
         return run_name(model, self.ablation if model == "unet" else ())
 
     # ----- data of the current day (rows north → south)
-    def prediction(self, model: str | None = None) -> np.ndarray:
+    def prediction(self, model: str | None = None, window: LevelWindow | None = None) -> np.ndarray:
         """Prediction of ``model`` (default: the selected one; the UNet with the ablation), NaN
-        over the ocean."""
+        over the ocean; the whole grid, or the level window ``window`` (`Store.window`)."""
         model = model or self.model
         if model == "unet" and self.ablation:
-            pred = self.store.ablated_prediction(self.source, self.date_str, self.ablation)
+            date, ablation = self.date_str, self.ablation
+            if window is None:
+                pred = self.store.ablated_prediction(self.source, date, ablation)
+            else:
+                pred = self.store.ablated_window(self.source, date, ablation, window)
         else:
-            pred = self.layer(pred_var(model))
-        return np.where(self.store.frame(self.source, "land", "") > 0, pred, np.float32(np.nan))
+            pred = self._read(pred_var(model), self.date_str, window)
+        return np.where(self._read("land", "", window) > 0, pred, np.float32(np.nan))
 
-    def layer(self, var: str) -> np.ndarray:
-        """The shown day of ``var``. A day that cannot be read (a damaged chunk, a mixed
-        prediction variable) is reported as a notice naming variable, day and store, and shows
-        as no data (NaN; no valid pixel) instead of stopping the page."""
+    def _read(self, var: str, date: str, window: LevelWindow | None) -> np.ndarray:
+        """One day of ``var`` (the whole grid, or a level window). A day that cannot be read (a
+        damaged chunk, a mixed prediction variable) is reported as a notice naming variable,
+        day and store, and shows as no data (NaN; no valid pixel) instead of stopping the page.
+        """
         try:
-            return self.store.frame(self.source, var, self.date_str)
+            if window is None:
+                return self.store.frame(self.source, var, date)
+            return self.store.window(self.source, var, date, window)
         except MeltwaterError as e:
-            self.notify(f"{self.date_str}: {e}", "error")
-            g = self.store.grid(self.source)
-            empty = 0 if var == "valid" else np.nan
-            return np.full((len(g.ys), len(g.xs)), empty, dtype=np.float32)
+            self.notify(f"{date or 'static map'}: {e}", "error")
+            if window is None:
+                g = self.store.grid(self.source)
+                shape = (len(g.ys), len(g.xs))
+            else:
+                shape = (window.rows[1] - window.rows[0], window.cols[1] - window.cols[0])
+            return np.full(shape, 0 if var == "valid" else np.nan, dtype=np.float32)
 
-    def difference(self) -> np.ndarray:
+    def difference(self, window: LevelWindow | None = None) -> np.ndarray:
         """Prediction of `model` − prediction of `model_b` (NaN over the ocean)."""
-        return self.prediction(self.model) - self.prediction(self.model_b)
+        return self.prediction(self.model, window) - self.prediction(self.model_b, window)
 
-    def error(self, model: str | None = None) -> np.ndarray:
+    def layer(self, var: str, window: LevelWindow | None = None) -> np.ndarray:
+        """The day's map of ``var`` (the whole grid, or the level window ``window``)."""
+        return self._read(var, self.date_str, window)
+
+    def error(self, model: str | None = None, window: LevelWindow | None = None) -> np.ndarray:
         """prediction − SAR on valid pixels, NaN elsewhere (all NaN on days without SAR)."""
-        valid = self.layer("valid").astype(bool)
-        return np.where(valid, self.prediction(model) - self.layer("sar"), np.nan)
+        valid = self.layer("valid", window).astype(bool)
+        return np.where(valid, self.prediction(model, window) - self.layer("sar", window), np.nan)
 
     def day_metrics(self) -> pd.DataFrame:
         """The day's MAE, bias, accuracy vs SAR and melt area of each shown prediction."""

@@ -2,9 +2,10 @@
 
 One `Store` per process (`Store.shared`) loads everything heavy on first use and keeps it in
 bounded LRU caches, so sessions of one ``panel serve`` process share cubes, day maps, summaries
-and the UNet; with ``--num-procs N`` each process holds its own. Tests and notebooks make their
-own `Store` with in-memory cubes and a stand-in predictor: there is no module-level state.
-Torch is imported only when a live ablation first runs.
+and the UNet; maps read through `window` only the coarsest overview level of the cube that
+still fills the plot and only the part shown (`choose`). With ``--num-procs N`` each process
+holds its own. Tests and notebooks make their own `Store` with in-memory cubes and a stand-in
+predictor: there is no module-level state. Torch is imported only when a live ablation first runs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ import xarray as xr
 from pyproj import Transformer
 
 from meltwater.data.catalog import get_source, load_catalog
-from meltwater.data.cube import day_map, open_cube
+from meltwater.data.cube import day_map, open_cube, open_level
+from meltwater.data.overviews import (
+    LevelWindow,
+    choose_level,
+    coarsen,
+    level_coords,
+    stored_factors,
+)
 from meltwater.errors import CubeError, MeltwaterError
 from meltwater.evaluation import summaries
 from meltwater.evaluation.summary_store import season_summary
@@ -81,6 +89,8 @@ class Store:
         self._unet: Any = None
         self._unet_error: MeltwaterError | None = None
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
+        self._recent: dict[str, dict[LevelWindow, None]] = {}  # windows read lately, per source
+        self._recent_lock = threading.Lock()
         for name, size in self._CACHED.items():
             setattr(self, name, functools.lru_cache(maxsize=size)(getattr(self, name)))
 
@@ -92,6 +102,8 @@ class Store:
         "season_day_labels": 64,
         "grid": 8,
         "frame": 48,
+        "level": 16,
+        "_window": 96,
         "hillshade": 8,
         "ablated_prediction": 32,
         "daily_summary": 16,
@@ -159,9 +171,71 @@ class Store:
         return arr if self.grid(source).y_descending else arr[::-1]
 
     def prefetch(self, source: str, variables: Sequence[str], date: str) -> None:
-        """Read ``date``'s maps of ``variables`` into the frame cache in a background thread."""
+        """Read ``date``'s maps of ``variables`` into the caches in a background thread: the
+        windows the maps showed lately (`window`), else whole frames."""
+        with self._recent_lock:
+            windows = list(self._recent.get(source, ()))
         for var in variables:
-            self._prefetch.submit(self.frame, source, var, date)
+            for win in windows:
+                self._prefetch.submit(self._window, source, var, date, win)
+            if not windows:
+                self._prefetch.submit(self.frame, source, var, date)
+
+    def factors(self, source: str) -> tuple[int, ...]:
+        """The overview factors of the source's cube on disk (none for in-memory cubes)."""
+        if source in self._cubes:
+            return ()
+        return stored_factors(self.get_cube(source).attrs)
+
+    def level(self, source: str, factor: int) -> xr.Dataset:
+        """Overview level ``factor`` of the source's cube (1: the cube), opened once."""
+        if factor == 1:
+            return self.get_cube(source)
+        return open_level(get_source(source).cube_path, factor)
+
+    def choose(
+        self, source: str, extent: tuple[float, float, float, float], plot_px: tuple[int, int]
+    ) -> LevelWindow:
+        """The level and window of the source's cube to read for a plot (`choose_level`)."""
+        g = self.grid(source)
+        return choose_level(extent, plot_px, g.xs, g.ys, self.factors(source))
+
+    def window_coords(self, source: str, win: LevelWindow) -> tuple[np.ndarray, np.ndarray]:
+        """Cell centres (x, y) of the window as `window` returns it (rows north → south)."""
+        g = self.grid(source)
+        xs = level_coords(g.xs, win.factor)[slice(*win.cols)]
+        ys = level_coords(g.ys, win.factor)[slice(*win.rows)]
+        return xs, ys if g.y_descending else ys[::-1]
+
+    def window(self, source: str, var: str, date: str, win: LevelWindow) -> np.ndarray:
+        """The window ``win`` of one day of ``var`` as float32, rows north → south.
+
+        The whole level-0 grid is read through `frame` (and its cache and prefetch); a single
+        cell (the pointer readout) is read directly, neither cached nor prefetched.
+        """
+        if win.rows[1] - win.rows[0] == 1 and win.cols[1] - win.cols[0] == 1:
+            return Store._window(self, source, var, date, win)  # the uncached method
+        with self._recent_lock:  # what `prefetch` reads for the next day
+            recent = self._recent.setdefault(source, {})
+            recent.pop(win, None)
+            recent[win] = None
+            while len(recent) > 4:
+                recent.pop(next(iter(recent)))
+        return self._window(source, var, date, win)
+
+    def _window(self, source: str, var: str, date: str, win: LevelWindow) -> np.ndarray:
+        g = self.grid(source)
+        if win.factor == 1 and win.rows == (0, len(g.ys)) and win.cols == (0, len(g.xs)):
+            return self.frame(source, var, date)
+        da = self.level(source, win.factor)[var]
+        if "time" in da.dims:
+            try:
+                i = self.times(source).get_loc(pd.Timestamp(date))
+            except KeyError:
+                raise CubeError(f"date {date} is not in the cube of {source}") from None
+            da = da.isel(time=i)
+        arr = np.asarray(da.isel(y=slice(*win.rows), x=slice(*win.cols)).values, np.float32)
+        return arr if g.y_descending else arr[::-1]
 
     def hillshade(self, source: str) -> np.ndarray:
         """DEM hillshade in [0, 1] (sun from the north-west, 45° up), NaN over the ocean."""
@@ -234,6 +308,15 @@ class Store:
         if arr.shape != (cube.sizes["y"], cube.sizes["x"]):
             raise CubeError(f"live prediction has shape {arr.shape}, expected the cube's grid")
         return arr if self.grid(source).y_descending else arr[::-1]
+
+    def ablated_window(
+        self, source: str, date: str, ablate: tuple[str, ...], win: LevelWindow
+    ) -> np.ndarray:
+        """`ablated_prediction` coarsened and cut to the window ``win`` (rows as `window`)."""
+        arr = self.ablated_prediction(source, date, ablate)
+        flip = not self.grid(source).y_descending  # levels are blocked in stored row order
+        out = coarsen(arr[::-1] if flip else arr, win.factor)[slice(*win.rows), slice(*win.cols)]
+        return out[::-1] if flip else out
 
     def daily_summary(self, source: str, year: int) -> xr.Dataset:
         """`summaries.daily_summary` of every model over the season days of ``year``.

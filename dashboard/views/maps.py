@@ -1,11 +1,13 @@
 """Linked maps in the cube's native CRS: rasterized DynamicMaps over a DEM hillshade.
 
 Each map is ``hillshade * regrid(DynamicMap)`` (``regrid`` is what ``rasterize`` dispatches to
-for images, minus ~7 ms of dispatch per frame): datashader regrids the full grid to screen
-pixels, pan/zoom is shared by every map (same x/y dimensions). A change of the map's tick (see
-`state`) pushes the new day into the rendered image without a HoloViews re-render
-(`dashboard.live`). Colour limits are fixed per variable so colours mean the same
-on every day.
+for images, minus ~7 ms of dispatch per frame): datashader regrids to screen pixels, pan/zoom
+is shared by every map (same x/y dimensions). Maps given a window reader read only the coarsest
+overview level of the cube that still fills the plot, and only the window shown
+(`Store.choose`), on pan/zoom (the DynamicMap's RangeXY/PlotSize streams) and on day pushes.
+A change of the map's tick (see `state`) pushes the new day into the rendered image without a
+HoloViews re-render (`dashboard.live`). Colour limits are fixed per variable so colours mean
+the same on every day.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from holoviews.operation.datashader import regrid
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from meltwater_dashboard.live import LiveRaster
+from meltwater.data.overviews import LevelWindow
+from meltwater_dashboard.live import LiveRaster, Windowed
 from meltwater_dashboard.state import DashboardState
 
 __all__ = [
@@ -50,8 +53,9 @@ STYLES: dict[str, tuple[str, str, str, tuple[float, float]]] = {
     "bias": ("Per-pixel mean bias vs SAR", "melt fraction", "RdBu_r", (-0.6, 0.6)),
 }
 BASE_PIXELS = 800
+FRAME_WIDTH = 380
 MAP_OPTS = dict(
-    frame_width=380,
+    frame_width=FRAME_WIDTH,
     data_aspect=1,
     colorbar=True,
     tools=["hover", "tap"],
@@ -114,26 +118,56 @@ def pixel_marker(state: DashboardState) -> hv.DynamicMap:
     return hv.DynamicMap(marker, streams=[hv.streams.Params(state, ["pixel"])])
 
 
+def _windowed(state: DashboardState, reader: Callable[[LevelWindow], np.ndarray]) -> Windowed:
+    store, source = state.store, state.source
+    return Windowed(
+        choose=lambda extent, px: store.choose(source, extent, px),
+        coords=lambda win: store.window_coords(source, win),
+        read=reader,
+    )
+
+
 def map_view(
     state: DashboardState,
     key: str,
     getter: Callable[[], np.ndarray],
     tick: str | None = None,
+    reader: Callable[[LevelWindow], np.ndarray] | None = None,
 ) -> hv.Overlay:
     """A rasterized map of ``getter()``, following ``tick`` (static without one).
 
     HoloViews renders it (and re-renders it on pan/zoom); a ``tick`` change pushes the new
-    day into the rendered image directly (`dashboard.live`). Pointer moves set
+    day into the rendered image directly (`dashboard.live`). With ``reader`` (window → the
+    day's values there) only the level window a view needs is read. Pointer moves set
     ``state.hover``, taps set ``state.pixel``, which a cross marks.
     """
     label, unit, cmap, clim = STYLES[key]
     g = state.store.grid(state.source)
-    live = LiveRaster(getter, g.xs, g.ys if g.y_descending else g.ys[::-1])
+    windowed = _windowed(state, reader) if reader is not None else None
+    live = LiveRaster(getter, g.xs, g.ys if g.y_descending else g.ys[::-1], windowed)
+    vdims = [_vdim(key)]
 
-    def image(n: int = 0) -> hv.Image:
-        return hv.Image(getter(), bounds=g.bounds, kdims=KDIMS, vdims=[_vdim(key)])
+    def image(n: int = 0, x_range=None, y_range=None, width=None, height=None, scale=None):
+        if windowed is None:
+            return hv.Image(getter(), bounds=g.bounds, kdims=KDIMS, vdims=vdims)
+        left, bottom, right, top = g.bounds
+        extent = g.bounds
+        if x_range is not None and y_range is not None:
+            extent = (x_range[0], y_range[0], x_range[1], y_range[1])
+        w = int(width or FRAME_WIDTH)
+        h = int(height or max(1, round(w * (top - bottom) / (right - left))))
+        win = windowed.choose(extent, (w, h))
+        xs, ys = windowed.coords(win)
+        if len(xs) < 2 or len(ys) < 2:  # the view is (nearly) outside the grid
+            return hv.Image(np.full((1, 1), np.nan), bounds=g.bounds, kdims=KDIMS, vdims=vdims)
+        dx, dy = abs(xs[1] - xs[0]) / 2, abs(ys[1] - ys[0]) / 2
+        bounds = (xs[0] - dx, ys[-1] - dy, xs[-1] + dx, ys[0] + dy)  # rows north → south
+        return hv.Image(windowed.read(win), bounds=bounds, kdims=KDIMS, vdims=vdims)
 
-    dmap = hv.DynamicMap(image, streams=[live.frame])
+    streams = [live.frame]
+    if windowed is not None:
+        streams += [hv.streams.RangeXY(), hv.streams.PlotSize()]
+    dmap = hv.DynamicMap(image, streams=streams)
     raster = regrid(dmap).opts(
         cmap=palette(key), clim=clim, clabel=unit, hooks=[live.attach], **MAP_OPTS
     )
@@ -159,6 +193,7 @@ def map_panel(
     title: Callable[[], str],
     tick: str | None = None,
     title_on: tuple[str, ...] = (),
+    reader: Callable[[LevelWindow], np.ndarray] | None = None,
 ) -> pn.Column:
     """`map_view` with a title line that follows ``title_on`` (default: the map's tick)."""
 
@@ -169,7 +204,8 @@ def map_panel(
     deps = [state.param[p] for p in title_on]
     text = pn.bind(lambda *_: bold(), *deps) if deps else bold()
     heading = pn.pane.HTML(text, margin=(0, 10))
-    plot = pn.pane.HoloViews(map_view(state, key, getter, tick), linked_axes=True, margin=(0, 4))
+    view = map_view(state, key, getter, tick, reader)
+    plot = pn.pane.HoloViews(view, linked_axes=True, margin=(0, 4))
     return pn.Column(heading, plot)
 
 
@@ -194,7 +230,15 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
         def title() -> str:
             return f"Prediction {state.run_name(model())} — {state.date_str}"
 
-        return map_panel(state, "pred", values, title, "tick_pred", ("tick_pred", "tick_maps"))
+        return map_panel(
+            state,
+            "pred",
+            values,
+            title,
+            "tick_pred",
+            ("tick_pred", "tick_maps"),
+            lambda win: state.prediction(model(), win),
+        )
 
     def diff_title() -> str:
         a, b = state.run_name(state.model), state.run_name(state.model_b)
@@ -208,9 +252,25 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
 
     maps = [pred_map(False)] + ([pred_map(True)] if state.compare else [])
     if state.compare:
-        maps.append(map_panel(state, "diff", state.difference, diff_title, tick, held))
-    maps.append(map_panel(state, "sar", lambda: state.layer("sar"), sar_title, tick, held))
-    maps.append(map_panel(state, "error", state.error, error_title, tick, held))
+        maps.append(
+            map_panel(state, "diff", state.difference, diff_title, tick, held, state.difference)
+        )
+    maps.append(
+        map_panel(
+            state,
+            "sar",
+            lambda: state.layer("sar"),
+            sar_title,
+            tick,
+            held,
+            lambda win: state.layer("sar", win),
+        )
+    )
+    maps.append(
+        map_panel(
+            state, "error", state.error, error_title, tick, held, lambda win: state.error(None, win)
+        )
+    )
     return pn.FlexBox(*maps)
 
 
@@ -221,14 +281,22 @@ def input_maps(state: DashboardState) -> pn.FlexBox:
     def layer(var: str) -> Callable[[], np.ndarray]:
         return lambda: state.layer(var)
 
+    def reader(var: str) -> Callable[[LevelWindow], np.ndarray]:
+        return lambda win: state.layer(var, win)
+
     def title(var: str) -> Callable[[], str]:
         return lambda: f"{STYLES[var][0]} — {state.date_str}"
 
     panes = [
-        map_panel(state, v, layer(v), title(v), tick) for v in ("pmw", "mar_wa1", "sar_interp")
+        map_panel(state, v, layer(v), title(v), tick, reader=reader(v))
+        for v in ("pmw", "mar_wa1", "sar_interp")
     ]
     dem = map_panel(
-        state, "dem", lambda: state.store.frame(state.source, "dem", ""), lambda: "Elevation (DEM)"
+        state,
+        "dem",
+        lambda: state.store.frame(state.source, "dem", ""),
+        lambda: "Elevation (DEM)",
+        reader=lambda win: state.store.window(state.source, "dem", "", win),
     )
     return pn.FlexBox(*panes, dem)
 
@@ -247,12 +315,14 @@ def readout(state: DashboardState) -> str:
     ll = g.lonlat(float(g.xs[c]), float(g.ys[r]))
     if ll is not None:
         rows.append(("lat, lon", f"{ll[1]:.4f}°, {ll[0]:.4f}°"))
+    cell = LevelWindow(1, (r, r + 1), (c, c + 1))  # one full-resolution cell, read alone
     for var in ("pmw", "mar_wa1", "sar_interp", "sar"):
-        rows.append((STYLES[var][0], _fmt(state.layer(var)[r, c], STYLES[var][1])))
-    rows.append(("Elevation", _fmt(state.store.frame(state.source, "dem", "")[r, c], "m")))
+        rows.append((STYLES[var][0], _fmt(state.layer(var, cell)[0, 0], STYLES[var][1])))
+    dem = state.store.window(state.source, "dem", "", cell)[0, 0]
+    rows.append(("Elevation", _fmt(dem, "m")))
     for m in state.shown_models:
-        rows.append((f"pred {state.run_name(m)}", _fmt(state.prediction(m)[r, c], "")))
-        rows.append((f"error {state.run_name(m)}", _fmt(state.error(m)[r, c], "")))
+        rows.append((f"pred {state.run_name(m)}", _fmt(state.prediction(m, cell)[0, 0], "")))
+        rows.append((f"error {state.run_name(m)}", _fmt(state.error(m, cell)[0, 0], "")))
     body = "".join(
         f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{html.escape(v)}</td></tr>"
         for k, v in rows

@@ -41,14 +41,23 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     from meltwater.data.synthetic import DemoConfig, write_demo
 
     source = get_source("demo", args.catalog, args.data_root)
-    cfg = DemoConfig.preset(args.size, seed=args.seed)
+    cfg = DemoConfig.preset(args.size, seed=args.seed, seasons=args.seasons)
     write_demo(source.root, cfg, overwrite=args.overwrite)
-    print(f"demo data ({args.size}, seed {args.seed}) in {source.root}")
+    years = f"{cfg.years[0]}–{cfg.years[-1]}" if len(cfg.years) > 1 else str(cfg.years[0])
+    print(f"demo data ({args.size}, {years}, seed {args.seed}) in {source.root}")
 
 
 def _setup_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="generate the synthetic Helheim demo data")
-    p.add_argument("--size", default="default", choices=["tiny", "small", "default"])
+    p.add_argument(
+        "--size",
+        default="default",
+        choices=["tiny", "small", "default", "full"],
+        help="full: the release's 2863 × 1633 grid (benchmarks only; ~GB per season)",
+    )
+    p.add_argument(
+        "--seasons", type=int, default=None, help="seasons from 2017 (1–7; default: the size's)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--catalog", default=None)
     p.add_argument("--data-root", default=None)
@@ -65,7 +74,7 @@ def _cmd_cube(args: argparse.Namespace) -> None:
     if not report.rebuilt:
         print(f"cube {report.path} is up to date (its source files did not change)")
         return
-    print(f"cube written to {report.path}")
+    print(f"cube written to {report.path} ({report.reason})")
     for var, (kept, had) in report.carried.items():
         redo = f"; {had - kept} to recompute with `meltwater precompute`" if kept < had else ""
         print(f"{var}: {kept} of {had} days carried over (inputs unchanged){redo}")

@@ -2,14 +2,16 @@
 
 For each day the UNet and every baseline predict the melt fraction (float16 ``pred_<model>``);
 on SAR days the UNet also predicts with each single input channel ablated
-(``pred_unet_no_<channel>``; NaN on other days). Days are written region-wise (one zarr chunk
-per day), so parallel tasks never touch the same chunk. Completed days are recorded in each
+(``pred_unet_no_<channel>``; NaN on other days). Days are written region-wise (a day's chunks
+hold that day only), so parallel tasks never touch the same chunk; a day's overview levels are
+written with it, before the day is recorded. Completed days are recorded in each
 variable's ``days_done`` attribute after their chunk is written: a rerun after a kill redoes
 only the unfinished days, and a rerun of a finished cube does nothing (and takes no lock, so
 it also works on a read-only data folder). Each day is recorded under the model that wrote it
 (`meltwater.data.provenance`): precompute with another model (another checkpoint) first clears the
 days the previous model wrote (recomputing those asked for), so a variable never mixes models.
-``verify`` decodes the chunks of the days recorded as done and recomputes the damaged ones.
+``verify`` decodes the chunks (and overview levels) of the days recorded as done and recomputes
+the damaged ones.
 Parallel over days with dask: local threads by default, or a ``dask.distributed`` scheduler
 address (workers must see the same files).
 """
@@ -31,6 +33,7 @@ import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock, writing
+from meltwater.data.overviews import level_group, stored_factors, write_day
 from meltwater.data.provenance import (
     DAYS_ATTR,
     DONE_ATTR,
@@ -40,7 +43,8 @@ from meltwater.data.provenance import (
     provenance_attrs,
     same_model,
 )
-from meltwater.errors import CubeError, UnknownNameError
+from meltwater.data.zarr_nodes import array_node, group_node
+from meltwater.errors import UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
 from meltwater.schema import CHANNELS, pred_var
 
@@ -57,14 +61,6 @@ def _model_id(name: str, models_dir: str | None) -> str:
 
     entry = registry_entry(None, models_dir)
     return f"unet:{entry['name']}:{read_meta(entry['checkpoint']).weights_sha256[:16]}"
-
-
-def _array(group: zarr.Group, var: str) -> zarr.Array:
-    """The stored array of prediction variable ``var``."""
-    node = group[var]
-    if not isinstance(node, zarr.Array):
-        raise CubeError(f"{group.store}: {var!r} is a group, expected a (time, y, x) array")
-    return node
 
 
 def _days_done(arr: zarr.Array) -> set[str]:
@@ -126,7 +122,7 @@ class DayRunner:
         group = zarr.open_group(self.path, mode="r+")
         for var, model, ablate in jobs:
             pred = preds[model].predict(cube, date, ablate=ablate)
-            _array(group, var)[index] = np.asarray(pred, dtype=np.float16)
+            write_day(group, var, index, np.asarray(pred, dtype=np.float16))  # and its levels
         return index, [v for v, _, _ in jobs]
 
 
@@ -169,13 +165,13 @@ def _ensure_variables(
             new[var] = {"units": "1", "long_name": f"{var} melt fraction"}
             new[var].update(provenance_attrs({}, model_id))
             continue
-        arr = _array(group, var)
+        arr = array_node(group, var)
         recorded = model_days(arr.attrs) or {}
         mine = sorted({d for m, ds in recorded.items() if same_model(m, model_id) for d in ds})
         other = sorted({d for m, ds in recorded.items() if not same_model(m, model_id) for d in ds})
         for d in other:  # clear the chunk before forgetting the day: never an unlabelled chunk
             if d in index:
-                arr[index[d]] = np.nan
+                write_day(group, var, index[d], np.full(arr.shape[1:], np.nan, arr.dtype))
         if other:
             cleared[var] = len(other)
             others = ", ".join(m for m in recorded if not same_model(m, model_id))
@@ -207,7 +203,7 @@ def plan(
     has_sar = np.asarray(cube["has_sar"].values, dtype=bool)
     todo: dict[int, list[tuple[str, str, tuple]]] = {}
     for var, (model, ablate) in _jobs(models, ablations).items():
-        done = _days_done(_array(group, var)) if var in group else set()
+        done = _days_done(array_node(group, var)) if var in group else set()
         for i, d in enumerate(days):
             if d in wanted and d not in done and (not ablate or has_sar[i]):
                 todo.setdefault(i, []).append((var, model, ablate))
@@ -220,7 +216,7 @@ def _record(
     """Record ``index``'s day as done by ``ids[var]`` for each variable (after its chunk)."""
     day = dates[index].strftime("%Y-%m-%d")
     for var in variables:
-        arr = _array(group, var)
+        arr = array_node(group, var)
         recorded = model_days(arr.attrs) or {}
         mine = recorded.get(ids[var], [])
         if day not in mine:
@@ -228,20 +224,24 @@ def _record(
 
 
 def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[str, list[str]]:
-    """Days recorded as done (among ``dates``) whose chunk cannot be decoded, per variable."""
+    """Days recorded as done (among ``dates``) whose chunks (full resolution or an overview
+    level) cannot be decoded, per variable."""
     group = zarr.open_group(str(path), mode="r")
     days = _day_strings(cube)
     wanted = set(days if dates is None else pd.DatetimeIndex(dates).strftime("%Y-%m-%d"))
+    levels = [group_node(group, level_group(f)) for f in stored_factors(group.attrs)]
     bad: dict[str, list[str]] = {}
     for var in ids:
         if var not in group:
             continue
-        arr = _array(group, var)
+        arr = array_node(group, var)
         done = _days_done(arr)
+        arrays = [arr] + [array_node(level, var) for level in levels if var in level]
         for i, d in enumerate(days):
             if d in done and d in wanted:
                 try:
-                    arr[i]
+                    for a in arrays:
+                        a[i]
                 except OSError:
                     raise
                 except Exception as e:  # the codec's error for damaged bytes
@@ -253,7 +253,7 @@ def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[st
 def _forget(path: Path, bad: dict[str, list[str]]) -> None:
     group = zarr.open_group(str(path), mode="r+")
     for var, days in bad.items():
-        arr = _array(group, var)
+        arr = array_node(group, var)
         recorded = model_days(arr.attrs) or {}
         kept = {m: [d for d in ds if d not in days] for m, ds in recorded.items()}
         arr.attrs.update(provenance_attrs(kept, str(arr.attrs.get(MODEL_ATTR, "unknown"))))
@@ -351,7 +351,7 @@ def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> 
 
 def _counts(path: Path, ids: dict[str, str]) -> dict[str, int]:
     group = zarr.open_group(str(path), mode="r")
-    return {v: len(_days_done(_array(group, v))) for v in ids}
+    return {v: len(_days_done(array_node(group, v))) for v in ids}
 
 
 def _precompute_locked(

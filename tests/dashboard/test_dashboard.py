@@ -268,3 +268,79 @@ def test_ablation_without_unet_in_cube(unet, store):
     state.ablate = ["dem"]
     assert state.ablate == [] and "precompute" in state.message
     assert unet.calls == []
+
+
+def test_maps_read_the_level_that_fills_the_plot(tmp_path, monkeypatch):
+    from fixtures.microsource import DAYS, micro
+
+    from meltwater.data.cube import build_cube, open_cube
+    from meltwater.data.overviews import coarsen
+    from meltwater_dashboard.live import Windowed
+
+    src = micro(tmp_path)  # 8 × 12 cells of 100 m
+    build_cube(src, overviews=(2, 4), chunk=4)
+    monkeypatch.setenv("MELTWATER_DATA", str(tmp_path))
+    store, day = Store(), DAYS[1].strftime("%Y-%m-%d")
+    cube = open_cube(src)
+    g = store.grid("demo")
+    full = store.choose("demo", g.bounds, (3, 2))  # 12 × 8 cells on 3 × 2 px: level ×4
+    assert (full.factor, full.rows, full.cols) == (4, (0, 2), (0, 3))
+    dem = store.window("demo", "dem", "", full)  # dem = 100 × column + row
+    np.testing.assert_array_equal(dem, coarsen(cube["dem"].values, 4))
+    assert dem[0, 0] == 100 * 1.5 + 1.5
+    zoom = store.choose("demo", (10_300, 19_500, 10_500, 19_700), (40, 40))
+    assert zoom.factor == 1 and zoom.cols == (2, 6) and zoom.rows == (2, 6)
+    np.testing.assert_array_equal(store.window_coords("demo", zoom)[0], g.xs[2:6])
+    reads = []
+
+    def read(win):
+        reads.append(win)
+        return store.window("demo", "pmw", day, win)
+
+    windowed = Windowed(
+        lambda e, px: store.choose("demo", e, px), lambda w: store.window_coords("demo", w), read
+    )
+    live = LiveRaster(lambda: pytest.fail("the whole grid is not read"), g.xs, g.ys, windowed)
+
+    class Source:  # what a rendered Bokeh image source holds: its geometry and image
+        data = {"x": [g.bounds[0]], "y": [g.bounds[1]], "dw": [1200.0], "dh": [800.0]}
+        data["image"] = [np.zeros((2, 3))]
+
+    source = Source()
+    live._sources.add(source)
+    assert live.push(1) == 1 and reads[-1].factor == 4
+    np.testing.assert_allclose(source.data["image"][0], np.full((2, 3), 201.0))
+
+
+def test_pan_zoom_reads_the_window_of_the_chosen_level(tmp_path, monkeypatch):
+    from fixtures.microsource import micro
+    from holoviews.core.spaces import get_nested_dmaps
+
+    from meltwater.data.cube import build_cube
+    from meltwater.precompute import precompute
+
+    src = micro(tmp_path)  # 8 × 12 cells of 100 m, x 10 000–11 200, y 19 200–20 000
+    build_cube(src, overviews=(2, 4), chunk=4)
+    precompute(src.cube_path, ["pmw_threshold"], (), scheduler="synchronous")
+    monkeypatch.setenv("MELTWATER_DATA", str(tmp_path))
+    state = DashboardState(source="demo", store=Store(), year=2019)
+    reads = []
+
+    def reader(win):
+        reads.append(win)
+        return state.store.window("demo", "dem", "", win)
+
+    overlay = map_view(state, "dem", lambda: pytest.fail("the whole grid is read"), None, reader)
+    hv.render(overlay)  # the full view on a 380 px frame: 12 cells < 380 px → level 0
+    assert reads[-1].factor == 1
+    inner = next(d for d in get_nested_dmaps(overlay) if d.callback.inputs == [])
+    streams = {type(s).__name__: s for s in inner.streams}
+    streams["PlotSize"].event(width=3, height=2)
+    streams["RangeXY"].event(x_range=(10_000, 11_200), y_range=(19_200, 20_000))
+    image = inner[()]  # what regrid then shows: level ×4, 3 × 2 cells
+    assert reads[-1].factor == 4 and image.data.shape == (2, 3)
+    streams["PlotSize"].event(width=300, height=300)
+    streams["RangeXY"].event(x_range=(10_300, 10_500), y_range=(19_500, 19_700))
+    image = inner[()]  # zoomed in: level 0, the 4 × 4 cells around the view
+    assert reads[-1].factor == 1 and image.data.shape == (4, 4)
+    assert image.bounds.lbrt() == (10_200.0, 19_400.0, 10_600.0, 19_800.0)

@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 import zarr
 
+from meltwater.data.overviews import write_day
 from meltwater.data.provenance import (
     DAYS_ATTR,
     DONE_ATTR,
@@ -34,6 +34,7 @@ from meltwater.data.provenance import (
     model_days,
     provenance_attrs,
 )
+from meltwater.data.zarr_nodes import array_node
 from meltwater.errors import MeltwaterError
 from meltwater.schema import UNET, is_pred_var, parse_pred_var
 
@@ -123,7 +124,7 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
     if not Path(old_path).exists():
         return {}
     try:
-        old = open_cube(old_path)
+        old = open_cube(old_path, any_version=True)  # an older format's days are still valid
         preds = [str(v) for v in old.data_vars if is_pred_var(str(v)) and old[v].ndim == 3]
         if not preds:
             return {}
@@ -161,18 +162,18 @@ def carry_over(old_path: Path, new_path: Path) -> dict[str, tuple[int, int]]:
     for var, by_model in keep.items():
         done: dict[str, list[str]] = {}
         # opened once: their metadata holds the day lists
-        source, target = cast(zarr.Array, src[var]), cast(zarr.Array, dst[var])
+        source, target = array_node(src, var), array_node(dst, var)
         for model, pairs in by_model.items():
             for i, j in pairs:
                 try:
-                    values = source[i]
+                    values = np.asarray(source[i])
                 except OSError:
                     raise
                 except Exception as e:  # a damaged chunk is simply not carried over
                     log.warning("%s of %s in %s is damaged, not carried over: %s",
                                 var, old_days[i], old_path, e)  # fmt: skip
                     continue
-                target[j] = values
+                write_day(dst, var, j, values)  # and its overview levels
                 done.setdefault(model, []).append(old_days[i])
         target.attrs.update(provenance_attrs(done, attrs[var][MODEL_ATTR]))
         report[var] = (sum(len(d) for d in done.values()), report[var][1])

@@ -1,19 +1,22 @@
 """The zarr analysis cube of a source: inputs, SAR target, masks and (later) predictions.
 
 `build_cube` streams the GeoTIFF layout into ``<data>/cubes/<source>.zarr`` in time batches
-(memory stays bounded on the full 2863 × 1633 grid), chunked one day per chunk, compressed,
-and renamed into place only when complete. A complete cube whose source files have not changed
-is left as is, so re-running is idempotent; an interrupted build leaves only a temporary store
-that the next run removes and redoes. A rebuild keeps the stored predictions of every day whose
-inputs did not change (`meltwater.data.carryover`). Reads of an opened cube are checked
-(`meltwater.data.reads`): a damaged chunk names its variable, day and store.
+(memory stays bounded on the full 2863 × 1633 grid), compressed, and renamed into place only
+when complete. Format 2: a day is one chunk on grids up to 1024 px a side and 1024 × 1024
+chunks on bigger ones, and big grids carry overview levels ×2, ×4, … in the same store
+(`meltwater.data.overviews`; read them with `open_level`); a cube of another format is
+rebuilt, saying why. A complete cube whose source files have not changed is left as is, so
+re-running is idempotent; an interrupted build leaves only a temporary store that the next run
+removes and redoes. A rebuild keeps the stored predictions of every day whose inputs did not
+change (`meltwater.data.carryover`).
+Reads of an opened cube are checked (`meltwater.data.reads`): a damaged chunk names its
+variable, day and store.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +31,24 @@ from tqdm.auto import tqdm
 from meltwater.atomic import atomic_path, exclusive_lock, remove_path
 from meltwater.data.carryover import HASH_VAR, carry_over, day_hashes, hash_attrs, winter_hashes
 from meltwater.data.catalog import Source
+from meltwater.data.fingerprint import source_fingerprint
 from meltwater.data.geotiff import open_source, winter_means
+from meltwater.data.overviews import (
+    FACTORS_ATTR,
+    LEVEL_VARS,
+    check_factor,
+    chunk_shape,
+    level_group,
+    level_template,
+    overview_factors,
+    stored_factors,
+    write_levels,
+)
 from meltwater.data.preprocess import time_interpolated_sar
+from meltwater.data.provenance import DAYS_ATTR, DONE_ATTR, MODEL_ATTR
 from meltwater.data.reads import guard
-from meltwater.errors import CubeError
+from meltwater.errors import CubeError, InvalidArgumentError
+from meltwater.schema import is_pred_var
 
 __all__ = [
     "CUBE_VERSION",
@@ -40,6 +57,7 @@ __all__ = [
     "build_cube",
     "day_map",
     "open_cube",
+    "open_level",
     "pixel_area_km2",
     "season_day",
     "source_fingerprint",
@@ -49,49 +67,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CUBE_VERSION = "1"
+CUBE_VERSION = "2"  # 2: spatial chunks on big grids and overview levels (data.overviews)
 DAILY = ("pmw", "mar_wa1", "sar", "sar_interp", "valid")
 REQUIRED = DAILY + ("dem", "land", "pmw_winter", "has_sar", "split")
-
-
-def _files(root: Path) -> list[Path]:
-    """Every file below ``root``, following symbolic links (to files and to folders, also ones
-    that lead outside ``root``: that is where the reader reads too); each folder once."""
-    seen, out = set(), []
-    for top, dirs, files in os.walk(root, followlinks=True):
-        real = os.path.realpath(top)
-        if real in seen:  # a link back to a folder already walked (a cycle)
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        out += [Path(top) / f for f in files if not f.startswith(".")]
-    return sorted(out)
-
-
-def source_fingerprint(source: Source) -> str:
-    """Hash of the names, sizes and mtimes of every file under the source root (stat only).
-
-    Symbolic links are followed (`_files`): a replaced file behind a link changes the hash; a
-    link's target path is part of it, and a dangling link counts as such.
-    """
-    h = hashlib.sha256()
-    root = os.path.realpath(source.root)
-    for p in _files(source.root):
-        rel = p.relative_to(source.root)
-        try:
-            st = p.stat()
-        except OSError:  # a dangling link: the day reads as missing
-            h.update(f"{rel}|dangling\n".encode())
-            continue
-        real = os.path.realpath(p)  # where a link leads (nothing for a plain file: moving the
-        target = real if real != os.path.join(root, rel) else ""  # data folder keeps the hash)
-        h.update(f"{rel}|{st.st_size}|{st.st_mtime_ns}|{target}\n".encode())
-    for split in ("train", "val", "test", "deploy"):
-        p = source.split_path(split)
-        if p.is_file():
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 SPLIT_CODES = ("none", "train", "val", "test")
@@ -121,11 +99,13 @@ def _attrs(source: Source, fingerprint: str) -> dict:
 @dataclass
 class CubeReport:
     """What `update_cube` did: ``rebuilt`` False when the cube was up to date; ``carried``:
-    ``pred_*`` variable → (days carried over, days it had) when a rebuild replaced a cube."""
+    ``pred_*`` variable → (days carried over, days it had) when a rebuild replaced a cube;
+    ``reason``: why it was rebuilt (no cube, another format, changed files, overwrite)."""
 
     path: Path
     rebuilt: bool
     carried: dict[str, tuple[int, int]] = field(default_factory=dict)
+    reason: str = ""
 
 
 def build_cube(
@@ -134,9 +114,13 @@ def build_cube(
     *,
     overwrite: bool = False,
     batch_days: int = 16,
+    chunk: int | None = None,
+    overviews: bool | Sequence[int] = True,
 ) -> Path:
     """Build (or keep) the analysis cube of ``source``; return its path (see `update_cube`)."""
-    return update_cube(source, years, overwrite=overwrite, batch_days=batch_days).path
+    return update_cube(
+        source, years, overwrite=overwrite, batch_days=batch_days, chunk=chunk, overviews=overviews
+    ).path
 
 
 def update_cube(
@@ -145,6 +129,8 @@ def update_cube(
     *,
     overwrite: bool = False,
     batch_days: int = 16,
+    chunk: int | None = None,
+    overviews: bool | Sequence[int] = True,
 ) -> CubeReport:
     """Build the analysis cube of ``source`` unless it is up to date; say what was done.
 
@@ -157,35 +143,60 @@ def update_cube(
         years: restrict to these years (default: all).
         overwrite: rebuild even when a complete cube of the same source files exists.
         batch_days: days read and written per step (bounds memory).
+        chunk: side of the spatial chunks (default: `overviews.chunk_shape`'s rule; 0: one
+            chunk per day).
+        overviews: True: the overview levels of `overviews.overview_factors` (none on small
+            grids); False: none; a sequence: these factors (2, 4, …).
 
     Raises:
         DataNotFoundError: the source's files or splits are missing.
         GridMismatchError: a file is not on the DEM's grid.
+        InvalidArgumentError: a negative ``chunk`` or an overview factor below 2.
     """
-    if not overwrite and _is_current(source, years, source_fingerprint(source)):
+    if chunk is not None and (not isinstance(chunk, int) or chunk < 0):
+        raise InvalidArgumentError(
+            f"chunk: expected a chunk side ≥ 1 px or 0 (whole day), got {chunk!r}"
+        )
+    if not isinstance(overviews, bool) and any(int(f) < 2 for f in overviews):
+        raise InvalidArgumentError(f"overviews: expected factors ≥ 2, got {list(overviews)}")
+    if not overwrite and not _stale(source, years, source_fingerprint(source)):
         return CubeReport(source.cube_path, rebuilt=False)
     with exclusive_lock(source.cube_path):
-        return _build_locked(source, years, overwrite, batch_days)
+        return _build_locked(source, years, overwrite, batch_days, chunk, overviews)
 
 
-def _is_current(source: Source, years, fingerprint: str) -> bool:
+def _stale(source: Source, years, fingerprint: str) -> str:
+    """Why the cube of ``source`` must be (re)built; empty when it is current."""
     if not source.cube_path.exists():
-        return False
+        return "no cube yet"
+    try:
+        version = zarr.open_group(str(source.cube_path), mode="r").attrs.get("cube_version")
+    except Exception:  # not a zarr group at all: open_cube below says so
+        version = CUBE_VERSION
+    if version != CUBE_VERSION:
+        return f"cube format {version} is replaced by format {CUBE_VERSION}"
     try:
         existing = open_cube(source.cube_path)
-    except CubeError:
-        return False
-    return existing.attrs.get("source_fingerprint") == fingerprint and (
-        years is None or set(existing.indexes["time"].year) == set(years)
-    )
+    except CubeError as e:
+        return str(e)
+    if existing.attrs.get("source_fingerprint") != fingerprint:
+        return "the source files changed"
+    if years is not None and set(existing.indexes["time"].year) != set(years):
+        return "other years were asked for"
+    return ""
 
 
-def _build_locked(source: Source, years, overwrite: bool, batch_days: int) -> CubeReport:
+def _build_locked(
+    source: Source, years, overwrite: bool, batch_days: int, chunk: int | None, overviews
+) -> CubeReport:
     """`update_cube` under the store's lock: concurrent builds run one after the other."""
     path = source.cube_path
     fingerprint = source_fingerprint(source)
-    if not overwrite and _is_current(source, years, fingerprint):  # built while we waited
+    reason = "overwrite" if overwrite else _stale(source, years, fingerprint)
+    if not reason:  # built while we waited
         return CubeReport(path, rebuilt=False)
+    if reason.startswith("cube format"):
+        log.warning("%s: %s; rebuilding it", path, reason)
     for stale in path.parent.glob(f".{path.name}.tmp-*"):
         remove_path(stale)
     ds = open_source(source, years)
@@ -210,11 +221,22 @@ def _build_locked(source: Source, years, overwrite: bool, batch_days: int) -> Cu
     winter, hashes = winter_hashes(ds["pmw_winter"]), []
     ds.attrs.update(_attrs(source, fingerprint))
     ny, nx = ds.sizes["y"], ds.sizes["x"]
-    encoding: dict[str, dict[str, Any]] = {v: {"chunks": (1, ny, nx)} for v in DAILY}
-    encoding["pmw_winter"] = {"chunks": (1, ny, nx)}
+    cy, cx = chunk_shape(ny, nx, chunk)
+    if isinstance(overviews, bool):
+        factors = overview_factors(ny, nx) if overviews else ()
+    else:
+        factors = tuple(sorted({int(f) for f in overviews}))
+    ds.attrs[FACTORS_ATTR] = json.dumps(list(factors))
+    encoding: dict[str, dict[str, Any]] = {v: {"chunks": (1, cy, cx)} for v in DAILY}
+    encoding["pmw_winter"] = {"chunks": (1, cy, cx)}
     encoding["sar_interp"]["dtype"] = "float16"  # a 0–1 mean: float16 is ample, 1/3 of the disk
     with atomic_path(path) as tmp:
         ds.to_zarr(tmp, mode="w-", compute=False, encoding=encoding, consolidated=False)
+        for f in factors:
+            level = level_template(ds, f, LEVEL_VARS)
+            level["sar_interp"] = level["sar_interp"].astype("float16")
+            level.to_zarr(tmp, group=level_group(f), mode="w-", compute=False, consolidated=False)
+        write_levels(tmp, ds[["dem", "land"]].load(), factors)
         for start in tqdm(
             range(0, len(times), batch_days), desc=f"cube {source.name}", unit="batch"
         ):
@@ -225,17 +247,20 @@ def _build_locked(source: Source, years, overwrite: bool, batch_days: int) -> Cu
             hashes.append(batch[HASH_VAR].values)
             batch = batch.drop_vars([c for c in batch.coords if c not in ("time",)])
             batch.to_zarr(tmp, region={"time": sl}, consolidated=False)
+            write_levels(tmp, batch, factors, sl)
         attrs = hash_attrs(ds, split, np.concatenate(hashes))
         zarr.open_group(str(tmp), mode="r+")[HASH_VAR].attrs.update(attrs)
         carried = carry_over(path, tmp)  # predictions whose inputs did not change
-    return CubeReport(path, rebuilt=True, carried=carried)
+    return CubeReport(path, rebuilt=True, carried=carried, reason=reason)
 
 
-def open_cube(source_or_path: Source | Path | str) -> xr.Dataset:
+def open_cube(source_or_path: Source | Path | str, *, any_version: bool = False) -> xr.Dataset:
     """Open a complete cube lazily (no dask: one-day reads go straight to zarr).
 
+    ``any_version`` also opens a cube of an older format (to carry its predictions over).
+
     Raises:
-        CubeError: no cube at the path, or it lacks required variables.
+        CubeError: no cube at the path, it lacks required variables or is of another format.
     """
     path = source_or_path.cube_path if isinstance(source_or_path, Source) else Path(source_or_path)
     if not path.exists():
@@ -254,12 +279,43 @@ def open_cube(source_or_path: Source | Path | str) -> xr.Dataset:
     if "split" in ds and ds["split"].dtype.kind == "i":  # CF flags on disk → labels in memory
         labels = np.asarray(SPLIT_CODES)[ds["split"].values]
         ds["split"] = ("time", labels.astype("<U5"), {"long_name": ds["split"].attrs["long_name"]})
-    if missing or ds.attrs.get("cube_version") != CUBE_VERSION:
+    version = ds.attrs.get("cube_version")
+    if missing or (version != CUBE_VERSION and not any_version):
+        rebuild = "`meltwater cube --overwrite`" if missing else "`meltwater cube`"
         raise CubeError(
             f"{path} is incomplete or from another version: missing {missing}, "
-            f"cube_version {ds.attrs.get('cube_version')!r} (expected {CUBE_VERSION!r}); rebuild it"
+            f"cube_version {version!r} (expected {CUBE_VERSION!r}); rebuild it with {rebuild}"
         )
     return ds
+
+
+def open_level(path: Path | str, factor: int) -> xr.Dataset:
+    """Overview level ``factor`` of the cube at ``path`` (1: the cube itself), opened lazily.
+
+    Its ``pred_*`` variables are read through the per-day records of level 0
+    (`meltwater.data.reads`), as the cube's are.
+
+    Raises:
+        CubeError: no such level, or the store cannot be read.
+    """
+    path = Path(path)
+    if factor == 1:
+        return open_cube(path)
+    try:
+        root = zarr.open_group(str(path), mode="r")
+        check_factor(factor, stored_factors(root.attrs), str(path))
+        ds = xr.open_zarr(
+            path, group=level_group(factor), chunks=None, consolidated=False, decode_coords="all"
+        )
+    except CubeError:
+        raise
+    except Exception as e:  # zarr raises several types for a broken store
+        raise CubeError(f"{path} level {factor} cannot be read ({type(e).__name__}: {e})") from None
+    for name in ds.data_vars:
+        if is_pred_var(str(name)) and name in root:
+            keep = (DAYS_ATTR, DONE_ATTR, MODEL_ATTR)
+            ds[name].attrs.update({k: v for k, v in root[name].attrs.items() if k in keep})
+    return guard(ds, path)  # pred_* records: path/<var> is level 0's
 
 
 def day_map(cube: xr.Dataset, var: str, date: pd.Timestamp | str) -> np.ndarray:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from meltwater.errors import MixedModelsError
+from meltwater.errors import CubeError, MixedModelsError
 
 __all__ = [
     "DAYS_ATTR",
@@ -89,22 +89,39 @@ def same_model(a: str | None, b: str | None) -> bool:
 def create_prediction_variables(
     path: Path | str, sizes: Mapping[Hashable, int], attrs: Mapping[str, dict]
 ) -> None:
-    """Add NaN-filled float16 ``(time, y, x)`` variables (one chunk per day) to the store.
+    """Add NaN-filled float16 ``(time, y, x)`` variables to the store and to its overview levels,
+    chunked as the store's ``pmw``.
 
-    ``attrs``: variable name → its attributes. The store's group attributes are kept.
+    ``attrs``: variable name → its attributes. The groups' attributes are kept.
+
+    Raises:
+        CubeError: ``sizes`` (time, y, x) are not the store's.
     """
     if not attrs:
         return
     import dask.array as da
     import zarr
 
-    nt, ny, nx = sizes["time"], sizes["y"], sizes["x"]
-    new = {}
-    for var, a in attrs.items():
-        data = da.full((nt, ny, nx), np.nan, dtype=np.float16, chunks=(1, ny, nx))
-        new[var] = xr.DataArray(data, dims=("time", "y", "x"), attrs=dict(a))
+    from meltwater.data.overviews import level_group, stored_factors
+    from meltwater.data.zarr_nodes import array_node, group_node
+
     group = zarr.open_group(str(path), mode="r")
-    # xarray rewrites the group's attributes: hand it the existing ones
-    xr.Dataset(new, attrs=dict(group.attrs)).to_zarr(
-        str(path), mode="a", compute=False, consolidated=False
-    )
+    shape = (sizes["time"], sizes["y"], sizes["x"])
+    stored = array_node(group, "pmw").shape
+    if tuple(stored) != shape:
+        raise CubeError(f"{path}: sizes {shape} are not the store's {stored}")
+    levels = [level_group(f) for f in stored_factors(group.attrs)]
+    targets = [("", group)] + [(name, group_node(group, name)) for name in levels]
+    for name, g in targets:
+        pmw = array_node(g, "pmw")
+        nt, ny, nx = pmw.shape
+        chunks = (1, *pmw.chunks[1:])
+        new = {}
+        for var, a in attrs.items():
+            data = da.full((nt, ny, nx), np.nan, dtype=np.float16, chunks=chunks)
+            level_attrs = {} if name else dict(a)  # records live on level 0 only
+            new[var] = xr.DataArray(data, dims=("time", "y", "x"), attrs=level_attrs)
+        # xarray rewrites the group's attributes: hand it the existing ones
+        xr.Dataset(new, attrs=dict(g.attrs)).to_zarr(
+            str(path), group=name or None, mode="a", compute=False, consolidated=False
+        )

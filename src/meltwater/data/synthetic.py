@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from meltwater.atomic import atomic_path
 from meltwater.data.geotiff import Grid, write_raster
 from meltwater.data.timeaxis import season_dates
-from meltwater.errors import UnknownNameError
+from meltwater.errors import InvalidArgumentError, UnknownNameError
 
 __all__ = ["GENERATOR_VERSION", "DemoConfig", "demo_split", "simulate", "write_demo"]
 
@@ -48,6 +48,8 @@ DEMO_CRS = CRS.from_proj4(
     "+datum=WGS84 +units=m +no_defs"
 )
 LAYOUT = "raw/Helheim_data/reprojected_100m"
+FULL_SHAPE = (1633, 2863)  # the release's grid (y, x)
+SEASONS = tuple(range(2017, 2024))  # the release's seasons
 
 
 @dataclass(frozen=True)
@@ -65,16 +67,35 @@ class DemoConfig:
     mar_bias_september: float = -3.0
 
     @classmethod
-    def preset(cls, size: str, seed: int = 0) -> DemoConfig:
-        """``tiny`` (tests: 2 years, 64×96 px), ``small`` or ``default`` (the README's demo)."""
+    def preset(cls, size: str, seed: int = 0, seasons: int | None = None) -> DemoConfig:
+        """``tiny`` (tests: 2 years, 64×96 px), ``small``, ``default`` (the README's demo) or
+        ``full`` (the release's 1633 × 2863 grid, one season: for benchmarks only).
+
+        Args:
+            size: preset name.
+            seed: random seed.
+            seasons: number of seasons from 2017 (1–7; default: the preset's).
+
+        Raises:
+            UnknownNameError: unknown ``size``.
+            InvalidArgumentError: ``seasons`` outside 1–7.
+        """
         presets: dict[str, dict[str, Any]] = {
             "tiny": dict(years=(2017, 2018), shape=(64, 96)),
             "small": dict(years=(2017, 2018, 2019), shape=(192, 320)),
             "default": dict(years=(2017, 2018, 2019), shape=(384, 640)),
+            "full": dict(years=(2017,), shape=FULL_SHAPE),
         }
         if size not in presets:
             raise UnknownNameError(f"unknown demo size {size!r}; valid: {sorted(presets)}")
-        return replace(cls(seed=seed), **presets[size])
+        cfg = replace(cls(seed=seed), **presets[size])
+        if seasons is not None:
+            if not 1 <= seasons <= len(SEASONS):
+                raise InvalidArgumentError(
+                    f"seasons: expected 1–{len(SEASONS)} (2017–2023), got {seasons}"
+                )
+            cfg = replace(cfg, years=SEASONS[:seasons])
+        return cfg
 
     @property
     def grid(self) -> Grid:
@@ -264,7 +285,11 @@ def simulate(cfg: DemoConfig) -> dict:
 
 
 def _block_mean_stack(a: np.ndarray, block: int) -> np.ndarray:
-    return np.stack([_block_mean(x, block) for x in a]).astype(np.float32)
+    """`_block_mean` of each day of a float32 stack, in place (no float64 copy of the stack:
+    the full grid's season would need ~13 GB more)."""
+    for i in range(len(a)):
+        a[i] = _block_mean(a[i], block)
+    return a
 
 
 def _observe_sar(
