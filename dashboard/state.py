@@ -27,7 +27,13 @@ from meltwater_dashboard.store import Store
 
 __all__ = ["ANALYSIS_TABS", "CHANNELS", "MONTHS", "MONTH_NAMES", "TABS", "DashboardState"]
 
-ANALYSIS_TABS = ("thresholds", "scorecard", "onset", "climatology")  # issue 17, one view each
+ANALYSIS_TABS = (
+    "thresholds",
+    "scorecard",
+    "onset",
+    "climatology",
+    "conservation",
+)  # issue 17, one view each
 TABS = ("maps", "inputs", "curves", "errors", *ANALYSIS_TABS)
 MONTHS = (4, 5, 6, 7, 8, 9)
 MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
@@ -77,6 +83,7 @@ class DashboardState(param.Parameterized):
     tick_scorecard = param.Integer(default=0, doc="mark the day's month and model on the card")
     tick_onset = param.Integer(default=0, doc="follow the season and model on the onset tab")
     tick_climatology = param.Integer(default=0, doc="follow season, day, model (climatology)")
+    tick_conservation = param.Integer(default=0, doc="follow day and model (conservation)")
 
     def __init__(self, source: str | None = None, store: Store | None = None, **params):
         self.store = store or Store.shared()

@@ -39,8 +39,8 @@ def day() -> tuple:
     sar[3:, :3] = 0.0
     sar[3, :3] = 1.0
     sar[3:5, 3:5] = 0.0
-    mar = c.mar_melt(np.where(LAND, WA1, 0.0), brightness=1000.0, gamma=1.0)
-    return c.day_conservation({"a": pred}, mar, pmw, cells, sar), cells
+    wa1 = np.where(LAND, WA1, 0.0)
+    return c.day_conservation({"a": pred}, wa1, pmw, cells, sar, mapping=(1000.0, 1.0)), cells
 
 
 def test_cells_from_the_constant_blocks():

@@ -10,7 +10,7 @@ days with SAR's cell means ("is SAR on the model's side or MAR's?").
   to 0 in MAR and are ignored). When the edges of an axis all fall on one period (the smallest
   spacing of edges over both axes), the edges a constant stretch hides (e.g. always dry cells)
   are filled in at that period. Pixels off land belong to no cell (label -1).
-* **MAR melt** (`mar_melt`): WA1 mapped to a melt fraction as the ``mar_interp`` baseline
+* **MAR melt** (`mar_melt`): a cell's WA1 mapped to a melt fraction as the ``mar_interp`` baseline
   does, ``clip(brightness · WA1, 0, 1) ** (1 / gamma)``, with the paper's fitted brightness
   143.5 and gamma 29.2 and without the blur (a cell is MAR's own footprint). With that gamma
   the map is nearly binary: any liquid water reads as melt.
@@ -147,21 +147,23 @@ def pmw_melt(tb: np.ndarray, tb_winter: np.ndarray) -> np.ndarray:
 
 def day_conservation(
     preds: Mapping[str, np.ndarray],
-    mar: np.ndarray,
+    wa1: np.ndarray,
     pmw: np.ndarray,
     cells: np.ndarray,
     sar: np.ndarray | None = None,
     sar_valid: np.ndarray | None = None,
+    mapping: tuple[float, float] = (MAR_BRIGHTNESS, MAR_GAMMA),
 ) -> xr.Dataset:
     """Cell means of each model, MAR, PMW (and SAR) of one day, and the models' residuals.
 
     Args:
         preds: model name → ``(y, x)`` melt fraction.
-        mar: ``(y, x)`` MAR melt fraction (`mar_melt`).
+        wa1: ``(y, x)`` raw MAR WA1; its cell means are mapped by `mar_melt`.
         pmw: ``(y, x)`` PMW melt (`pmw_melt`).
         cells: `mar_cells` labels.
         sar: the day's SAR melt fraction (None: not a SAR day).
         sar_valid: where ``sar`` is valid (default: where finite).
+        mapping: brightness and gamma of `mar_melt`.
 
     Returns:
         Dataset over ``cell``: ``model_mean`` (model, cell), ``mar``, ``pmw``, ``sar`` (NaN
@@ -170,7 +172,8 @@ def day_conservation(
     """
     names = list(preds)
     model = np.stack([cell_means(preds[m], cells)[0] for m in names]) if names else None
-    mar_c, pixels = cell_means(mar, cells)
+    wa1_c, pixels = cell_means(wa1, cells)
+    mar_c = mar_melt(wa1_c, *mapping)
     pmw_c = cell_means(pmw, cells)[0]
     sar_c = np.full(pixels.shape, np.nan)
     if sar is not None:
@@ -223,24 +226,35 @@ def domain_residuals(day: xr.Dataset) -> dict[str, float]:
 
 
 def read_day(
-    cube: xr.Dataset, date: pd.Timestamp | str, models: Sequence[str], cells: np.ndarray
+    cube: xr.Dataset,
+    date: pd.Timestamp | str,
+    models: Sequence[str],
+    cells: np.ndarray,
+    winter: np.ndarray | None = None,
 ) -> xr.Dataset:
-    """`day_conservation` of one cube day (SAR included on its SAR days)."""
+    """`day_conservation` of one cube day (SAR included on its SAR days).
+
+    ``winter`` is the year's `winter_tb` when the caller has it (read from the cube if None).
+    """
     t = pd.Timestamp(date)
     preds = {m: day_map(cube, pred_var(m), t) for m in models}
-    mar = mar_melt(day_map(cube, "mar_wa1", t))
-    pmw = pmw_melt(day_map(cube, "pmw", t), winter_tb(cube, t.year))
+    winter = winter if winter is not None else winter_tb(cube, t.year)
+    pmw = pmw_melt(day_map(cube, "pmw", t), winter)
     sar = valid = None
     if bool(cube["has_sar"].sel(time=t)):
         sar, valid = day_map(cube, "sar", t), day_map(cube, "valid", t).astype(bool)
-    return day_conservation(preds, mar, pmw, cells, sar, valid)
+    return day_conservation(preds, day_map(cube, "mar_wa1", t), pmw, cells, sar, valid)
 
 
 def season_residuals(
     cube: xr.Dataset, days: Sequence[pd.Timestamp], models: Sequence[str], cells: np.ndarray
 ) -> xr.Dataset:
     """`domain_residuals` of each of ``days``: a Dataset of ``(time,)`` variables."""
-    rows = [domain_residuals(read_day(cube, t, models, cells)) for t in days]
+    winters = {y: winter_tb(cube, y) for y in sorted({pd.Timestamp(t).year for t in days})}
+    rows = [
+        domain_residuals(read_day(cube, t, models, cells, winters[pd.Timestamp(t).year]))
+        for t in days
+    ]
     keys = list(rows[0]) if rows else []
     return xr.Dataset(
         {k: ("time", np.array([r[k] for r in rows])) for k in keys},
