@@ -74,7 +74,7 @@ def season_curve(state: DashboardState) -> Future:
 def _map(state: DashboardState, title: str) -> tuple[figure, ColumnDataSource]:
     left, bottom, right, top = state.store.grid(state.source).bounds
     width = 440
-    mapper = LinearColorMapper(palette=RdBu11[::-1], low=-1, high=1, nan_color="#dddddd")
+    mapper = LinearColorMapper(palette=RdBu11, low=-1, high=1, nan_color="#dddddd")
     src = ColumnDataSource({"image": [np.zeros((1, 1), np.float32)]})
     fig = figure(
         width=width + 80,
@@ -107,17 +107,15 @@ def _fmt(v: float) -> str:
 def day_table(day: xr.Dataset, model: str) -> str:
     """The day's domain means as an HTML table (the selected model bold)."""
     r = cons.domain_residuals(day)
-    head = (
-        "<tr><th>model</th><th>− MAR</th><th>− PMW</th><th>− MAR, SAR cells</th>"
-        f"<th>SAR − MAR: {_fmt(r['sar_res_mar'])}</th></tr>"
-    )
+    head = "<tr><th></th><th>− MAR</th><th>− PMW</th><th>− MAR, SAR's cells</th></tr>"
     rows = [head]
     for m in day.model.values:
         sel = ' class="sel"' if m == model else ""
         cells_ = "".join(
             f"<td>{_fmt(r[f'{k}:{m}'])}</td>" for k in ("res_mar", "res_pmw", "res_mar_sar_cells")
         )
-        rows.append(f"<tr{sel}><th>{html_text(m)}</th>{cells_}<td></td></tr>")
+        rows.append(f"<tr{sel}><th>{html_text(m)}</th>{cells_}</tr>")
+    rows.append(f"<tr><th>SAR</th><td>–</td><td>–</td><td>{_fmt(r['sar_res_mar'])}</td></tr>")
     return f'{CSS}<table class="mw-card">{"".join(rows)}</table>'
 
 
@@ -151,8 +149,8 @@ class ConservationView:
         self.curve.add_layout(Span(location=0, dimension="width", line_color="grey"))
         self.span = Span(location=0, dimension="height", line_color="red", line_dash="dotted")
         self.curve.add_layout(self.span)
-        self.curve.legend.location = "top_left"
         self.curve.legend.click_policy = "hide"
+        self.curve.add_layout(self.curve.legend[0], "right")
         self.status = pn.pane.Markdown("")
         self._year: int | None = None
         self._timer: Any = None
@@ -182,7 +180,8 @@ class ConservationView:
             self._wait_for_season()
 
     def day(self) -> xr.Dataset:
-        """`day_conservation` of the shown day from the frames the maps read."""
+        """`day_conservation` of the shown day from the frames the maps read; the next day's
+        frames are then read in the background."""
         s = self.state
         preds = {m: s.layer(pred_var(m)) for m in s.models}
         sar = valid = None
@@ -193,7 +192,13 @@ class ConservationView:
             lambda: self._frame(winter_tb(s.cube, int(s.year))),
         )
         pmw = cons.pmw_melt(s.layer("pmw"), winter)
-        return cons.day_conservation(preds, s.layer("mar_wa1"), pmw, self.cells, sar, valid)
+        day = cons.day_conservation(preds, s.layer("mar_wa1"), pmw, self.cells, sar, valid)
+        if s.day + 1 < len(s.days):
+            nxt = s.days[s.day + 1]
+            read = [pred_var(m) for m in s.models] + ["mar_wa1", "pmw"]
+            read += ["sar", "valid"] if nxt in s.store.sar_days(s.source) else []
+            s.store.prefetch(s.source, read, nxt.strftime("%Y-%m-%d"))
+        return day
 
     def _frame(self, arr: np.ndarray) -> np.ndarray:
         return arr if self.state.store.grid(self.state.source).y_descending else arr[::-1]

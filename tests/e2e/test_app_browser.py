@@ -208,3 +208,27 @@ def test_analysis_tabs_render(page, served, shots, tmp_path, monkeypatch):
     page.screenshot(path=str(shots / "dashboard_climatology.png"))
     assert not errors, errors
     assert not external, external
+
+
+def test_conservation_tab_renders(page, served, shots):
+    """Issue 17: the conservation tab draws its maps and season curve, and follows a day step."""
+    url, states = served
+    errors, external = watch(page)
+    page.set_viewport_size({"width": 1700, "height": 1100})
+    page.goto(url)
+    wait_maps(page, 3)
+    cube = states[-1].cube
+    sar_day = pd.Timestamp(cube.time.values[np.flatnonzero(cube["has_sar"].values)[2]])
+    page.goto(f"{url}?date={sar_day:%Y-%m-%d}&tab=conservation")
+    page.get_by_text(re.compile("is SAR on the model's side")).first.wait_for(timeout=30_000)
+    wait_maps(page, 3)  # model − MAR, SAR − MAR, the season curve
+    state = states[-1]
+    assert until(page, lambda: "reading every day" not in page.content(), 60_000)
+    page.screenshot(path=str(shots / "dashboard_conservation.png"))
+    day = state.day
+    page.locator(".noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+    assert until(page, lambda: state.day == day + 1), state.day
+    page.wait_for_timeout(1000)
+    assert not errors, errors
+    assert not external, external

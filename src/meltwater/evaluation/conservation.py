@@ -115,8 +115,9 @@ def cell_means(
     if mask is not None:
         use &= np.asarray(mask, bool)
     n = int(cells.max()) + 1
-    counts = np.bincount(cells[use], minlength=n)
-    sums = np.bincount(cells[use], weights=v[use], minlength=n)
+    bins = np.where(cells >= 0, cells, n).ravel()  # off land: one extra bin, dropped
+    counts = np.bincount(bins, weights=use.ravel(), minlength=n + 1)[:n].astype(np.int64)
+    sums = np.bincount(bins, weights=np.where(use, v, 0.0).ravel(), minlength=n + 1)[:n]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / counts, np.nan), counts
 
