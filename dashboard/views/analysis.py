@@ -5,6 +5,7 @@ from __future__ import annotations
 from meltwater_dashboard.views.climatology import climatology_tab
 from meltwater_dashboard.views.conservation import conservation_tab
 from meltwater_dashboard.views.onset import onset_tab
+from meltwater_dashboard.views.regions import regions_tab
 from meltwater_dashboard.views.scorecard import scorecard_tab
 from meltwater_dashboard.views.thresholds import thresholds_tab
 
@@ -16,5 +17,6 @@ ANALYSIS_VIEWS = {
     "onset": ("Onset", onset_tab),
     "climatology": ("Climatology", climatology_tab),
     "conservation": ("Conservation", conservation_tab),
+    "regions": ("Regions", regions_tab),
 }
 """In the order of `meltwater_dashboard.state.ANALYSIS_TABS`."""
