@@ -34,6 +34,7 @@ from meltwater_dashboard.views.ticks import follow
 __all__ = ["RegionView", "parse_region", "regions", "regions_tab", "summary"]
 
 POLL_MS = 500
+BOX = "box drawn on the map"
 SIGNAL_STYLE: dict[str, dict[str, Any]] = {
     "mar": {"color": "black", "line_dash": "dashed", "legend_label": "MAR"},
     "pmw": {"color": "grey", "line_dash": "dotted", "legend_label": "PMW"},
@@ -137,9 +138,7 @@ class RegionView:
     def __init__(self, state: DashboardState):
         self.state = state
         names = list(regions(state))
-        self.chooser = pn.widgets.Select(
-            label="Region", options=names + ["box drawn on the map"], width=260
-        )
+        self.chooser = pn.widgets.Select(label="Region", options=[*names, BOX], width=260)
         self.map, self.mask_src = self._map()
         self.plot = figure(
             width=900,
@@ -180,6 +179,7 @@ class RegionView:
         self.chooser.param.watch(self._on_choice, "value")
         state.param.watch(lambda *_: self.show_region(), "region")
         self.show_region()
+        self.update()
 
     def _map(self) -> tuple[figure, ColumnDataSource]:
         s = self.state
@@ -250,8 +250,7 @@ class RegionView:
         if region is None:
             self.status.object = f"Unknown region {markdown_text(s.region)}"
             return
-        if region in regions(s):
-            self.chooser.value = region
+        self.chooser.value = region if region in regions(s) else BOX
         self.mask_src.data = {"image": [self.mask()[::-1].astype(np.float32)]}
         future, key = summary(s, region), (region, int(s.year))
         if self._timer is not None:
@@ -261,6 +260,9 @@ class RegionView:
             self._draw(future, key)
             return
         self.status.object = f"Reading the season of {markdown_text(region)}…"
+        self.table.object, self._shown = "", None
+        for src in (*self.sources.values(), self.sar):
+            src.data = {"x": [], "y": []}
 
         def poll() -> None:
             if future.done() and self._timer is not None:

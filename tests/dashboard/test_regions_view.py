@@ -102,3 +102,16 @@ def test_tab_draws_follows_and_exports(state):
     assert state.region == "300000,-2502000,303500,-2500000"
     image = view_map.renderers[1].data_source.data["image"][0]
     assert image.sum() == 500 and image[-20:, 10:35].all()  # bottom row first: the top rows
+
+
+def test_hidden_tab_costs_nothing(state):
+    state.tab = "regions"
+    tab = regions_tab(state)
+    tab.get_root(Document())
+    span = next(a for a in tab[4].object.center if getattr(a, "dimension", "") == "height")
+    state.tab = "maps"
+    before = span.location
+    state.day = 3
+    assert span.location == before
+    state.tab = "regions"
+    assert before == 61 and span.location == 64  # 1 and 4 June
