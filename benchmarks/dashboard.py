@@ -36,6 +36,7 @@ from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import PredictFn, Store
 from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 from meltwater_dashboard.views.conservation import season_curve
+from meltwater_dashboard.views.regions import summary
 
 
 def _pcts(ms: list[tuple[float, float]]) -> str:
@@ -107,8 +108,8 @@ def _views(
 ) -> None:
     """First render and day-step update of each analysis tab (the tab in view; ``only``: these
     tabs): steps back to back, then steps ``pause_s`` apart (a user or the player: its
-    background reads can finish). The conservation tab's season curve (a background thread) is
-    timed to its end before the steps."""
+    background reads can finish). The season read of the conservation and regions tabs (a
+    background thread) is timed to its end before the steps."""
     sar = np.flatnonzero(state.cube["has_sar"].sel(time=state.days).values)
     start = int(sar[0]) if len(sar) else 0
 
@@ -122,10 +123,14 @@ def _views(
         state.day, state.tab = start, name
         first = _timed(lambda tab=tab: tab(state).get_root(Document()))
         print(f"{name}: first render wall {first[0]:6.0f} ms | cpu {first[1]:6.0f} ms")
-        if name == "conservation":
+        background = {
+            "conservation": lambda: season_curve(state),
+            "regions": lambda: summary(state, state.region),
+        }
+        if name in background:
             t = time.perf_counter()
-            season_curve(state).result()
-            print(f"{name}: season curve ready {time.perf_counter() - t:6.1f} s after the render")
+            background[name]().result()
+            print(f"{name}: season read {time.perf_counter() - t:6.1f} s after the render")
         runs = (("back to back", _scrub), (f"{pause_s:.1f} s apart", lambda s, ds: map(paused, ds)))
         for i, (label, run) in enumerate(runs):
             days = range(start + 1 + i * frames, start + 1 + (i + 1) * frames)
