@@ -112,3 +112,5 @@ def test_bad_region_shape_is_named():
     c = hand_cube()
     with pytest.raises(GridMismatchError, match="regions"):
         region_summary(c, c.indexes["time"], ["a"], {"x": np.ones((3, 3), bool)})
+    with pytest.raises(InvalidArgumentError, match="regions"):
+        region_summary(c, c.indexes["time"], ["a"], {})

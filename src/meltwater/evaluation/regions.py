@@ -94,6 +94,14 @@ def box_mask(
     return iny[:, None] & inx[None, :]
 
 
+def _box(mask: np.ndarray) -> tuple[slice, slice]:
+    """The smallest rows × columns window holding every True pixel of ``mask``."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
 def _means(r: np.ndarray, values: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-region sums over ``ok`` pixels divided by their counts, and the counts."""
     n = r @ ok.ravel().astype(np.float64)
@@ -123,11 +131,15 @@ def region_summary(
         pixels.
     """
     names = list(regions)
+    if not names:
+        raise InvalidArgumentError("regions: need at least one region mask")
     land = np.asarray(cube["land"].values, bool)
     if any(np.shape(m) != land.shape for m in regions.values()):
         raise GridMismatchError(f"regions must be masks of the grid's shape {land.shape}")
-    r = np.stack([np.asarray(regions[k], bool) & land for k in names]).reshape(len(names), -1)
-    r = r.astype(np.float64)
+    masks = np.stack([np.asarray(regions[k], bool) & land for k in names])
+    box = _box(masks.any(axis=0))  # only the rows and columns some region covers are scored
+    land = land[box]
+    r = masks[(slice(None), *box)].reshape(len(names), -1).astype(np.float64)
     series = [*models, *SIGNALS]
     mean = np.full((len(names), len(series), len(days)), np.nan)
     scores = np.zeros((len(names), len(models), len(REGION_METRICS)))
@@ -135,17 +147,17 @@ def region_summary(
     winters: dict[int, np.ndarray] = {}
     for j, day in enumerate(pd.DatetimeIndex(days)):
         if day.year not in winters:
-            winters[day.year] = winter_tb(cube, day.year)
-        maps = {m: day_map(cube, pred_var(m), day) for m in models}
-        maps["mar"] = mar_melt(day_map(cube, "mar_wa1", day))
-        maps["pmw"] = pmw_melt(day_map(cube, "pmw", day), winters[day.year])
+            winters[day.year] = winter_tb(cube, day.year)[box]
+        maps = {m: day_map(cube, pred_var(m), day)[box] for m in models}
+        maps["mar"] = mar_melt(day_map(cube, "mar_wa1", day)[box])
+        maps["pmw"] = pmw_melt(day_map(cube, "pmw", day)[box], winters[day.year])
         for i, k in enumerate(series):
             if k in maps:
                 mean[:, i, j] = _means(r, maps[k], land & np.isfinite(maps[k]))[0]
         if not bool(cube["has_sar"].sel(time=day)):
             continue
-        sar = day_map(cube, "sar", day)
-        valid = day_map(cube, "valid", day).astype(bool) & np.isfinite(sar)
+        sar = day_map(cube, "sar", day)[box]
+        valid = day_map(cube, "valid", day)[box].astype(bool) & np.isfinite(sar)
         mean[:, series.index("sar"), j] = _means(r, sar, valid)[0]
         for i, m in enumerate(models):
             p = maps[m].astype(np.float64)
