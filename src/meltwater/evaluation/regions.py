@@ -137,7 +137,8 @@ def region_summary(
     if any(np.shape(m) != land.shape for m in regions.values()):
         raise GridMismatchError(f"regions must be masks of the grid's shape {land.shape}")
     masks = np.stack([np.asarray(regions[k], bool) & land for k in names])
-    box = _box(masks.any(axis=0))  # only the rows and columns some region covers are scored
+    covered: np.ndarray = masks.sum(axis=0) > 0
+    box = _box(covered)  # only the rows and columns some region covers are scored
     land = land[box]
     r = masks[(slice(None), *box)].reshape(len(names), -1).astype(np.float64)
     series = [*models, *SIGNALS]
