@@ -35,6 +35,8 @@ from meltwater_dashboard.app import build_app
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import PredictFn, Store
 from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
+from meltwater_dashboard.views.conservation import season_curve
+from meltwater_dashboard.views.regions import summary
 
 
 def _pcts(ms: list[tuple[float, float]]) -> str:
@@ -101,9 +103,13 @@ def _ablation(state: DashboardState, checkpoint: str | None) -> None:
     print(f"{'toggle + 3 maps, next day':28s} wall {wall / 1000:6.3f} s | cpu {cpu / 1000:6.3f} s")
 
 
-def _views(state: DashboardState, frames: int, pause_s: float = 0.3) -> None:
-    """First render and day-step update of each analysis tab (the tab in view): steps back to
-    back, then steps ``pause_s`` apart (a user or the player: its background reads can finish)."""
+def _views(
+    state: DashboardState, frames: int, only: list[str] | None = None, pause_s: float = 0.3
+) -> None:
+    """First render and day-step update of each analysis tab (the tab in view; ``only``: these
+    tabs): steps back to back, then steps ``pause_s`` apart (a user or the player: its
+    background reads can finish). The season read of the conservation and regions tabs (a
+    background thread) is timed to its end before the steps."""
     sar = np.flatnonzero(state.cube["has_sar"].sel(time=state.days).values)
     start = int(sar[0]) if len(sar) else 0
 
@@ -112,9 +118,19 @@ def _views(state: DashboardState, frames: int, pause_s: float = 0.3) -> None:
         return _timed(lambda: setattr(state, "day", d))
 
     for name, (_, tab) in ANALYSIS_VIEWS.items():
+        if only and name not in only:
+            continue
         state.day, state.tab = start, name
         first = _timed(lambda tab=tab: tab(state).get_root(Document()))
         print(f"{name}: first render wall {first[0]:6.0f} ms | cpu {first[1]:6.0f} ms")
+        background = {
+            "conservation": lambda: season_curve(state),
+            "regions": lambda: summary(state, state.region),
+        }
+        if name in background:
+            t = time.perf_counter()
+            background[name]().result()
+            print(f"{name}: season read {time.perf_counter() - t:6.1f} s after the render")
         runs = (("back to back", _scrub), (f"{pause_s:.1f} s apart", lambda s, ds: map(paused, ds)))
         for i, (label, run) in enumerate(runs):
             days = range(start + 1 + i * frames, start + 1 + (i + 1) * frames)
@@ -132,6 +148,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=40)
     p.add_argument("--checkpoint", default=None, help="UNet checkpoint (default: the registry's)")
     p.add_argument("--views", action="store_true", help="time the analysis tabs only")
+    p.add_argument("--only", nargs="*", help="with --views: these tabs only")
     args = p.parse_args()
     hv.extension("bokeh")
     cube = Store().get_cube(args.source)
@@ -149,7 +166,7 @@ def main() -> None:
     ny, nx = cube.sizes["y"], cube.sizes["x"]
     print(f"source {args.source}: grid {ny} x {nx}, model {state.model}, {args.frames} frames")
     if args.views:
-        _views(state, args.frames)
+        _views(state, args.frames, args.only)
         return
     t = time.perf_counter()
     build_app(state).get_root(Document())  # the whole page, Maps tab in view

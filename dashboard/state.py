@@ -28,7 +28,14 @@ from meltwater_dashboard.store import Store
 
 __all__ = ["ANALYSIS_TABS", "CHANNELS", "MONTHS", "MONTH_NAMES", "TABS", "DashboardState"]
 
-ANALYSIS_TABS = ("thresholds", "scorecard", "onset", "climatology")  # issue 17, one view each
+ANALYSIS_TABS = (
+    "thresholds",
+    "scorecard",
+    "onset",
+    "climatology",
+    "conservation",
+    "regions",
+)  # issue 17, one view each
 TABS = ("maps", "inputs", "curves", "errors", *ANALYSIS_TABS)
 MONTHS = (4, 5, 6, 7, 8, 9)
 MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
@@ -62,6 +69,7 @@ class DashboardState(param.Parameterized):
     tab: param.Selector[str] = param.Selector(default="maps", objects=list(TABS))
     months = param.ListSelector(default=list(MONTHS), objects=list(MONTHS))
     pixel = param.Tuple(default=None, length=2, allow_None=True, doc="tapped (x, y)")
+    region = param.String(default="", doc="Regions tab: a region name or 'x0,y0,x1,y1' (m)")
     hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
     busy = param.Boolean(default=False, doc="a live prediction is running")
     message = param.String(default="", doc="last notification shown to the user")
@@ -78,6 +86,8 @@ class DashboardState(param.Parameterized):
     tick_scorecard = param.Integer(default=0, doc="mark the day's month and model on the card")
     tick_onset = param.Integer(default=0, doc="follow the season and model on the onset tab")
     tick_climatology = param.Integer(default=0, doc="follow season, day, model (climatology)")
+    tick_conservation = param.Integer(default=0, doc="follow day and model (conservation)")
+    tick_regions = param.Integer(default=0, doc="follow day and model (regions)")
 
     def __init__(self, source: str | None = None, store: Store | None = None, **params):
         self.store = store or Store.shared()

@@ -1,4 +1,4 @@
-"""Shareable URL state: source, date, model(s), ablations and tab in the query string.
+"""Shareable URL state: source, date, model(s), ablations, tab and region in the query string.
 
 The URL is untrusted input. The query string is read raw (`urllib.parse`), never through
 Panel's location sync, which turns ``123``, ``true`` or ``[…]`` into numbers, booleans or JSON
@@ -22,6 +22,7 @@ from panel.custom import JSComponent
 
 from meltwater_dashboard.escape import shorten
 from meltwater_dashboard.state import CHANNELS, TABS, DashboardState
+from meltwater_dashboard.views.regions import parse_region
 
 __all__ = [
     "FIELDS",
@@ -33,7 +34,7 @@ __all__ = [
     "query_string",
 ]
 
-FIELDS = ("source", "date", "model", "compare", "ablate", "tab")
+FIELDS = ("source", "date", "model", "compare", "ablate", "tab", "region")
 
 
 def parse_query(search: str) -> dict[str, str]:
@@ -66,6 +67,7 @@ def _state_values(state: DashboardState) -> dict[str, str]:
         "compare": state.model_b if state.compare else "",
         "ablate": ",".join(state.ablation),
         "tab": state.tab,
+        "region": state.region,
     }
 
 
@@ -110,6 +112,13 @@ def apply_url(state: DashboardState, values: dict[str, str], notify: bool = True
             state.tab = tab
         else:
             rejected.append(f"tab {shorten(tab)!r}")
+    region = values.get("region") or ""
+    if region:
+        good_region = parse_region(state, region)
+        if good_region is None:
+            rejected.append(f"region {shorten(region)!r}")
+        else:
+            state.region = good_region
     ablate = [c for c in (values.get("ablate") or "").split(",") if c]
     bad = [c for c in ablate if c not in CHANNELS]
     if bad:
@@ -171,6 +180,6 @@ def link_url(state: DashboardState, search: str) -> BrowserUrl:
 
     bar.param.watch(pull, "search")
     state.param.watch(
-        push, ["source", "day", "year", "model", "model_b", "compare", "ablate", "tab"]
+        push, ["source", "day", "year", "model", "model_b", "compare", "ablate", "tab", "region"]
     )
     return bar

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from meltwater_dashboard.views.climatology import climatology_tab
+from meltwater_dashboard.views.conservation import conservation_tab
 from meltwater_dashboard.views.onset import onset_tab
+from meltwater_dashboard.views.regions import regions_tab
 from meltwater_dashboard.views.scorecard import scorecard_tab
 from meltwater_dashboard.views.thresholds import thresholds_tab
 
@@ -14,5 +16,7 @@ ANALYSIS_VIEWS = {
     "scorecard": ("Score card", scorecard_tab),
     "onset": ("Onset", onset_tab),
     "climatology": ("Climatology", climatology_tab),
+    "conservation": ("Conservation", conservation_tab),
+    "regions": ("Regions", regions_tab),
 }
 """In the order of `meltwater_dashboard.state.ANALYSIS_TABS`."""

@@ -11,13 +11,15 @@ from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 
 
 def test_registry_matches_the_state_and_the_page():
-    assert tuple(ANALYSIS_VIEWS) == ANALYSIS_TABS and TABS[-4:] == ANALYSIS_TABS
+    assert tuple(ANALYSIS_VIEWS) == ANALYSIS_TABS and TABS[-6:] == ANALYSIS_TABS
     assert [TAB_TITLES[t] for t in ANALYSIS_TABS] == [
         "Thresholds",
         "Score card",
         "Onset",
         "Climatology",
+        "Conservation",
+        "Regions",
     ]
     state = DashboardState(source="toy", store=Store({"toy": make_toy_cube()}))
     tabs = build_app(state)[1]
-    assert tabs._names[-4:] == [TAB_TITLES[t] for t in ANALYSIS_TABS]
+    assert tabs._names[-6:] == [TAB_TITLES[t] for t in ANALYSIS_TABS]

@@ -208,3 +208,55 @@ def test_analysis_tabs_render(page, served, shots, tmp_path, monkeypatch):
     page.screenshot(path=str(shots / "dashboard_climatology.png"))
     assert not errors, errors
     assert not external, external
+
+
+def test_conservation_tab_renders(page, served, shots):
+    """Issue 17: the conservation tab draws its maps and season curve, and follows a day step."""
+    url, states = served
+    errors, external = watch(page)
+    page.set_viewport_size({"width": 1700, "height": 1100})
+    page.goto(url)
+    wait_maps(page, 3)
+    cube = states[-1].cube
+    sar_day = pd.Timestamp(cube.time.values[np.flatnonzero(cube["has_sar"].values)[2]])
+    page.goto(f"{url}?date={sar_day:%Y-%m-%d}&tab=conservation")
+    page.get_by_text(re.compile("is SAR on the model's side")).first.wait_for(timeout=30_000)
+    wait_maps(page, 3)  # model − MAR, SAR − MAR, the season curve
+    state = states[-1]
+    assert until(page, lambda: page.get_by_text("reading every day").count() == 0, 60_000)
+    page.screenshot(path=str(shots / "dashboard_conservation.png"))
+    day = state.day
+    page.locator(".noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+    assert until(page, lambda: state.day == day + 1), state.day
+    page.wait_for_timeout(1000)
+    assert not errors, errors
+    assert not external, external
+
+
+def test_regions_tab_draws_a_box(page, served, shots):
+    """Issue 17: the regions tab reads a named region from the link and a box drawn on its map."""
+    url, states = served
+    errors, external = watch(page)
+    page.set_viewport_size({"width": 1700, "height": 1100})
+    page.goto(f"{url}?tab=regions&region=elev-0-500")
+    page.get_by_text(re.compile("or a box drawn on the map")).first.wait_for(timeout=30_000)
+    wait_maps(page, 2)  # the region map, the series plot
+    state = states[-1]
+    assert state.region == "elev-0-500"
+    assert until(page, lambda: page.get_by_text("Reading the season").count() == 0, 60_000)
+    box = page.locator(".bk-Canvas").first.bounding_box()
+    assert box is not None
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.2 * w, y + 0.2 * h)
+    page.mouse.down()
+    page.mouse.move(x + 0.5 * w, y + 0.6 * h, steps=5)
+    page.mouse.up()
+    assert until(page, lambda: state.region.count(",") == 3), state.region
+    page.get_by_text(re.compile(r"^-?\d+,-?\d+,-?\d+,-?\d+: \d+ land pixels")).first.wait_for(
+        timeout=60_000
+    )
+    assert until(page, lambda: "region=" in page.evaluate("location.search"))
+    page.screenshot(path=str(shots / "dashboard_regions.png"))
+    assert not errors, errors
+    assert not external, external
