@@ -147,24 +147,26 @@ class DashboardState(param.Parameterized):
         return run_name(model, self.ablation if model == "unet" else ())
 
     # ----- data of the current day (rows north → south)
-    def prediction(self, model: str | None = None) -> np.ndarray:
-        """Prediction of ``model`` (default: the selected one; the UNet with the ablation), NaN
-        over the ocean."""
+    def prediction(self, model: str | None = None, date: str | None = None) -> np.ndarray:
+        """Prediction of ``model`` (default: the selected one; the UNet with the ablation) on
+        ``date`` (default: the shown day), NaN over the ocean."""
         model = model or self.model
+        date = date or self.date_str
         if model == "unet" and self.ablation:
-            pred = self.store.ablated_prediction(self.source, self.date_str, self.ablation)
+            pred = self.store.ablated_prediction(self.source, date, self.ablation)
         else:
-            pred = self.layer(pred_var(model))
+            pred = self.layer(pred_var(model), date)
         return np.where(self.store.frame(self.source, "land", "") > 0, pred, np.float32(np.nan))
 
-    def layer(self, var: str) -> np.ndarray:
-        """The shown day of ``var``. A day that cannot be read (a damaged chunk, a mixed
-        prediction variable) is reported as a notice naming variable, day and store, and shows
-        as no data (NaN; no valid pixel) instead of stopping the page."""
+    def layer(self, var: str, date: str | None = None) -> np.ndarray:
+        """``var`` on ``date`` (default: the shown day). A day that cannot be read (a damaged
+        chunk, a mixed prediction variable) is reported as a notice naming variable, day and
+        store, and shows as no data (NaN; no valid pixel) instead of stopping the page."""
+        date = date or self.date_str
         try:
-            return self.store.frame(self.source, var, self.date_str)
+            return self.store.frame(self.source, var, date)
         except MeltwaterError as e:
-            self.notify(f"{self.date_str}: {e}", "error")
+            self.notify(f"{date}: {e}", "error")
             g = self.store.grid(self.source)
             empty = 0 if var == "valid" else np.nan
             return np.full((len(g.ys), len(g.xs)), empty, dtype=np.float32)
