@@ -214,11 +214,11 @@ def animation_panel(state: DashboardState) -> pn.Column:
     progress bar that follows the frames."""
     w = pn.widgets
     fmt = w.RadioButtonGroup(options={"GIF": "gif", "MP4": "mp4"}, value="gif", width=110)
-    pair = w.Checkbox(name="side by side (SAR or the compared model)", value=False)
+    pair = w.Checkbox(label="side by side (SAR or the compared model)", value=False)
     step = w.Select(options=STEPS, value=1, width=130, margin=(5, 10))
     days = state.days
     span = w.DateRangeSlider(
-        name="Days",
+        label="Days",
         start=days[0],
         end=days[-1],
         value=(days[0], days[-1]),
