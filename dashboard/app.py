@@ -19,6 +19,7 @@ from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
 from meltwater_dashboard.views.pixel_errors import errors_tab
 from meltwater_dashboard.views.player import DayPlayer
+from meltwater_dashboard.views.tour import tour_panel
 
 TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
 TAB_TITLES.update({tab: title for tab, (title, _) in ANALYSIS_VIEWS.items()})
@@ -30,6 +31,7 @@ def _sidebar(state: DashboardState) -> pn.Column:
         pn.pane.Markdown(
             "## MeltwaterBench Explorer\nDaily 100 m surface meltwater, Helheim Glacier"
         ),
+        tour_panel(state),
         w.Select.from_param(state.param.source, label="Source"),
         w.Select.from_param(state.param.year, label="Season"),
         DayPlayer(state).panel(),

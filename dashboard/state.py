@@ -59,6 +59,7 @@ class DashboardState(param.Parameterized):
     )
     ablate = param.ListSelector(default=[], objects=list(CHANNELS), doc="UNet inputs switched off")
     tab: param.Selector[str] = param.Selector(default="maps", objects=list(TABS))
+    tour = param.Integer(default=0, bounds=(0, None), doc="guided-tour step shown (0: none)")
     months = param.ListSelector(default=list(MONTHS), objects=list(MONTHS))
     pixel = param.Tuple(default=None, length=2, allow_None=True, doc="tapped (x, y)")
     hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
