@@ -22,6 +22,7 @@ from matplotlib.colors import to_hex
 
 from meltwater_dashboard.live import LiveRaster
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.views.context import map_context
 
 __all__ = [
     "STYLES",
@@ -139,7 +140,7 @@ def map_view(
     )
     if tick:
         state.param.watch(lambda e: live.push(e.new), tick)
-    overlay = hillshade_layer(state) * raster * pixel_marker(state)
+    overlay = hillshade_layer(state) * raster * map_context(state) * pixel_marker(state)
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
     tap = hv.streams.Tap(source=raster)
