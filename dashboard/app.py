@@ -14,7 +14,7 @@ from meltwater_dashboard.url import keep_query_raw, link_url
 from meltwater_dashboard.views.ablation import ablation_panel
 from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 from meltwater_dashboard.views.animation import animation_panel
-from meltwater_dashboard.views.context import locator
+from meltwater_dashboard.views.context import locator_svg
 from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
@@ -44,7 +44,7 @@ def _sidebar(state: DashboardState) -> pn.Column:
         ablation_panel(state),
         pn.pane.Markdown("**Values at the pointer**"),
         pn.pane.HTML(pn.bind(lambda *_: readout(state), state.param.hover, state.param.tick_maps)),
-        pn.pane.HoloViews(pn.bind(lambda *_: locator(state), state.param.source)),
+        pn.pane.SVG(pn.bind(lambda *_: locator_svg(state), state.param.source), width=220),
         pn.pane.Markdown("**Export**"),
         export_panel(state),
         animation_panel(state),

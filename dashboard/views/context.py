@@ -9,13 +9,24 @@ project. It only shows where the domain lies.
 
 from __future__ import annotations
 
+import io
+
 import holoviews as hv
 import numpy as np
+from matplotlib.figure import Figure
 
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Grid
 
-__all__ = ["GREENLAND", "graticule", "locator", "map_context", "nice_length", "north_arrow"]
+__all__ = [
+    "GREENLAND",
+    "domain_outline",
+    "graticule",
+    "locator_svg",
+    "map_context",
+    "nice_length",
+    "north_arrow",
+]
 
 # (lon, lat) clockwise from Cape Farewell
 GREENLAND = (
@@ -120,48 +131,36 @@ def map_context(state: DashboardState) -> hv.Overlay:
     return hv.Overlay([p for p in parts if p is not None])
 
 
-def locator(state: DashboardState) -> hv.Overlay | None:
-    """Greenland (`GREENLAND`) on a lon/lat frame with the domain outlined in red (None without
-    a CRS)."""
-    g = state.store.grid(state.source)
+def domain_outline(g: Grid) -> np.ndarray | None:
+    """(lon, lat) points round the grid's edge, shape (100, 2) (None without a CRS)."""
     if g.to_lonlat is None:
         return None
     left, bottom, right, top = g.bounds
-    edge = np.linspace(0, 1, 25)
-    x = np.concatenate(
-        [
-            left + (right - left) * edge,
-            np.full(25, right),
-            right - (right - left) * edge,
-            np.full(25, left),
-        ]
-    )
-    y = np.concatenate(
-        [
-            np.full(25, bottom),
-            bottom + (top - bottom) * edge,
-            np.full(25, top),
-            top - (top - bottom) * edge,
-        ]
-    )
+    t = np.linspace(0, 1, 25)
+    w, h = right - left, top - bottom
+    x = np.concatenate([left + w * t, np.full(25, right), right - w * t, np.full(25, left)])
+    y = np.concatenate([np.full(25, bottom), bottom + h * t, np.full(25, top), top - h * t])
     lon, lat = g.to_lonlat.transform(x, y)
-    land = hv.Polygons([list(GREENLAND)], kdims=["lon", "lat"]).opts(
-        color="#dddddd", line_color="#555555"
-    )
-    domain = hv.Path([np.column_stack([lon, lat])], kdims=["lon", "lat"]).opts(
-        color="red", line_width=2
-    )
-    spot = hv.Points([(float(np.mean(lon)), float(np.mean(lat)))], kdims=["lon", "lat"]).opts(
-        color="red", size=8, marker="square", fill_alpha=0.0, line_width=2
-    )
-    return (land * domain * spot).opts(
-        width=200,
-        height=240,
-        xlim=(-75, -8),
-        ylim=(58, 85),
-        toolbar=None,
-        title="Where this is",
-        xlabel="lon (°)",
-        ylabel="lat (°)",
-        show_grid=True,
-    )
+    return np.column_stack([lon, lat])
+
+
+def locator_svg(state: DashboardState) -> str:
+    """SVG of Greenland (`GREENLAND`) on a lon/lat frame with the domain outlined in red (an
+    empty string without a CRS). A static image: no plot canvas, drawn once per source."""
+    outline = domain_outline(state.store.grid(state.source))
+    if outline is None:
+        return ""
+    fig = Figure(figsize=(2.2, 2.4), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.fill(*np.array(GREENLAND).T, facecolor="#dddddd", edgecolor="#555555", linewidth=0.8)
+    ax.plot(*outline.T, color="red", linewidth=1.5)
+    lon, lat = outline.mean(axis=0)
+    ax.plot(lon, lat, marker="s", markersize=9, markerfacecolor="none", color="red")
+    ax.set(xlim=(-75, -8), ylim=(58, 85), xlabel="lon (°)", ylabel="lat (°)")
+    ax.set_aspect(1 / np.cos(np.radians(72)))  # a degree of longitude as wide as at 72°N
+    ax.set_title("Where this is", fontsize=10)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    out = io.StringIO()
+    fig.savefig(out, format="svg")
+    return out.getvalue()

@@ -10,8 +10,9 @@ import pytest
 
 from meltwater_dashboard.views.context import (
     GREENLAND,
+    domain_outline,
     graticule,
-    locator,
+    locator_svg,
     map_context,
     nice_length,
     north_arrow,
@@ -60,11 +61,12 @@ def test_graticule_lines_are_inside_the_map_and_labelled_in_degrees(state):
 
 def test_locator_outlines_the_domain_on_greenland(state):
     assert GREENLAND[0] == GREENLAND[-1]
-    domain = next(e for e in locator(state) if isinstance(e, hv.Path))
-    lon, lat = domain.dimension_values("lon"), domain.dimension_values("lat")
+    lon, lat = domain_outline(state.store.grid("toy")).T
     assert -75 < lon.mean() < -10 and 59 < lat.mean() < 84
+    svg = locator_svg(state)
+    assert svg.startswith("<?xml") and "Where this is" in svg
 
 
 def test_no_crs_no_arrow_lines_or_locator(state):
     g = dataclasses.replace(state.store.grid("toy"), to_lonlat=None)
-    assert north_arrow(g) is None and graticule(g) is None
+    assert north_arrow(g) is None and graticule(g) is None and domain_outline(g) is None
