@@ -163,4 +163,5 @@ def locator_svg(state: DashboardState) -> str:
     ax.grid(alpha=0.3)
     out = io.StringIO()
     fig.savefig(out, format="svg")
-    return out.getvalue()
+    text = out.getvalue()
+    return text[text.index("<svg") :]  # the element alone, as Panel's SVG pane takes it

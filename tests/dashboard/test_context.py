@@ -6,6 +6,7 @@ import dataclasses
 
 import holoviews as hv
 import numpy as np
+import panel as pn
 import pytest
 
 from meltwater_dashboard.views.context import (
@@ -64,7 +65,8 @@ def test_locator_outlines_the_domain_on_greenland(state):
     lon, lat = domain_outline(state.store.grid("toy")).T
     assert -75 < lon.mean() < -10 and 59 < lat.mean() < 84
     svg = locator_svg(state)
-    assert svg.startswith("<?xml") and "Where this is" in svg
+    assert svg.startswith("<svg") and "Where this is" in svg
+    assert pn.pane.SVG(svg).object == svg
 
 
 def test_no_crs_no_arrow_lines_or_locator(state):
