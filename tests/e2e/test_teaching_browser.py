@@ -34,7 +34,7 @@ def test_animation_downloads_a_gif_of_the_season(page, served, shots):
     url, states = served
     errors, external = watch(page)
     page.set_viewport_size({"width": 1700, "height": 1100})
-    page.goto(url)
+    page.goto(f"{url}?model=unet")  # not the opening story: no compare
     wait_maps(page, 3)
     state = states[-1]
     page.locator("input[type=checkbox]").nth(1).click()  # after "Compare with"
