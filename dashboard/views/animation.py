@@ -233,19 +233,15 @@ def animation_panel(state: DashboardState) -> pn.Column:
     def name() -> str:
         try:
             return animation_name(state, fmt.value, pair.value, chosen())
-        except InvalidArgumentError:
+        except InvalidArgumentError:  # no season day in the range: the button is disabled
             return f"meltwater_{state.source}_animation.{fmt.value}"
 
     def show(n: int) -> None:
         with pn.io.unlocked():  # sent at once, while the frames are drawn
             bar.value = n
 
-    def build():
-        try:
-            picked = chosen()
-        except InvalidArgumentError as e:
-            state.notify(str(e))
-            return None
+    def build() -> io.BytesIO:
+        picked = chosen()
         with pn.io.unlocked():
             bar.param.update(max=len(picked), value=0, visible=True)
         try:
@@ -260,6 +256,11 @@ def animation_panel(state: DashboardState) -> pn.Column:
 
     def rename(*_) -> None:
         download.filename = name()
+        try:
+            chosen()
+            download.disabled = False
+        except InvalidArgumentError:
+            download.disabled = True
 
     def on_season(*_) -> None:
         d = state.days

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import imageio.v3 as iio
 import numpy as np
+import pandas as pd
 import pytest
 
 from meltwater.errors import InvalidArgumentError
@@ -13,6 +14,7 @@ from meltwater_dashboard.views.animation import (
     animation_bytes,
     animation_days,
     animation_name,
+    animation_panel,
     panes,
     render_frames,
 )
@@ -71,4 +73,17 @@ def test_pair_shows_sar_or_the_compared_model(state):
     assert panes(state, pair=False)[0].values("2019-06-03").shape == (
         state.cube.sizes["y"],
         state.cube.sizes["x"],
+    )
+
+
+def test_panel_disables_the_download_without_a_day_in_range(state):
+    panel = animation_panel(state)
+    span = panel.objects[2]
+    download = panel.objects[3]
+    assert not download.disabled and download.filename.endswith("_2019-06-01_2019-09-04.gif")
+    span.value = (pd.Timestamp("2019-07-01"), pd.Timestamp("2019-07-31"))
+    assert download.disabled
+    span.value = (pd.Timestamp("2019-06-02"), pd.Timestamp("2019-06-03"))
+    assert not download.disabled and download.filename == (
+        "meltwater_toy_unet_2019-06-02_2019-06-03.gif"
     )
