@@ -23,6 +23,9 @@ from bokeh.models import GlyphRenderer, Image, Plot, Slider
 from panel.models.markup import HTML
 from tornado.httpclient import HTTPRequest
 
+import meltwater_dashboard.keys  # noqa: F401  (the page's own components: their models too)
+import meltwater_dashboard.url  # noqa: F401
+
 __all__ = ["ClientResult", "DocModels", "find_models", "run_clients"]
 
 STEP_TIMEOUT_S = 30.0

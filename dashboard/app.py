@@ -13,11 +13,14 @@ from meltwater_dashboard.state import TABS, DashboardState
 from meltwater_dashboard.url import keep_query_raw, link_url
 from meltwater_dashboard.views.ablation import ablation_panel
 from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
+from meltwater_dashboard.views.animation import animation_panel
+from meltwater_dashboard.views.context import locator_svg
 from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.export import export_panel
 from meltwater_dashboard.views.maps import input_maps, readout, result_maps
 from meltwater_dashboard.views.pixel_errors import errors_tab
 from meltwater_dashboard.views.player import DayPlayer
+from meltwater_dashboard.views.tour import tour_panel
 
 TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
 TAB_TITLES.update({tab: title for tab, (title, _) in ANALYSIS_VIEWS.items()})
@@ -29,6 +32,7 @@ def _sidebar(state: DashboardState) -> pn.Column:
         pn.pane.Markdown(
             "## MeltwaterBench Explorer\nDaily 100 m surface meltwater, Helheim Glacier"
         ),
+        tour_panel(state),
         w.Select.from_param(state.param.source, label="Source"),
         w.Select.from_param(state.param.year, label="Season"),
         DayPlayer(state).panel(),
@@ -40,8 +44,10 @@ def _sidebar(state: DashboardState) -> pn.Column:
         ablation_panel(state),
         pn.pane.Markdown("**Values at the pointer**"),
         pn.pane.HTML(pn.bind(lambda *_: readout(state), state.param.hover, state.param.tick_maps)),
+        pn.pane.SVG(pn.bind(lambda *_: locator_svg(state), state.param.source), width=220),
         pn.pane.Markdown("**Export**"),
         export_panel(state),
+        animation_panel(state),
         width=330,
     )
 

@@ -67,6 +67,7 @@ class DashboardState(param.Parameterized):
     )
     ablate = param.ListSelector(default=[], objects=list(CHANNELS), doc="UNet inputs switched off")
     tab: param.Selector[str] = param.Selector(default="maps", objects=list(TABS))
+    tour = param.Integer(default=0, bounds=(0, None), doc="guided-tour step shown (0: none)")
     months = param.ListSelector(default=list(MONTHS), objects=list(MONTHS))
     pixel = param.Tuple(default=None, length=2, allow_None=True, doc="tapped (x, y)")
     region = param.String(default="", doc="Regions tab: a region name or 'x0,y0,x1,y1' (m)")
@@ -158,18 +159,25 @@ class DashboardState(param.Parameterized):
         return run_name(model, self.ablation if model == "unet" else ())
 
     # ----- data of the current day (rows north → south)
-    def prediction(self, model: str | None = None, window: LevelWindow | None = None) -> np.ndarray:
-        """Prediction of ``model`` (default: the selected one; the UNet with the ablation), NaN
-        over the ocean; the whole grid, or the level window ``window`` (`Store.window`)."""
+    def prediction(
+        self,
+        model: str | None = None,
+        window: LevelWindow | None = None,
+        date: str | None = None,
+    ) -> np.ndarray:
+        """Prediction of ``model`` (default: the selected one; the UNet with the ablation) on
+        ``date`` (default: the shown day), NaN over the ocean; the whole grid, or the level
+        window ``window`` (`Store.window`)."""
         model = model or self.model
+        date = date or self.date_str
         if model == "unet" and self.ablation:
-            date, ablation = self.date_str, self.ablation
+            ablation = self.ablation
             if window is None:
                 pred = self.store.ablated_prediction(self.source, date, ablation)
             else:
                 pred = self.store.ablated_window(self.source, date, ablation, window)
         else:
-            pred = self._read(pred_var(model), self.date_str, window)
+            pred = self._read(pred_var(model), date, window)
         return np.where(self._read("land", "", window) > 0, pred, np.float32(np.nan))
 
     def _read(self, var: str, date: str, window: LevelWindow | None) -> np.ndarray:
@@ -194,9 +202,12 @@ class DashboardState(param.Parameterized):
         """Prediction of `model` − prediction of `model_b` (NaN over the ocean)."""
         return self.prediction(self.model, window) - self.prediction(self.model_b, window)
 
-    def layer(self, var: str, window: LevelWindow | None = None) -> np.ndarray:
-        """The day's map of ``var`` (the whole grid, or the level window ``window``)."""
-        return self._read(var, self.date_str, window)
+    def layer(
+        self, var: str, window: LevelWindow | None = None, date: str | None = None
+    ) -> np.ndarray:
+        """``var`` on ``date`` (default: the shown day): the whole grid, or the level window
+        ``window``."""
+        return self._read(var, date or self.date_str, window)
 
     def error(self, model: str | None = None, window: LevelWindow | None = None) -> np.ndarray:
         """prediction − SAR on valid pixels, NaN elsewhere (all NaN on days without SAR)."""

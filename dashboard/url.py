@@ -1,4 +1,5 @@
-"""Shareable URL state: source, date, model(s), ablations, tab and region in the query string.
+"""Shareable URL state: source, date, model(s), ablations, tab, region and tour step in the query
+string.
 
 The URL is untrusted input. The query string is read raw (`urllib.parse`), never through
 Panel's location sync, which turns ``123``, ``true`` or ``[…]`` into numbers, booleans or JSON
@@ -22,6 +23,7 @@ from panel.custom import JSComponent
 
 from meltwater_dashboard.escape import shorten
 from meltwater_dashboard.state import CHANNELS, TABS, DashboardState
+from meltwater_dashboard.tour import TOUR, step_values
 from meltwater_dashboard.views.regions import parse_region
 
 __all__ = [
@@ -34,7 +36,7 @@ __all__ = [
     "query_string",
 ]
 
-FIELDS = ("source", "date", "model", "compare", "ablate", "tab", "region")
+FIELDS = ("source", "date", "model", "compare", "ablate", "tab", "region", "tour")
 
 
 def parse_query(search: str) -> dict[str, str]:
@@ -68,6 +70,7 @@ def _state_values(state: DashboardState) -> dict[str, str]:
         "ablate": ",".join(state.ablation),
         "tab": state.tab,
         "region": state.region,
+        "tour": str(state.tour) if state.tour else "",
     }
 
 
@@ -78,6 +81,8 @@ def apply_url(state: DashboardState, values: dict[str, str], notify: bool = True
     """
     rejected = [f"parameter {shorten(k)!r}" for k in values if k not in FIELDS]
     values = {k: str(v) for k, v in values.items() if k in FIELDS}
+    if values.get("tour"):
+        values = _with_tour_step(state, values, rejected)
     source = values.get("source") or ""
     if source and source != state.source:
         if source in state.param.source.objects:
@@ -131,6 +136,22 @@ def apply_url(state: DashboardState, values: dict[str, str], notify: bool = True
     return rejected
 
 
+def _with_tour_step(
+    state: DashboardState, values: dict[str, str], rejected: list[str]
+) -> dict[str, str]:
+    """``values`` over the values of their tour step (a step sets every field it does not name
+    to its default: no ablation, no compare); an invalid step is added to ``rejected``."""
+    tour = values.pop("tour")
+    if not (tour.isdigit() and len(tour) <= 3 and 1 <= int(tour) <= len(TOUR)):
+        rejected.append(f"tour {shorten(tour)!r}")
+        return values
+    merged = {"ablate": "", **step_values(state, int(tour)), **values}
+    if "compare" not in merged:
+        state.compare = False
+    state.tour = int(tour)
+    return merged
+
+
 def notice(rejected: list[str]) -> str:
     """The user's notice of rejected link values (plain text; `DashboardState.notify` escapes)."""
     return "ignored invalid link values: " + "; ".join(rejected)
@@ -180,6 +201,7 @@ def link_url(state: DashboardState, search: str) -> BrowserUrl:
 
     bar.param.watch(pull, "search")
     state.param.watch(
-        push, ["source", "day", "year", "model", "model_b", "compare", "ablate", "tab", "region"]
+        push,
+        ["source", "day", "year", "model", "model_b", "compare", "ablate", "tab", "region", "tour"],
     )
     return bar

@@ -25,6 +25,7 @@ from matplotlib.colors import to_hex
 from meltwater.data.overviews import LevelWindow
 from meltwater_dashboard.live import LiveRaster, Windowed
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.views.context import map_context
 
 __all__ = [
     "STYLES",
@@ -173,7 +174,7 @@ def map_view(
     )
     if tick:
         state.param.watch(lambda e: live.push(e.new), tick)
-    overlay = hillshade_layer(state) * raster * pixel_marker(state)
+    overlay = hillshade_layer(state) * raster * map_context(state) * pixel_marker(state)
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
     tap = hv.streams.Tap(source=raster)

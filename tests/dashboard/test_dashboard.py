@@ -333,7 +333,11 @@ def test_pan_zoom_reads_the_window_of_the_chosen_level(tmp_path, monkeypatch):
     overlay = map_view(state, "dem", lambda: pytest.fail("the whole grid is read"), None, reader)
     hv.render(overlay)  # the full view on a 380 px frame: 12 cells < 380 px → level 0
     assert reads[-1].factor == 1
-    inner = next(d for d in get_nested_dmaps(overlay) if d.callback.inputs == [])
+    inner = next(  # the map's own DynamicMap (not the pixel marker's)
+        d
+        for d in get_nested_dmaps(overlay)
+        if d.callback.inputs == [] and any(isinstance(s, hv.streams.RangeXY) for s in d.streams)
+    )
     streams = {type(s).__name__: s for s in inner.streams}
     streams["PlotSize"].event(width=3, height=2)
     streams["RangeXY"].event(x_range=(10_000, 11_200), y_range=(19_200, 20_000))
