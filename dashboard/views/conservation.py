@@ -28,6 +28,7 @@ from meltwater.models.baselines.pmw_threshold import winter_tb
 from meltwater.schema import pred_var
 from meltwater_dashboard.escape import html_text, markdown_text
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.views.bokeh_parts import grid_image, season_figure
 from meltwater_dashboard.views.scorecard import CSS
 from meltwater_dashboard.views.thresholds import model_color
 from meltwater_dashboard.views.ticks import follow
@@ -86,15 +87,7 @@ def _map(state: DashboardState, title: str) -> tuple[figure, ColumnDataSource]:
         tooltips=[("residual", "@image{+0.00}")],
         title=title,
     )
-    fig.image(
-        "image",
-        x=left,
-        y=bottom,
-        dw=right - left,
-        dh=top - bottom,
-        color_mapper=mapper,  # type: ignore[call-arg]  # a glyph property bokeh's stubs omit
-        source=src,
-    )
+    grid_image(fig, (left, bottom, right, top), src, mapper)
     fig.add_layout(ColorBar(color_mapper=mapper, title="melt fraction"), "right")
     fig.axis.visible = False
     return fig, src
@@ -128,14 +121,9 @@ class ConservationView:
         self.model_map, self.model_src = _map(state, "")
         self.sar_map, self.sar_src = _map(state, "")
         self.table = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.curve = figure(
-            width=900,
-            height=260,
-            title="Domain-mean residual model − MAR (lines); SAR − MAR on SAR days (dots)",
-            tools="pan,box_zoom,reset,save,hover",
-            toolbar_location="right",
+        self.curve = season_figure(
+            "Domain-mean residual model − MAR (lines); SAR − MAR on SAR days (dots)", 260
         )
-        self.curve.xaxis.axis_label = "day of season (0 = 1 April)"
         self.lines: dict[str, ColumnDataSource] = {}
         self.renderers: dict[str, Any] = {}
         for m in state.models:

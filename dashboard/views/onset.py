@@ -24,6 +24,7 @@ from meltwater.errors import MeltwaterError
 from meltwater.evaluation.onset import season_timing, timing_by_band
 from meltwater_dashboard.escape import html_text, markdown_text
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.views.bokeh_parts import grid_image
 from meltwater_dashboard.views.scorecard import CSS
 from meltwater_dashboard.views.ticks import follow
 
@@ -106,15 +107,7 @@ class OnsetMap:
             tooltips=[("onset − SAR (days)", "@image{+0.0}")],
             title=self._title(),
         )
-        self.figure.image(
-            "image",
-            x=left,
-            y=bottom,
-            dw=right - left,
-            dh=top - bottom,
-            color_mapper=mapper,  # type: ignore[call-arg]  # a glyph property bokeh's stubs omit
-            source=self.source,
-        )
+        grid_image(self.figure, (left, bottom, right, top), self.source, mapper)
         self.figure.add_layout(ColorBar(color_mapper=mapper, title="days"), "right")
         self.figure.axis.visible = False
 

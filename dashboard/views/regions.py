@@ -27,6 +27,7 @@ from meltwater.errors import MeltwaterError
 from meltwater.evaluation.regions import box_mask, predefined_regions, region_summary
 from meltwater_dashboard.escape import html_text, markdown_text
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.views.bokeh_parts import grid_image, season_figure
 from meltwater_dashboard.views.scorecard import CSS
 from meltwater_dashboard.views.thresholds import model_color
 from meltwater_dashboard.views.ticks import follow
@@ -140,14 +141,7 @@ class RegionView:
         names = list(regions(state))
         self.chooser = pn.widgets.Select(label="Region", options=[*names, BOX], width=260)
         self.map, self.mask_src = self._map()
-        self.plot = figure(
-            width=900,
-            height=280,
-            title="Mean melt fraction over the region",
-            tools="pan,box_zoom,reset,save,hover",
-            toolbar_location="right",
-        )
-        self.plot.xaxis.axis_label = "day of season (0 = 1 April)"
+        self.plot = season_figure("Mean melt fraction over the region", 280)
         self.sources = {
             k: ColumnDataSource({"x": [], "y": []}) for k in [*state.models, *SIGNAL_STYLE]
         }
@@ -200,16 +194,7 @@ class RegionView:
         )
         src = ColumnDataSource({"image": [np.zeros((1, 1), np.float32)]})
         mapper = LinearColorMapper(palette=["#d62728"], low=0.5, high=1.5, low_color=(0, 0, 0, 0))
-        fig.image(
-            "image",
-            x=left,
-            y=bottom,
-            dw=right - left,
-            dh=top - bottom,
-            color_mapper=mapper,  # type: ignore[call-arg]  # a glyph property bokeh's stubs omit
-            global_alpha=0.45,
-            source=src,
-        )
+        grid_image(fig, (left, bottom, right, top), src, mapper, global_alpha=0.45)
         box = BoxSelectTool(dimensions="both")
         fig.add_tools(box)
         fig.toolbar.active_drag = box
