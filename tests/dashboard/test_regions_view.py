@@ -13,7 +13,7 @@ import panel as pn
 import pytest
 from bokeh.document import Document
 from bokeh.events import SelectionGeometry
-from fixtures.toycube import make_toy_cube
+from fixtures.toycube import make_mar_toy_cube
 
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
@@ -21,19 +21,10 @@ from meltwater_dashboard.url import apply_url, query_string
 from meltwater_dashboard.views.regions import parse_region, regions, regions_tab, summary
 
 
-def region_cube():
-    cube = make_toy_cube()
-    mar = np.zeros(cube["mar_wa1"].shape, np.float32)
-    mar[:, :, 35:] = 0.01
-    cube["mar_wa1"] = (("time", "y", "x"), mar)
-    winter = np.full((2,) + mar.shape[1:], 300.0, np.float32)
-    return cube.assign_coords(year=[2019, 2020]).assign(pmw_winter=(("year", "y", "x"), winter))
-
-
 @pytest.fixture
 def state():
     pn.state.clear_caches()
-    return DashboardState(source="toy", store=Store({"toy": region_cube()}), year=2019)
+    return DashboardState(source="toy", store=Store({"toy": make_mar_toy_cube()}), year=2019)
 
 
 def test_predefined_regions_of_the_toy(state):
