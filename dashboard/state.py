@@ -35,6 +35,7 @@ ANALYSIS_TABS = (
     "climatology",
     "conservation",
     "regions",
+    "uncertainty",
 )  # issue 17, one view each
 TABS = ("maps", "inputs", "curves", "errors", *ANALYSIS_TABS)
 MONTHS = (4, 5, 6, 7, 8, 9)
@@ -89,6 +90,7 @@ class DashboardState(param.Parameterized):
     tick_climatology = param.Integer(default=0, doc="follow season, day, model (climatology)")
     tick_conservation = param.Integer(default=0, doc="follow day and model (conservation)")
     tick_regions = param.Integer(default=0, doc="follow day and model (regions)")
+    tick_uncertainty = param.Integer(default=0, doc="follow day and ablation (uncertainty)")
 
     def __init__(self, source: str | None = None, store: Store | None = None, **params):
         self.store = store or Store.shared()
@@ -329,7 +331,7 @@ class DashboardState(param.Parameterized):
             self.ablate = []
             return
         self._ablate_ok = list(self.ablate)
-        self._refresh(("maps", "curves"))
+        self._refresh(("maps", "curves", "uncertainty"))
 
     @param.depends("day", "year", watch=True)
     def _on_day(self) -> None:

@@ -13,7 +13,14 @@ import xarray as xr
 
 from meltwater.errors import InvalidArgumentError
 
-__all__ = ["SPREAD_EDGES", "SPREAD_SUMS", "calibration_curve", "spread_bin_labels", "spread_sums"]
+__all__ = [
+    "SPREAD_EDGES",
+    "SPREAD_SUMS",
+    "calibration_curve",
+    "day_curve",
+    "spread_bin_labels",
+    "spread_sums",
+]
 
 SPREAD_EDGES = np.array([0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5])
 """Bin edges of the spread (std of melt fractions in [0, 1] is at most 0.5); the last bin
@@ -69,3 +76,21 @@ def calibration_curve(sums: xr.DataArray) -> xr.Dataset:
         mae = sums.sel(spread_sum="abs_err", drop=True) / n.where(n > 0)
         spread = sums.sel(spread_sum="spread", drop=True) / n.where(n > 0)
     return xr.Dataset({"mae": mae, "spread": spread, "pixels": n})
+
+
+def day_curve(
+    pred: np.ndarray, sar: np.ndarray, spread: np.ndarray, valid: np.ndarray
+) -> xr.Dataset:
+    """`calibration_curve` of one day (`spread_sums` of its maps), with ``spread_lo`` and
+    ``spread_hi`` coordinates."""
+    sums = xr.DataArray(
+        spread_sums(pred, sar, spread, valid),
+        dims=("spread_bin", "spread_sum"),
+        coords={
+            "spread_bin": spread_bin_labels(),
+            "spread_sum": list(SPREAD_SUMS),
+            "spread_lo": ("spread_bin", SPREAD_EDGES[:-1]),
+            "spread_hi": ("spread_bin", SPREAD_EDGES[1:]),
+        },
+    )
+    return calibration_curve(sums)
