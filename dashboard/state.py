@@ -20,6 +20,7 @@ import param
 from meltwater.data.cube import pixel_area_km2
 from meltwater.data.overviews import LevelWindow
 from meltwater.errors import CheckpointError, CubeError, MeltwaterError
+from meltwater.evaluation.metrics import BINARY_THRESHOLD
 from meltwater.evaluation.scoring import Truth, score_day
 from meltwater.evaluation.summaries import models_in
 from meltwater.schema import CHANNELS, pred_var, run_name
@@ -72,6 +73,9 @@ class DashboardState(param.Parameterized):
     months = param.ListSelector(default=list(MONTHS), objects=list(MONTHS))
     pixel = param.Tuple(default=None, length=2, allow_None=True, doc="tapped (x, y)")
     region = param.String(default="", doc="Regions tab: a region name or 'x0,y0,x1,y1' (m)")
+    threshold = param.Number(
+        default=BINARY_THRESHOLD, bounds=(0.05, 0.9), doc="Thresholds tab: the melt threshold"
+    )
     hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
     busy = param.Boolean(default=False, doc="a live prediction is running")
     message = param.String(default="", doc="last notification shown to the user")
