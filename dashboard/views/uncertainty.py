@@ -29,7 +29,7 @@ from bokeh.palettes import Blues256, Magma256, Reds256
 from bokeh.plotting import figure
 
 from meltwater.errors import MeltwaterError
-from meltwater.evaluation.calibration import day_curve
+from meltwater.evaluation.calibration import SPREAD_EDGES, day_curve
 from meltwater.schema import UNET, unc_var
 from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import DashboardState
@@ -114,7 +114,7 @@ def _curve_figure() -> figure:
         tools="pan,box_zoom,reset,save,hover",
         toolbar_location="right",
         tooltips=[("spread", "@x{0.000}"), ("mean |error|", "@y{0.000}"), ("pixels", "@n")],
-        x_range=Range1d(start=0, end=SPREAD_MAX),
+        x_range=Range1d(start=0, end=float(SPREAD_EDGES[-1])),
         y_range=Range1d(start=0, end=1),
     )
     fig.xaxis.axis_label = "spread (std of TTA members), bin mean"
@@ -205,7 +205,7 @@ class UncertaintyView:
         self.pred_src.data = {"image": [s.prediction(UNET)[::-1]]}
         spread = self.stored()
         if spread is not None:
-            self._show(spread, "stored (`unc_unet`)")
+            self._show(spread, "stored (unc_unet)")
             return
         future = self.live.get(s.source, s.date_str, s.ablation)
         if future.done():
