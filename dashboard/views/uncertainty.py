@@ -57,12 +57,15 @@ class LiveSpread:
         self._lock = threading.Lock()
 
     def get(self, source: str, date: str, ablate: tuple[str, ...]) -> Future:
-        """The (maybe running) computation of one day's spread."""
+        """The (maybe running) computation of one day's spread. Days asked for earlier and
+        not started yet are dropped: scrubbing or playing queues at most one day."""
         key = (source, date, ablate)
         with self._lock:
             if key in self._done:
                 self._done.move_to_end(key)
                 return self._done[key]
+            for old in [k for k, f in self._done.items() if f.cancel()]:
+                del self._done[old]
             future = self._pool.submit(self.compute, source, date, ablate)
             self._done[key] = future
             while len(self._done) > LIVE_DAYS:
@@ -218,8 +221,12 @@ class UncertaintyView:
         key = (s.source, s.date_str, s.ablation)
 
         def poll() -> None:
-            if future.done() and (s.source, s.date_str, s.ablation) == key:
-                self._stop()
+            if not future.done() or (s.source, s.date_str, s.ablation) != key:
+                return
+            self._stop()
+            if future.cancelled():  # another session's day went first: ask again
+                self.update()
+            else:
                 self._done(future)
 
         self._timer = pn.state.add_periodic_callback(poll, period=POLL_MS)

@@ -137,3 +137,26 @@ def test_tab_follows_the_day_only_while_shown(monkeypatch):
     assert pred_map.title.text.endswith("2019-06-03")
     state.day = 4
     assert pred_map.title.text.endswith("2019-06-05")
+
+
+def test_scrubbing_queues_at_most_one_live_day():
+    import threading
+
+    gate = threading.Event()
+    calls = []
+
+    def slow(source, date, ablate):
+        calls.append(date)
+        gate.wait(10)
+        return np.zeros((NY, NX), np.float32)
+
+    spreads = LiveSpread(slow)
+    first = spreads.get("toy", "2019-06-02", ())
+    while not calls:  # the first day is running
+        gate.wait(0.01)
+    queued = [spreads.get("toy", f"2019-06-0{d}", ()) for d in (3, 4, 5)]
+    assert [f.cancelled() for f in queued] == [True, True, False]  # only the last one waits
+    gate.set()
+    assert first.result(10).shape == (NY, NX) and queued[-1].result(10) is not None
+    assert calls == ["2019-06-02", "2019-06-05"]
+    assert spreads.get("toy", "2019-06-05", ()) is queued[-1]  # kept: not computed again
