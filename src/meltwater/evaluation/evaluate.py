@@ -2,7 +2,10 @@
 
 `evaluate` predicts every model on every day it needs (the cube's ``pred_<model>`` when
 precompute stored it, else live), scores the split's SAR days with `metrics` and
-builds the fixed results schema of `results` (documented in ``docs/results.md``).
+builds the fixed results schema of `results` (documented in ``docs/results.md``). The UNet's
+input ablations are scored as models of their own (``unet_no_dem``, `AblatedPredictor`), and
+where the cube holds the scored UNet's spread ``unc_unet`` its errors are binned by it
+(`meltwater.evaluation.calibration`).
 Days can be processed in a thread pool (``workers``; numpy, scipy and zarr release the GIL).
 The results constants and writers are re-exported here for convenience.
 """
