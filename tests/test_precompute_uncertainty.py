@@ -52,6 +52,14 @@ def test_spread_on_sar_days_with_its_model_id(cube_copy, models_dir, tiny_cube):
         assert np.allclose(stored, spread, atol=2e-3)  # float16
         assert np.allclose(out["pred_unet"].sel(time=day).values, pred, atol=2e-3)
         assert spread.max() > 0  # a random-weight UNet is not flip-invariant
+    # a day the records forget reads as missing (meltwater.data.reads), like a pred_* day
+    import zarr
+
+    first = str(days[np.flatnonzero(has_sar)[0]].date())
+    arr = zarr.open_group(str(cube_copy), mode="r+")["unc_unet"]
+    kept = {m: [d for d in ds if d != first] for m, ds in arr.attrs["model_days"].items()}
+    arr.attrs.update(model_days=kept, days_done=[d for d in arr.attrs["days_done"] if d != first])
+    assert np.isnan(open_cube(cube_copy)["unc_unet"].sel(time=first).values).all()
     # another member count is another model: its days are cleared and recomputed
     done = precompute(cube_copy, ["unet"], uncertainty=8, **kw)
     assert done["unc_unet"] == int(has_sar.sum())
