@@ -20,6 +20,7 @@ import param
 from meltwater.data.cube import pixel_area_km2
 from meltwater.data.overviews import LevelWindow
 from meltwater.errors import CheckpointError, CubeError, MeltwaterError
+from meltwater.evaluation.metrics import BINARY_THRESHOLD
 from meltwater.evaluation.scoring import Truth, score_day
 from meltwater.evaluation.summaries import models_in
 from meltwater.schema import CHANNELS, pred_var, run_name
@@ -35,6 +36,7 @@ ANALYSIS_TABS = (
     "climatology",
     "conservation",
     "regions",
+    "uncertainty",
 )  # issue 17, one view each
 TABS = ("maps", "inputs", "curves", "errors", *ANALYSIS_TABS)
 MONTHS = (4, 5, 6, 7, 8, 9)
@@ -71,6 +73,9 @@ class DashboardState(param.Parameterized):
     months = param.ListSelector(default=list(MONTHS), objects=list(MONTHS))
     pixel = param.Tuple(default=None, length=2, allow_None=True, doc="tapped (x, y)")
     region = param.String(default="", doc="Regions tab: a region name or 'x0,y0,x1,y1' (m)")
+    threshold = param.Number(
+        default=BINARY_THRESHOLD, bounds=(0.05, 0.9), doc="Thresholds tab: the melt threshold"
+    )
     hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
     busy = param.Boolean(default=False, doc="a live prediction is running")
     message = param.String(default="", doc="last notification shown to the user")
@@ -89,6 +94,7 @@ class DashboardState(param.Parameterized):
     tick_climatology = param.Integer(default=0, doc="follow season, day, model (climatology)")
     tick_conservation = param.Integer(default=0, doc="follow day and model (conservation)")
     tick_regions = param.Integer(default=0, doc="follow day and model (regions)")
+    tick_uncertainty = param.Integer(default=0, doc="follow day and ablation (uncertainty)")
 
     def __init__(self, source: str | None = None, store: Store | None = None, **params):
         self.store = store or Store.shared()
@@ -329,7 +335,7 @@ class DashboardState(param.Parameterized):
             self.ablate = []
             return
         self._ablate_ok = list(self.ablate)
-        self._refresh(("maps", "curves"))
+        self._refresh(("maps", "curves", "uncertainty"))
 
     @param.depends("day", "year", watch=True)
     def _on_day(self) -> None:

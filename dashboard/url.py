@@ -1,5 +1,5 @@
-"""Shareable URL state: source, date, model(s), ablations, tab, region and tour step in the query
-string.
+"""Shareable URL state: source, date, model(s), ablations, tab, region, melt threshold and tour
+step in the query string.
 
 The URL is untrusted input. The query string is read raw (`urllib.parse`), never through
 Panel's location sync, which turns ``123``, ``true`` or ``[…]`` into numbers, booleans or JSON
@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
 from panel.custom import JSComponent
 
+from meltwater.evaluation.metrics import BINARY_THRESHOLD
+from meltwater.evaluation.thresholds import THRESHOLDS
 from meltwater_dashboard.escape import shorten
 from meltwater_dashboard.state import CHANNELS, TABS, DashboardState
 from meltwater_dashboard.tour import TOUR, step_values
@@ -33,10 +36,11 @@ __all__ = [
     "keep_query_raw",
     "link_url",
     "parse_query",
+    "parse_threshold",
     "query_string",
 ]
 
-FIELDS = ("source", "date", "model", "compare", "ablate", "tab", "region", "tour")
+FIELDS = ("source", "date", "model", "compare", "ablate", "tab", "region", "threshold", "tour")
 
 
 def parse_query(search: str) -> dict[str, str]:
@@ -70,6 +74,7 @@ def _state_values(state: DashboardState) -> dict[str, str]:
         "ablate": ",".join(state.ablation),
         "tab": state.tab,
         "region": state.region,
+        "threshold": "" if state.threshold == BINARY_THRESHOLD else f"{state.threshold:.2f}",
         "tour": str(state.tour) if state.tour else "",
     }
 
@@ -124,6 +129,13 @@ def apply_url(state: DashboardState, values: dict[str, str], notify: bool = True
             rejected.append(f"region {shorten(region)!r}")
         else:
             state.region = good_region
+    threshold = values.get("threshold") or ""
+    if threshold:
+        t = parse_threshold(threshold)
+        if t is None:
+            rejected.append(f"threshold {shorten(threshold)!r}")
+        else:
+            state.threshold = t
     ablate = [c for c in (values.get("ablate") or "").split(",") if c]
     bad = [c for c in ablate if c not in CHANNELS]
     if bad:
@@ -134,6 +146,19 @@ def apply_url(state: DashboardState, values: dict[str, str], notify: bool = True
     if rejected and notify:
         state.notify(notice(rejected))
     return rejected
+
+
+def parse_threshold(text: str) -> float | None:
+    """A melt threshold of the Thresholds tab's grid (0.05, 0.10, …, 0.90) written as a
+    decimal number (``0.35``, ``.35``); None for anything else (no exponent, NaN or inf)."""
+    if not 0 < len(text) <= 6 or not all(c.isdigit() or c == "." for c in text):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    match = np.flatnonzero(np.isclose(THRESHOLDS, value, rtol=0, atol=1e-9))
+    return float(THRESHOLDS[match[0]]) if match.size else None
 
 
 def _with_tour_step(
@@ -202,6 +227,18 @@ def link_url(state: DashboardState, search: str) -> BrowserUrl:
     bar.param.watch(pull, "search")
     state.param.watch(
         push,
-        ["source", "day", "year", "model", "model_b", "compare", "ablate", "tab", "region", "tour"],
+        [
+            "source",
+            "day",
+            "year",
+            "model",
+            "model_b",
+            "compare",
+            "ablate",
+            "tab",
+            "region",
+            "threshold",
+            "tour",
+        ],
     )
     return bar

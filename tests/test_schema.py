@@ -33,3 +33,9 @@ def test_ablations_in_follow_channel_order():
     names = ["pred_unet_no_dem", "pred_unet_no_pmw", "pred_unet_no_pmw_no_dem", "pred_unet"]
     assert schema.ablations_in(names) == ["pmw", "dem"]
     assert schema.CHANNELS == ("pmw", "mar_wa1", "sar_interp", "dem")
+
+
+def test_uncertainty_names():
+    assert schema.unc_var("unet") == "unc_unet"
+    assert schema.is_unc_var("unc_unet") and not schema.is_unc_var("unc_")
+    assert not schema.is_unc_var("pred_unet") and schema.parse_pred_var("unc_unet") is None

@@ -8,6 +8,7 @@ from meltwater_dashboard.views.onset import onset_tab
 from meltwater_dashboard.views.regions import regions_tab
 from meltwater_dashboard.views.scorecard import scorecard_tab
 from meltwater_dashboard.views.thresholds import thresholds_tab
+from meltwater_dashboard.views.uncertainty import uncertainty_tab
 
 __all__ = ["ANALYSIS_VIEWS"]
 
@@ -18,5 +19,6 @@ ANALYSIS_VIEWS = {
     "climatology": ("Climatology", climatology_tab),
     "conservation": ("Conservation", conservation_tab),
     "regions": ("Regions", regions_tab),
+    "uncertainty": ("Uncertainty", uncertainty_tab),
 }
 """In the order of `meltwater_dashboard.state.ANALYSIS_TABS`."""

@@ -192,7 +192,7 @@ def thresholds_tab(state: DashboardState) -> pn.layout.Panel:
         start=float(THRESHOLDS[0]),
         end=float(THRESHOLDS[-1]),
         step=0.05,
-        value=BINARY_THRESHOLD,
+        value=state.threshold,
         width=320,
     )
 
@@ -208,6 +208,10 @@ def thresholds_tab(state: DashboardState) -> pn.layout.Panel:
     plots = ThresholdPlots(state, day_scores, split)
     follow(state, "tick_thresholds", plots.update)
     slider.param.watch(lambda e: plots.move(e.new), "value")
+    plots.move(state.threshold)
+    # the slider and the state (the shareable link's ``threshold``) follow each other
+    slider.param.watch(lambda e: setattr(state, "threshold", e.new), "value")
+    state.param.watch(lambda e: setattr(slider, "value", e.new), "threshold")
     return pn.Column(
         pn.pane.Markdown(
             "Melt is where a map exceeds the threshold; accuracy, precision, recall and CSI "

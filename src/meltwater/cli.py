@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from meltwater.errors import InvalidArgumentError, MeltwaterError, UnknownNameError
+from meltwater.schema import CHANNELS
 
 __all__ = ["main"]
 
@@ -168,6 +169,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     )
     from meltwater.models.registry import MODEL_NAMES
     from meltwater.resources import data_dir
+    from meltwater.schema import UNET
 
     source = get_source(args.source, args.catalog, args.data_root)
     cube = open_cube(source)
@@ -177,15 +179,24 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown or not models:
         raise UnknownNameError(f"--models: unknown {unknown or models}; valid: {list(MODEL_NAMES)}")
+    ablations = _channels(args.ablations, CHANNELS, "--ablations")
+    if ablations and UNET not in models:
+        raise InvalidArgumentError(
+            f"--ablations {args.ablations}: ablations of the UNet need 'unet' in --models "
+            f"(got {','.join(models)})"
+        )
     root = Path(args.data_root) if args.data_root else data_dir(args.catalog)
     check_writable(results_path(root, source.name, args.split).parent)  # before minutes of work
     ds = evaluate(
         cube,
         models,
         args.split,
+        ablations=ablations,
         use_cube=not args.live,
         area_days=args.area_days,
         workers=args.workers,
+        n_boot=args.bootstrap,
+        seed=args.seed,
     )
     nc, md = save_results(ds.assign_attrs(source=source.name), root)
     print(results_table(ds))
@@ -206,7 +217,52 @@ def _setup_evaluate(sub: argparse._SubParsersAction) -> None:
         "--area-days", default="all", choices=["all", "split"], help="days of the melt-area series"
     )
     p.add_argument("--workers", type=int, default=1, help="threads over days (default 1)")
+    p.add_argument(
+        "--ablations",
+        default="none",
+        help="also score the UNet with each of these input channels off (unet_no_<channel>): "
+        "all, none, or a comma-separated list of " + ", ".join(CHANNELS) + " (default none)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=_bounded_int(1, MAX_BOOTSTRAP),
+        default=1000,
+        metavar="N",
+        help=f"resamples of the score cards' bootstrap intervals (1–{MAX_BOOTSTRAP}, default 1000)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_bounded_int(0, 2**32 - 1),
+        default=0,
+        metavar="S",
+        help="seed of the bootstrap resampling (0 to 2**32 - 1, default 0)",
+    )
     p.set_defaults(func=_cmd_evaluate)
+
+
+MAX_BOOTSTRAP = 100_000
+
+
+def _bounded_int(lo: int, hi: int) -> Callable[[str], int]:
+    """argparse type of an integer option in ``[lo, hi]`` (argparse names the option)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip()) if len(text) <= 20 else None
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {lo} to {hi}, got {text[:40]!r}"
+            )
+        return value
+
+    return parse
+
+
+def _channels(text: str, valid: tuple[str, ...], option: str) -> tuple[str, ...]:
+    """``all`` → every channel of ``valid``, else `_names` (``none`` → empty)."""
+    return valid if text.strip() == "all" else _names(text, valid, option)
 
 
 def _names(text: str, valid: tuple[str, ...], option: str) -> tuple[str, ...]:
@@ -222,24 +278,38 @@ def _names(text: str, valid: tuple[str, ...], option: str) -> tuple[str, ...]:
 def _cmd_precompute(args: argparse.Namespace) -> None:
     from meltwater.data.catalog import get_source
     from meltwater.precompute import precompute
-    from meltwater.schema import CHANNELS
 
     source = get_source(args.source, args.catalog, args.data_root)
     models = args.models.split(",") if args.models else None
     dates = None
-    if args.years:
-        from meltwater.data.cube import open_cube
+    if args.years or args.split:
+        from meltwater.data.cube import open_cube, split_dates
 
-        times = open_cube(source).indexes["time"]
-        dates = times[times.year.isin(args.years)]
-        if len(dates) == 0:
+        cube = open_cube(source)
+        times = cube.indexes["time"]
+        if args.years:
+            dates = times[times.year.isin(args.years)]
+            if len(dates) == 0:
+                raise InvalidArgumentError(
+                    f"--years: no day of {args.years} in {source.cube_path}; "
+                    f"it holds {sorted(set(times.year))}"
+                )
+        if args.split:
+            days = split_dates(cube, args.split)
+            dates = days if dates is None else dates.intersection(days)
+    ablations = _channels(args.ablations, CHANNELS, "--ablations")
+    if args.uncertainty:
+        from meltwater.models.tta import MEMBERS
+
+        if args.uncertainty not in MEMBERS:
             raise InvalidArgumentError(
-                f"--years: no day of {args.years} in {source.cube_path}; "
-                f"it holds {sorted(set(times.year))}"
+                f"--uncertainty: expected 0 or a number of TTA members {list(MEMBERS)}, "
+                f"got {args.uncertainty}"
             )
-    ablations = (
-        CHANNELS if args.ablations == "all" else _names(args.ablations, CHANNELS, "--ablations")
-    )
+        if "unet" not in (models or ("unet",)):
+            raise InvalidArgumentError(
+                "--uncertainty: the spread is the UNet's; add unet to --models"
+            )
     done = precompute(
         source.cube_path,
         models,
@@ -249,6 +319,7 @@ def _cmd_precompute(args: argparse.Namespace) -> None:
         workers=args.workers,
         overwrite=args.overwrite,
         verify=args.verify,
+        uncertainty=args.uncertainty,
     )
     for var, n in done.items():
         print(f"{var}: {n} days")
@@ -260,6 +331,12 @@ def _setup_precompute(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", default=None, help="comma-separated model names (default: all)")
     p.add_argument(
         "--years", type=_years, default=None, help="comma-separated years (default: all)"
+    )
+    p.add_argument(
+        "--split",
+        default=None,
+        choices=["train", "val", "test"],
+        help="only the days of this split (default: every day; with --years, both)",
     )
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
     p.add_argument("--workers", type=int, default=None, help="local threads (default: CPUs)")
@@ -276,6 +353,14 @@ def _setup_precompute(sub: argparse._SubParsersAction) -> None:
         default="all",
         help="UNet input channels to ablate one at a time on SAR days: all, none, or a "
         "comma-separated list (default: all)",
+    )
+    p.add_argument(
+        "--uncertainty",
+        type=_bounded_int(0, 8),
+        default=0,
+        metavar="N",
+        help="write unc_unet on SAR days: the spread of N test-time augmentation members "
+        "(flips/rotations; 4 or 8; default 0: none)",
     )
     p.set_defaults(func=_cmd_precompute)
 

@@ -44,9 +44,10 @@ from meltwater.data.provenance import (
     same_model,
 )
 from meltwater.data.zarr_nodes import array_node, group_node
-from meltwater.errors import UnknownNameError
+from meltwater.errors import InvalidArgumentError, UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
-from meltwater.schema import CHANNELS, pred_var
+from meltwater.models.tta import members_of, tta_model_id, tta_predict
+from meltwater.schema import CHANNELS, UNET, is_unc_var, pred_var, unc_var
 
 __all__ = ["DAYS_ATTR", "DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
 
@@ -69,12 +70,21 @@ def _days_done(arr: zarr.Array) -> set[str]:
     return {str(d) for d in done} if isinstance(done, list) else set()
 
 
-def _jobs(models: Sequence[str], ablations: Sequence[str]) -> dict[str, tuple[str, tuple]]:
-    """Variable name → (model, ablated channels)."""
+def _jobs(
+    models: Sequence[str], ablations: Sequence[str], uncertainty: int = 0
+) -> dict[str, tuple[str, tuple]]:
+    """Variable name → (model, ablated channels); ``unc_unet`` when ``uncertainty`` members."""
     jobs: dict[str, tuple[str, tuple]] = {pred_var(m): (m, ()) for m in models}
-    if "unet" in models:
-        jobs.update({pred_var("unet", (c,)): ("unet", (c,)) for c in ablations})
+    if UNET in models:
+        jobs.update({pred_var(UNET, (c,)): (UNET, (c,)) for c in ablations})
+        if uncertainty:
+            jobs[unc_var(UNET)] = (UNET, ())
     return jobs
+
+
+def _sar_days_only(var: str, ablate: tuple) -> bool:
+    """Ablations and uncertainty are computed on SAR days only (what evaluation scores)."""
+    return bool(ablate) or is_unc_var(var)
 
 
 class DayRunner:
@@ -86,13 +96,21 @@ class DayRunner:
     state per run (`_worker_states`, emptied by `forget_on_workers` when the run ends).
     """
 
-    def __init__(self, path: str, models: tuple[str, ...], models_dir: str | None, run: str):
+    def __init__(
+        self,
+        path: str,
+        models: tuple[str, ...],
+        models_dir: str | None,
+        run: str,
+        uncertainty: int = 0,
+    ):
         self.path, self.models, self.models_dir, self.run = path, models, models_dir, run
+        self.uncertainty = uncertainty
         self._lock = threading.Lock()
         self._state: tuple[xr.Dataset, dict[str, Any]] | None = None
 
-    def __reduce__(self) -> tuple[type, tuple[str, tuple[str, ...], str | None, str]]:
-        return DayRunner, (self.path, self.models, self.models_dir, self.run)
+    def __reduce__(self) -> tuple[type, tuple[str, tuple[str, ...], str | None, str, int]]:
+        return DayRunner, (self.path, self.models, self.models_dir, self.run, self.uncertainty)
 
     def _load(self) -> tuple[xr.Dataset, dict[str, Any]]:
         from meltwater.data.cube import open_cube
@@ -116,12 +134,24 @@ class DayRunner:
             return self._state
 
     def __call__(self, index: int, jobs: list[tuple[str, str, tuple]]) -> tuple[int, list[str]]:
-        """Predict the (variable, model, ablation) jobs of day ``index`` and write its chunks."""
+        """Predict the (variable, model, ablation) jobs of day ``index`` and write its chunks.
+
+        An ``unc_<model>`` job runs the TTA members (`meltwater.models.tta`); its identity
+        member is the day's plain prediction, reused when ``pred_<model>`` is due too.
+        """
         cube, preds = self.state()
         date = cube.indexes["time"][index]
         group = zarr.open_group(self.path, mode="r+")
+        plain: dict[str, np.ndarray] = {}
+        for var, model, _ in jobs:
+            if is_unc_var(var):
+                pred, spread = tta_predict(preds[model], cube, date, self.uncertainty)
+                plain[pred_var(model)] = pred
+                write_day(group, var, index, spread.astype(np.float16))
         for var, model, ablate in jobs:
-            pred = preds[model].predict(cube, date, ablate=ablate)
+            if is_unc_var(var):
+                continue
+            pred = plain[var] if var in plain else preds[model].predict(cube, date, ablate=ablate)
             write_day(group, var, index, np.asarray(pred, dtype=np.float16))  # and its levels
         return index, [v for v, _, _ in jobs]
 
@@ -162,7 +192,8 @@ def _ensure_variables(
     new, cleared = {}, {}
     for var, model_id in ids.items():
         if var not in group:
-            new[var] = {"units": "1", "long_name": f"{var} melt fraction"}
+            what = "TTA spread (std of the members)" if is_unc_var(var) else "melt fraction"
+            new[var] = {"units": "1", "long_name": f"{var} {what}"}
             new[var].update(provenance_attrs({}, model_id))
             continue
         arr = array_node(group, var)
@@ -191,10 +222,12 @@ def plan(
     models: Sequence[str],
     ablations: Sequence[str] = CHANNELS,
     dates: Sequence | None = None,
+    uncertainty: int = 0,
 ) -> dict[int, list[tuple[str, str, tuple]]]:
     """Day index → the (variable, model, ablation) jobs still to do, from the store's records.
 
-    ``dates`` restricts the plan to those days (default: every day of the cube).
+    ``dates`` restricts the plan to those days (default: every day of the cube); with
+    ``uncertainty`` members, ``unc_unet`` is planned on SAR days like the ablations.
     """
     cube = xr.open_zarr(str(path), chunks=None, consolidated=False)
     group = zarr.open_group(str(path), mode="r")
@@ -202,10 +235,10 @@ def plan(
     wanted = set(days if dates is None else pd.DatetimeIndex(dates).strftime("%Y-%m-%d"))
     has_sar = np.asarray(cube["has_sar"].values, dtype=bool)
     todo: dict[int, list[tuple[str, str, tuple]]] = {}
-    for var, (model, ablate) in _jobs(models, ablations).items():
+    for var, (model, ablate) in _jobs(models, ablations, uncertainty).items():
         done = _days_done(array_node(group, var)) if var in group else set()
         for i, d in enumerate(days):
-            if d in wanted and d not in done and (not ablate or has_sar[i]):
+            if d in wanted and d not in done and (not _sar_days_only(var, ablate) or has_sar[i]):
                 todo.setdefault(i, []).append((var, model, ablate))
     return todo
 
@@ -282,6 +315,7 @@ def precompute(
     models_dir: Path | str | None = None,
     overwrite: bool = False,
     verify: bool = False,
+    uncertainty: int = 0,
 ) -> dict[str, int]:
     """Fill the cube at ``path`` with every model's predictions; returns days done per variable.
 
@@ -298,9 +332,13 @@ def precompute(
             days stay recorded).
         verify: decode the stored chunk of every day recorded as done and recompute those
             that are damaged.
+        uncertainty: 0 (none), or the UNet's TTA members (4 or 8, `meltwater.models.tta`)
+            whose per-pixel spread is written as ``unc_unet`` on SAR days; its model id
+            (``unet_tta<N>:<name>:<hash>``) records the member count and the checkpoint.
 
     Raises:
         UnknownNameError: an unknown model name.
+        InvalidArgumentError: ``uncertainty`` not 0, 4 or 8, or without ``unet``.
     """
     from meltwater.data.cube import open_cube
     from meltwater.models.registry import MODEL_NAMES
@@ -310,14 +348,34 @@ def precompute(
     unknown = sorted(set(models) - set(MODEL_NAMES))
     if unknown:
         raise UnknownNameError(f"models: unknown {unknown}; valid: {list(MODEL_NAMES)}")
+    if uncertainty:
+        members_of(uncertainty)  # 4 or 8
+        if UNET not in models:
+            raise InvalidArgumentError(
+                f"uncertainty={uncertainty}: the TTA spread is the UNet's; add 'unet' to models"
+            )
     mdir = str(models_dir) if models_dir else None
     cube = open_cube(path)
-    ids = {var: _model_id(m, mdir) for var, (m, _) in _jobs(models, ablations).items()}
+    ids = {var: _model_id(m, mdir) for var, (m, _) in _jobs(models, ablations, uncertainty).items()}
+    if uncertainty:
+        ids[unc_var(UNET)] = tta_model_id(ids[pred_var(UNET)], uncertainty)
     bad = _verify(path, cube, ids, dates) if verify else {}
-    if not overwrite and not bad and _up_to_date(path, ids, plan(path, models, ablations, dates)):
+    todo = plan(path, models, ablations, dates, uncertainty)
+    if not overwrite and not bad and _up_to_date(path, ids, todo):
         write_season_summaries(path)  # reads them; writes only a stale one (if it can)
         return _counts(path, ids)
-    args = (path, models, ablations, dates, scheduler, workers, batch_days, mdir, overwrite)
+    args = (
+        path,
+        models,
+        ablations,
+        dates,
+        scheduler,
+        workers,
+        batch_days,
+        mdir,
+        overwrite,
+        uncertainty,
+    )
     with writing(path), exclusive_lock(path):  # one writer per store; a second waits, then
         return _precompute_locked(*args, ids, bad)  # finds it done
 
@@ -355,7 +413,7 @@ def _counts(path: Path, ids: dict[str, str]) -> dict[str, int]:
 
 
 def _precompute_locked(
-    path, models, ablations, dates, scheduler, workers, batch_days, mdir, overwrite, ids, bad
+    path, models, ablations, dates, scheduler, workers, batch_days, mdir, overwrite, unc, ids, bad
 ) -> dict[str, int]:
     """`precompute` under the store's lock."""
     import dask
@@ -365,11 +423,11 @@ def _precompute_locked(
     cube = open_cube(path)
     _forget(path, bad)
     _ensure_variables(path, cube, ids, overwrite, dates)
-    todo = plan(path, models, ablations, dates)
+    todo = plan(path, models, ablations, dates, unc)
     group = zarr.open_group(str(path), mode="r+")
     dates = cube.indexes["time"]
     run = uuid.uuid4().hex
-    runner = DayRunner(str(path), tuple(models), mdir, run)
+    runner = DayRunner(str(path), tuple(models), mdir, run, unc)
     tasks = [dask.delayed(runner, pure=False)(i, jobs) for i, jobs in todo.items()]
     with tqdm(total=len(tasks), desc=f"precompute {path.name}", unit="day") as bar:
         _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run)

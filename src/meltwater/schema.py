@@ -21,6 +21,7 @@ __all__ = [
     "models_in",
     "parse_pred_var",
     "is_pred_var",
+    "is_unc_var",
     "pred_var",
     "run_name",
     "unc_var",
@@ -52,6 +53,11 @@ def unc_var(model: str) -> str:
 def is_pred_var(name: str) -> bool:
     """Whether ``name`` follows the prediction naming rule (``pred_`` + anything)."""
     return name.startswith(_PRED)
+
+
+def is_unc_var(name: str) -> bool:
+    """Whether ``name`` follows the uncertainty naming rule (``unc_`` + a model)."""
+    return name.startswith(_UNC) and len(name) > len(_UNC)
 
 
 def parse_pred_var(name: str) -> tuple[str, tuple[str, ...]] | None:

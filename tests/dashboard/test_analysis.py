@@ -11,7 +11,7 @@ from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 
 
 def test_registry_matches_the_state_and_the_page():
-    assert tuple(ANALYSIS_VIEWS) == ANALYSIS_TABS and TABS[-6:] == ANALYSIS_TABS
+    assert tuple(ANALYSIS_VIEWS) == ANALYSIS_TABS and TABS[-7:] == ANALYSIS_TABS
     assert [TAB_TITLES[t] for t in ANALYSIS_TABS] == [
         "Thresholds",
         "Score card",
@@ -19,7 +19,8 @@ def test_registry_matches_the_state_and_the_page():
         "Climatology",
         "Conservation",
         "Regions",
+        "Uncertainty",
     ]
     state = DashboardState(source="toy", store=Store({"toy": make_toy_cube()}))
     tabs = build_app(state)[1]
-    assert tabs._names[-6:] == [TAB_TITLES[t] for t in ANALYSIS_TABS]
+    assert tabs._names[-7:] == [TAB_TITLES[t] for t in ANALYSIS_TABS]

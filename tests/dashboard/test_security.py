@@ -158,3 +158,36 @@ def test_a_damaged_day_is_a_notice_and_no_data_not_a_dead_page(state, toasts, mo
     assert "/data/toy.zarr" in toasts.shown[-1]
     state.day = 4
     assert np.isfinite(state.layer("pmw")).any()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [HOSTILE, "0.33", "0.95", "0", "1e-1", "nan", "inf", "-0.35", "0.350001", "1" * 5000, "0x1"],
+)
+def test_hostile_thresholds_are_rejected_as_escaped_text(state, toasts, value):
+    assert apply_url(state, {"threshold": value}) == [f"threshold {shorten(value)!r}"]
+    assert state.threshold == 0.1
+    (toast,) = toasts.shown
+    assert toast.startswith("ignored invalid link values: threshold &#x27;") and "<" not in toast
+    assert html_text(value[:40]) in toast
+
+
+def test_threshold_in_the_link_and_the_slider():
+    from bokeh.document import Document
+
+    from meltwater_dashboard.views.thresholds import thresholds_tab
+
+    state = DashboardState(source="toy", store=Store({"toy": make_toy_cube()}), year=2019)
+    assert "threshold" not in query_string(state)  # the default 0.1 is not written
+    assert apply_url(state, {"threshold": ".35"}) == [] and state.threshold == 0.35
+    assert "threshold=0.35" in query_string(state)
+    other = DashboardState(source="toy", store=state.store, year=2019)
+    assert apply_url(other, parse_query(query_string(state))) == [] and other.threshold == 0.35
+    tab = thresholds_tab(state)
+    tab.get_root(Document())
+    slider = tab[1]
+    assert slider.value == 0.35
+    slider.value = 0.6
+    assert state.threshold == 0.6
+    state.threshold = 0.2
+    assert slider.value == 0.2

@@ -31,6 +31,9 @@ def served(tiny_cube):
     cube["pred_unet"] = cube["sar_interp"].astype("float16")
     cube["pred_pmw_threshold"] = (cube["pmw"] > 0.48 * winter + 128.0).astype("float16")
     cube["pred_sar_running_mean"] = cube["sar_interp"].astype("float16")
+    # a stand-in spread on SAR days: |SAR-interp − 0.5| (the Uncertainty tab reads it)
+    spread = np.abs(cube["sar_interp"] - 0.5).where(cube["has_sar"]).astype("float16")
+    cube["unc_unet"] = spread
 
     def slow_unet(c, d, ablate):  # long enough for the page to show the spinner
         time.sleep(1.5)
@@ -258,5 +261,31 @@ def test_regions_tab_draws_a_box(page, served, shots):
     )
     assert until(page, lambda: "region=" in page.evaluate("location.search"))
     page.screenshot(path=str(shots / "dashboard_regions.png"))
+    assert not errors, errors
+    assert not external, external
+
+
+def test_uncertainty_tab_renders(page, served, shots, tmp_path, monkeypatch):
+    """Issue 17: the uncertainty tab draws the spread beside the prediction and the error, and
+    the split's spread-vs-error curve from the results file."""
+    url, states = served
+    errors, external = watch(page)
+    page.set_viewport_size({"width": 1700, "height": 1100})
+    page.goto(url)
+    wait_maps(page, 3)
+    cube = states[-1].cube
+    sar_day = pd.Timestamp(cube.time.values[np.flatnonzero(cube["has_sar"].values)[2]])
+    ds = evaluate(cube, ["unet", "pmw_threshold"], n_boot=50, progress=False)
+    assert "calibration_mae" in ds
+    save_results(ds.assign_attrs(source=SOURCE), tmp_path)
+    monkeypatch.setenv("MELTWATER_DATA", str(tmp_path))  # read by the server's store
+    page.goto(f"{url}?date={sar_day:%Y-%m-%d}&tab=uncertainty")
+    page.get_by_text(re.compile("Where is the UNet unsure")).first.wait_for(timeout=30_000)
+    wait_maps(page, 4)  # prediction, spread, error, the calibration plot
+    page.get_by_text(re.compile("SAR days pooled")).first.wait_for(timeout=10_000)
+    page.get_by_text(re.compile("Mean spread over land")).first.wait_for(timeout=10_000)
+    state = states[-1]
+    assert state.tab == "uncertainty" and state.date == sar_day
+    page.screenshot(path=str(shots / "dashboard_uncertainty.png"))
     assert not errors, errors
     assert not external, external

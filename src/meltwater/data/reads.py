@@ -6,10 +6,11 @@ gets the same two checks without knowing about them:
 
 * a chunk that cannot be decoded (random bytes, truncation) raises one `CorruptDataError`
   naming the variable, the day and the store, instead of a codec traceback;
-* a ``pred_*`` variable is read through its per-day provenance (`meltwater.data.provenance`): a
-  day no model recorded reads as NaN (missing), and a variable holding several models' days
-  raises `MixedModelsError`. The records are re-read from the store when it changes, so a
-  long-lived reader (the dashboard) follows a precompute that runs beside it.
+* a ``pred_*`` or ``unc_*`` variable is read through its per-day provenance
+  (`meltwater.data.provenance`): a day no model recorded reads as NaN (missing), and a
+  variable holding several models' days raises `MixedModelsError`. The records are re-read
+  from the store when it changes, so a long-lived reader (the dashboard) follows a
+  precompute that runs beside it.
 
 `read_netcdf` opens a small netCDF file (summary, results) and names the file when it is
 damaged.
@@ -31,7 +32,7 @@ from xarray.core import indexing
 
 from meltwater.data.provenance import model_days, stored_model
 from meltwater.errors import CorruptDataError, MeltwaterError
-from meltwater.schema import is_pred_var
+from meltwater.schema import is_pred_var, is_unc_var
 
 __all__ = ["guard", "read_netcdf"]
 
@@ -39,7 +40,7 @@ _RETRIES = 3
 
 
 def _hint(var: str) -> str:
-    if is_pred_var(var):
+    if is_pred_var(var) or is_unc_var(var):
         return "recompute it with `meltwater precompute --verify`"
     return "rebuild the cube with `meltwater cube --overwrite`"
 
@@ -163,7 +164,8 @@ def guard(ds: xr.Dataset, store: Path | str) -> xr.Dataset:
         if var.ndim == 0:
             continue
         records = None
-        if is_pred_var(name) and var.dims[0] == "time" and model_days(var.attrs) is not None:
+        recorded_var = is_pred_var(name) or is_unc_var(name)
+        if recorded_var and var.dims[0] == "time" and model_days(var.attrs) is not None:
             records = _Records(store, name, dict(var.attrs), days)
         # xarray's indexing adapters are not typed as the arrays they wrap
         lazy: Any = indexing.LazilyIndexedArray(

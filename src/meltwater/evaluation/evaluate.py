@@ -2,7 +2,10 @@
 
 `evaluate` predicts every model on every day it needs (the cube's ``pred_<model>`` when
 precompute stored it, else live), scores the split's SAR days with `metrics` and
-builds the fixed results schema of `results` (documented in ``docs/results.md``).
+builds the fixed results schema of `results` (documented in ``docs/results.md``). The UNet's
+input ablations are scored as models of their own (``unet_no_dem``, `AblatedPredictor`), and
+where the cube holds the scored UNet's spread ``unc_unet`` its errors are binned by it
+(`meltwater.evaluation.calibration`).
 Days can be processed in a thread pool (``workers``; numpy, scipy and zarr release the GIL).
 The results constants and writers are re-exported here for convenience.
 """
@@ -10,6 +13,7 @@ The results constants and writers are re-exported here for convenience.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time as _time
 from collections.abc import Sequence
@@ -23,10 +27,11 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from meltwater import __version__
-from meltwater.data.cube import pixel_area_km2, split_dates
-from meltwater.data.provenance import stored_model
-from meltwater.errors import CheckpointError, CubeError, UnknownNameError
+from meltwater.data.cube import day_map, pixel_area_km2, split_dates
+from meltwater.data.provenance import model_days, same_model, stored_model
+from meltwater.errors import CheckpointError, CubeError, InvalidArgumentError, UnknownNameError
 from meltwater.evaluation import metrics
+from meltwater.evaluation.calibration import spread_sums
 from meltwater.evaluation.results import (
     ELEVATION_STEP_M,
     GAP_BINS,
@@ -50,9 +55,10 @@ from meltwater.models.registry import (
     BaselinePredictor,
     CubePredictor,
     Predictor,
+    check_stored_model,
     get_predictor,
 )
-from meltwater.schema import pred_var
+from meltwater.schema import CHANNELS, UNET, pred_var, run_name, unc_var
 
 __all__ = [
     "GAP_BINS",
@@ -61,6 +67,8 @@ __all__ = [
     "SEASON_DAYS",
     "SLOW_LIVE",
     "TABLE_METRICS",
+    "AblatedPredictor",
+    "ablation_predictors",
     "default_models",
     "evaluate",
     "gap_bin",
@@ -70,6 +78,8 @@ __all__ = [
     "save_results",
     "write_results",
 ]
+
+log = logging.getLogger(__name__)
 
 # Too slow to predict live on every day on a CPU: their melt-area series covers the scored
 # days only unless the cube stores their predictions (``meltwater precompute``).
@@ -132,10 +142,67 @@ class _LazyPredictor:
         return self.predictor.predict(cube, date, ablate)
 
 
+class AblatedPredictor:
+    """The UNet with ``ablate`` channels off, named as a model of its own (``unet_no_dem``).
+
+    ``unet`` runs it: a `CubePredictor` reads the cube's ``pred_unet_no_<channel>`` where stored
+    and runs the UNet live on other days. A live UNet is first checked to be the model of the
+    cube's ``pred_unet`` (when stored), so that the ablation table compares one model.
+    """
+
+    def __init__(self, unet: Predictor, ablate: Sequence[str]) -> None:
+        self.unet = unet
+        self.ablate = tuple(ablate)
+        self.name = run_name(UNET, self.ablate)
+        self._checked = isinstance(unet, CubePredictor)  # CubePredictor checks its own fills
+
+    def predict(self, cube, date, ablate=()):
+        if not self._checked and pred_var(UNET) in cube:
+            check_stored_model(cube, pred_var(UNET), self.unet, f" (ablation {self.name})")
+        self._checked = True
+        return self.unet.predict(cube, date, self.ablate + tuple(ablate))
+
+
+def ablation_predictors(
+    cube: xr.Dataset, unet: Predictor, ablations: Sequence[str], use_cube: bool = True
+) -> dict[str, AblatedPredictor]:
+    """Predictors of the UNet with each channel of ``ablations`` off, by run name.
+
+    With ``use_cube``, each reads the cube's ``pred_unet_no_<channel>`` on the days it stores
+    (checked to hold the UNet that fills the other days live); else ``unet`` runs on every day.
+
+    Raises:
+        UnknownNameError: a channel not in `meltwater.schema.CHANNELS` (lists them).
+    """
+    unknown = [c for c in ablations if c not in CHANNELS]
+    if unknown:
+        raise UnknownNameError(f"ablations: unknown channel(s) {unknown}; valid: {list(CHANNELS)}")
+    live = (unet.live or unet) if isinstance(unet, CubePredictor) else unet
+    out: dict[str, AblatedPredictor] = {}
+    for c in dict.fromkeys(ablations):
+        var = pred_var(UNET, (c,))
+        stored = use_cube and var in cube
+        if stored:  # refuse a variable that mixes models before any work
+            stored_model(var, cube[var].attrs, cube.encoding.get("source", ""))
+        out[run_name(UNET, (c,))] = AblatedPredictor(
+            CubePredictor(UNET, live) if stored else live, (c,)
+        )
+    return out
+
+
 def _describe(p: Predictor, cube: xr.Dataset) -> tuple[str, str]:
     """(where predictions come from, fitted params as JSON) of a predictor."""
     where = "live"
     inner: Predictor | None
+    if isinstance(p, AblatedPredictor):
+        if not isinstance(p.unet, CubePredictor):
+            return where, json.dumps({"ablate": list(p.ablate)})
+        var = pred_var(UNET, p.ablate)
+        live = p.unet.live
+        used = isinstance(live, _LazyPredictor) and live._p is not None
+        stored = stored_model(var, cube[var].attrs)
+        params = {"ablate": list(p.ablate), **({"model_id": stored} if stored else {})}
+        return ("cube+live" if used else "cube"), json.dumps(params)
     if isinstance(p, CubePredictor):
         stored = stored_model(pred_var(p.name), cube[pred_var(p.name)].attrs)
         where, live = "cube", p.live
@@ -195,7 +262,35 @@ def _one_day(
             out["scores"][name] = scores
             out["band_sums"][name] = group_sums(pred, scored.sar, valid, band, n_bands)
             out["counts"][name] = contingency(pred, scored.sar, valid, THRESHOLDS)
+            if name == UNET and ctx["spread"]:
+                spread = day_map(cube, unc_var(UNET), date)
+                if np.isfinite(spread).any():  # a day the store records
+                    out["spread_sums"] = spread_sums(pred, scored.sar, spread, valid)
     return out
+
+
+def _spread_source(cube: xr.Dataset, unet: Predictor | None) -> tuple[bool, str]:
+    """Whether evaluation bins the UNet's errors by the cube's ``unc_unet``, and why not.
+
+    The spread must be of the UNet that is scored: its model id (``unet_tta<N>:…``) must name
+    the checkpoint of the stored ``pred_unet`` (or of the live UNet).
+    """
+    var = unc_var(UNET)
+    if unet is None or var not in cube:
+        return False, "" if unet is None else f"the cube has no {var} (meltwater precompute)"
+    if model_days(cube[var].attrs) == {}:
+        return False, f"{var} records no day"
+    spread_id = stored_model(var, cube[var].attrs, cube.encoding.get("source", ""))
+    if spread_id is None:  # a cube made by hand, without records
+        return True, var
+    if isinstance(unet, CubePredictor):
+        unet_id = stored_model(pred_var(UNET), cube[pred_var(UNET)].attrs)
+    else:
+        unet_id = getattr(unet, "model_id", None)
+    rest = spread_id.partition(":")[2]
+    if unet_id is not None and not same_model(f"{UNET}:{rest}", unet_id):
+        return False, f"{var} is of {spread_id}, the scored UNet is {unet_id}"
+    return True, spread_id
 
 
 def evaluate(
@@ -206,6 +301,7 @@ def evaluate(
     dates: pd.DatetimeIndex | None = None,
     train_dates: pd.DatetimeIndex | None = None,
     predictors: dict[str, Predictor] | None = None,
+    ablations: Sequence[str] = (),
     use_cube: bool = True,
     area_days: Literal["all", "split"] = "all",
     workers: int = 1,
@@ -224,6 +320,10 @@ def evaluate(
         train_dates: dates baselines are fitted on and gaps are measured to; default the
             cube's ``train`` split.
         predictors: ready predictors by model name (default: `make_predictors`).
+        ablations: UNet input channels to ablate one at a time (`meltwater.schema.CHANNELS`);
+            each is scored as a model of its own, ``unet_no_<channel>``, after ``models``
+            (read from the cube's ``pred_unet_no_<channel>`` where stored, else run live).
+            Needs ``unet`` among ``models``.
         use_cube: read the cube's ``pred_<model>`` where present (else always predict live).
         area_days: ``"all"``: melt area for every day of the cube (for models in `SLOW_LIVE`
             only where the cube stores their predictions, else NaN off the scored days);
@@ -237,6 +337,7 @@ def evaluate(
 
     Raises:
         CubeError: the split has no SAR day in the cube.
+        InvalidArgumentError: ``ablations`` without ``unet`` among ``models``.
     """
     if dates is None:
         dates = split_dates(cube, split)
@@ -250,9 +351,19 @@ def evaluate(
     if train_dates is None:
         train_dates = split_dates(cube, "train")
     models = list(models)
+    if ablations and UNET not in models:
+        raise InvalidArgumentError(
+            f"ablations {list(ablations)}: the UNet's ablations need 'unet' among the models "
+            f"{models}"
+        )
     if predictors is None:
         predictors = make_predictors(cube, models, train_dates, use_cube=use_cube)
     preds = {m: predictors[m] for m in models}
+    unet = preds.get(UNET)
+    if ablations and unet is not None:
+        runs = ablation_predictors(cube, unet, ablations, use_cube)
+        preds.update(runs)
+        models += list(runs)
 
     band, edges = elevation_bands(cube["dem"].values)
     ctx: dict[str, Any] = {
@@ -261,10 +372,17 @@ def evaluate(
         "n_bands": len(edges) - 1,
         "area": pixel_area_km2(cube),
         "ssim_sigma": ssim_sigma,
+        "spread": False,
         "area_models": [
-            m for m, p in preds.items() if m not in SLOW_LIVE or isinstance(p, CubePredictor)
+            m
+            for m, p in preds.items()
+            if not isinstance(p, AblatedPredictor)  # stored on SAR days only
+            and (m not in SLOW_LIVE or isinstance(p, CubePredictor))
         ],
     }
+    ctx["spread"], spread_note = _spread_source(cube, preds.get(UNET))
+    if not ctx["spread"] and spread_note:
+        log.warning("evaluate: no spread-vs-error calibration: %s", spread_note)
     all_days = pd.DatetimeIndex(cube.indexes["time"] if area_days == "all" else dates, name="day")
     scored = set(dates)
     t0 = _time.perf_counter()
@@ -284,6 +402,10 @@ def evaluate(
         pixel_area_km2=ctx["area"],
         threshold=metrics.BINARY_THRESHOLD,
         ssim_sigma=ssim_sigma,
+        ablations=",".join(m for m, p in preds.items() if isinstance(p, AblatedPredictor)),
+        calibration=spread_note,
+        n_boot=n_boot,
+        seed=seed,
         elevation_step_m=ELEVATION_STEP_M,
         area_models=",".join(ctx["area_models"]) if area_days == "all" else "",
         workers=workers,

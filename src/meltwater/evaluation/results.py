@@ -16,6 +16,12 @@ import xarray as xr
 from meltwater.atomic import atomic_path
 from meltwater.data.cube import season_day
 from meltwater.evaluation import metrics
+from meltwater.evaluation.calibration import (
+    SPREAD_EDGES,
+    SPREAD_SUMS,
+    calibration_curve,
+    spread_bin_labels,
+)
 from meltwater.evaluation.scorecard import SUMS, scorecards
 from meltwater.evaluation.thresholds import OUTCOMES, THRESHOLDS
 
@@ -171,8 +177,32 @@ def assemble(
         coords={"sum": list(SUMS)},
     )
     ds["card_month"], ds["card_elevation"] = scorecards(ds["elevation_sums"], MONTHS, **card)
+    ds = _calibration(ds, dates, rows)
     for k, u in (("melt_area_km2", "km2"), ("sar_melt_area_km2", "km2"), ("gap_days", "d")):
         ds[k].attrs["units"] = u
+    return ds
+
+
+def _calibration(ds: xr.Dataset, dates, rows) -> xr.Dataset:
+    """The UNet's spread-vs-error curve over the days that had a spread (none: unchanged);
+    ``spread_sums`` of a day without one are NaN."""
+    if not any("spread_sums" in rows[d] for d in dates):
+        return ds
+    empty = np.full((len(SPREAD_EDGES) - 1, len(SPREAD_SUMS)), np.nan)
+    ds = ds.assign_coords(
+        spread_bin=spread_bin_labels(),
+        spread_lo=("spread_bin", SPREAD_EDGES[:-1]),
+        spread_hi=("spread_bin", SPREAD_EDGES[1:]),
+        spread_sum=list(SPREAD_SUMS),
+    )
+    ds["spread_sums"] = (
+        ("time", "spread_bin", "spread_sum"),
+        np.array([rows[d].get("spread_sums", empty) for d in dates]),
+    )
+    curve = calibration_curve(ds["spread_sums"])
+    ds["calibration_mae"] = curve["mae"]
+    ds["calibration_spread"] = curve["spread"]
+    ds["calibration_pixels"] = curve["pixels"]
     return ds
 
 
