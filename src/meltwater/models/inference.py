@@ -38,6 +38,7 @@ from meltwater.models.device import (
     configure_threads,
 )
 from meltwater.models.sliding import sliding_window
+from meltwater.models.tiles import TiledRun, TilePlan
 from meltwater.schema import pred_var
 
 __all__ = ["UNetPredictor", "registry_entry"]
@@ -248,6 +249,34 @@ class UNetPredictor:
             device=self.device,
             prepare=self._prepare,
             **self.window,
+        )
+
+    def tiled(self, cube: xr.Dataset, date: Any, ablate: Sequence[str] = ()) -> TiledRun:
+        """`predict`'s sliding-window run of one day, to be run tile by tile (`TiledRun`): the
+        tiles under a window first, the rest later; the mosaic equals `predict`'s values."""
+        from meltwater.data.preprocess import model_inputs
+
+        x = np.asarray(model_inputs(cube, date, self.stats, ablate=tuple(ablate)), np.float32)
+        if x.shape[0] != self.config.in_channels:
+            raise InvalidArgumentError(
+                f"x: expected {self.config.in_channels} channels, got shape {x.shape}"
+            )
+        w = self.window
+        plan = TilePlan.build(
+            x.shape[1],
+            x.shape[2],
+            tile=w["tile"],
+            stride=w["stride"],
+            erode=w["erode"],
+            multiple=self.config.multiple,
+        )
+        return TiledRun(
+            self._forward,
+            x,
+            plan,
+            batch_size=w["batch_size"],
+            device=self.device,
+            prepare=self._prepare,
         )
 
     def predict(self, cube: xr.Dataset, date: Any, ablate: Sequence[str] = ()) -> xr.DataArray:
