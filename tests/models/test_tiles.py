@@ -93,3 +93,17 @@ def test_unet_window_equals_whole_domain_run(tiny_cube, tmp_path):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
     run.run(range(run.total))
     np.testing.assert_allclose(run.result(), whole, rtol=0, atol=1e-6)
+
+
+def test_model_inputs_of_a_box_equal_the_whole_days(tiny_cube):
+    """Blurred channels read with the kernel's margin: a box's inputs are the whole day's there."""
+    from meltwater.data.preprocess import NormStats, model_inputs
+
+    day, stats = tiny_cube.indexes["time"][40], NormStats.paper()
+    blur = {"pmw": (3.0, 9), "mar_wa1": (5.0, 15)}  # radii 4 and 7 px: inside the 64 × 96 grid
+    whole = model_inputs(tiny_cube, day, stats, blur=blur)
+    for box in [(10, 30, 20, 50), (0, 64, 90, 96), (50, 64, 0, 5)]:
+        part = model_inputs(tiny_cube, day, stats, blur=blur, box=box)
+        np.testing.assert_array_equal(part, whole[:, box[0] : box[1], box[2] : box[3]])
+    with pytest.raises(InvalidArgumentError, match="box"):
+        model_inputs(tiny_cube, day, stats, box=(0, 65, 0, 10))

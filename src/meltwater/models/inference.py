@@ -253,18 +253,20 @@ class UNetPredictor:
 
     def tiled(self, cube: xr.Dataset, date: Any, ablate: Sequence[str] = ()) -> TiledRun:
         """`predict`'s sliding-window run of one day, to be run tile by tile (`TiledRun`): the
-        tiles under a window first, the rest later; the mosaic equals `predict`'s values."""
+        tiles under a window first, the rest later, each run reading only the inputs under its
+        tiles (`model_inputs` of a box); the mosaic equals `predict`'s values."""
         from meltwater.data.preprocess import model_inputs
 
-        x = np.asarray(model_inputs(cube, date, self.stats, ablate=tuple(ablate)), np.float32)
-        if x.shape[0] != self.config.in_channels:
-            raise InvalidArgumentError(
-                f"x: expected {self.config.in_channels} channels, got shape {x.shape}"
-            )
+        stats, off = self.stats, tuple(ablate)
+        model_inputs(cube, date, stats, ablate=off, box=(0, 1, 0, 1))  # bad names raise here
+
+        def inputs(box: tuple[int, int, int, int]) -> np.ndarray:
+            return np.asarray(model_inputs(cube, date, stats, ablate=off, box=box), np.float32)
+
         w = self.window
         plan = TilePlan.build(
-            x.shape[1],
-            x.shape[2],
+            cube.sizes["y"],
+            cube.sizes["x"],
             tile=w["tile"],
             stride=w["stride"],
             erode=w["erode"],
@@ -272,7 +274,7 @@ class UNetPredictor:
         )
         return TiledRun(
             self._forward,
-            x,
+            inputs,
             plan,
             batch_size=w["batch_size"],
             device=self.device,

@@ -13,11 +13,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from meltwater.errors import InvalidArgumentError
+
+if TYPE_CHECKING:  # torch is imported when a run starts (the dashboard imports this module)
+    import torch
 
 __all__ = ["Box", "TilePlan", "TiledRun", "tile_starts", "tile_weights"]
 
@@ -162,7 +165,8 @@ class TiledRun:
 
     Args:
         model: maps a (B, C, h, w) float tensor to (B, 1, h, w) (already in eval mode).
-        x: (C, H, W) input array.
+        x: (C, H, W) input array, or ``fn(box) -> (C, h, w)`` giving the inputs of a box of
+            cells (row0, row1, col0, col1): then only the inputs under the tiles run are read.
         plan: its `TilePlan`.
         batch_size: tiles per forward pass.
         device: where the model runs.
@@ -172,31 +176,49 @@ class TiledRun:
     def __init__(
         self,
         model: Callable[[torch.Tensor], torch.Tensor],
-        x: np.ndarray,
+        x: np.ndarray | Callable[[Box], np.ndarray],
         plan: TilePlan,
         *,
         batch_size: int = 4,
         device: torch.device | str = "cpu",
         prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
-        if x.ndim != 3 or x.shape[1:] != (plan.height, plan.width):
-            raise InvalidArgumentError(
-                f"x: expected a (C, {plan.height}, {plan.width}) array, got shape {x.shape}"
-            )
-        ph, pw = plan.hp - plan.height, plan.wp - plan.width
-        if ph or pw:
-            x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="symmetric")
         self.plan = plan
-        self._x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        self._read: Callable[[Box], np.ndarray] | None = None
+        self._x: torch.Tensor | None = None
+        if callable(x) and (plan.hp, plan.wp) == (plan.height, plan.width):
+            self._read = x  # the inputs under each run's tiles, read when they run
+        else:
+            self._x = self._tensor(x((0, plan.height, 0, plan.width)) if callable(x) else x)
         self._model, self._device, self._prepare = model, device, prepare
         self._batch = max(1, int(batch_size))
         self._tiles: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
 
+    def _tensor(self, x: np.ndarray, box: Box | None = None) -> torch.Tensor:
+        """``x`` (the inputs of ``box``, default the whole domain, padded here) as a tensor."""
+        import torch
+
+        plan = self.plan
+        r0, r1, c0, c1 = box or (0, plan.height, 0, plan.width)
+        if x.ndim != 3 or x.shape[1:] != (r1 - r0, c1 - c0):
+            raise InvalidArgumentError(
+                f"x: expected a (C, {r1 - r0}, {c1 - c0}) array, got shape {x.shape}"
+            )
+        if box is None and (plan.hp, plan.wp) != (plan.height, plan.width):
+            pad = ((0, 0), (0, plan.hp - plan.height), (0, plan.wp - plan.width))
+            x = np.pad(x, pad, mode="symmetric")
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+
     @property
     def total(self) -> int:
         """Tiles in the plan."""
         return len(self.plan.boxes)
+
+    @property
+    def batch_size(self) -> int:
+        """Tiles per forward pass."""
+        return self._batch
 
     @property
     def done(self) -> frozenset[int]:
@@ -211,6 +233,9 @@ class TiledRun:
         """Run the ``tiles`` not run yet, ``batch_size`` at a time, stopping early once
         ``cancel`` is set. Returns how many tiles ran."""
         todo = [k for k in dict.fromkeys(tiles) if k not in self._tiles]
+        if not todo or (cancel is not None and cancel.is_set()):
+            return 0
+        region = self._region(todo)
         ran = 0
         for b in range(0, len(todo), self._batch):
             if cancel is not None and cancel.is_set():
@@ -218,14 +243,33 @@ class TiledRun:
             with self._lock:  # another thread may have run some of them meanwhile
                 chunk = [k for k in todo[b : b + self._batch] if k not in self._tiles]
                 if chunk:
-                    self._tiles.update(zip(chunk, self._forward(chunk), strict=True))
+                    self._tiles.update(zip(chunk, self._forward(chunk, region), strict=True))
                     ran += len(chunk)
         return ran
 
-    def _forward(self, chunk: list[int]) -> list[np.ndarray]:
+    def _region(self, tiles: list[int]) -> tuple[int, int, torch.Tensor]:
+        """(row, column, inputs) of the box holding ``tiles``: the whole padded domain when the
+        inputs were given, else the box's inputs read now."""
+        if self._x is not None:
+            return 0, 0, self._x
+        assert self._read is not None
+        plan, boxes = self.plan, self.plan.boxes
+        starts = [boxes[k] for k in tiles]
+        r0, c0 = min(i for i, _ in starts), min(j for _, j in starts)
+        r1, c1 = max(i for i, _ in starts) + plan.th, max(j for _, j in starts) + plan.tw
+        box = (r0, r1, c0, c1)
+        return r0, c0, self._tensor(self._read(box), box)
+
+    def _forward(self, chunk: list[int], region: tuple[int, int, torch.Tensor]) -> list[np.ndarray]:
+        import torch
+
         th, tw, boxes = self.plan.th, self.plan.tw, self.plan.boxes
+        r0, c0, x = region
         batch = torch.stack(
-            [self._x[:, i : i + th, j : j + tw] for i, j in map(boxes.__getitem__, chunk)]
+            [
+                x[:, i - r0 : i - r0 + th, j - c0 : j - c0 + tw]
+                for i, j in map(boxes.__getitem__, chunk)
+            ]
         )
         batch = batch.to(self._device)
         if self._prepare is not None:
