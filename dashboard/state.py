@@ -87,6 +87,7 @@ class DashboardState(param.Parameterized):
     view = param.Tuple(
         default=None, length=4, allow_None=True, doc="(x0, y0, x1, y1) the maps show (None: all)"
     )
+    map_detail = param.String(default="", doc="the cube level and window the maps read")
     ablation_status = param.String(default="", doc="how far the live ablation has run")
     ablation_pending = param.List(
         default=[], doc="(x0, y0, x1, y1) boxes the live ablation has not computed yet"

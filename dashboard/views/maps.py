@@ -29,6 +29,7 @@ from meltwater_dashboard.views.context import map_context
 
 __all__ = [
     "STYLES",
+    "detail_text",
     "palette",
     "hillshade_layer",
     "input_maps",
@@ -178,6 +179,7 @@ def map_view(
         w = int(width or FRAME_WIDTH)
         h = int(height or max(1, round(w * (top - bottom) / (right - left))))
         win = windowed.choose(extent, (w, h))
+        state.map_detail = detail_text(win, abs(g.xs[1] - g.xs[0]))
         xs, ys = windowed.coords(win)
         if len(xs) < 2 or len(ys) < 2:  # the view is (nearly) outside the grid
             return hv.Image(np.full((1, 1), np.nan), bounds=g.bounds, kdims=KDIMS, vdims=vdims)
@@ -202,6 +204,14 @@ def map_view(
     tap = hv.streams.Tap(source=raster)
     tap.add_subscriber(lambda x, y: _set_point(state, "pixel", x, y))
     return overlay
+
+
+def detail_text(win: LevelWindow, cell: float) -> str:
+    """What the maps read: the level (full resolution or overview ×f), its cell size and the
+    window's cells."""
+    level = "full resolution" if win.factor == 1 else f"overview ×{win.factor}"
+    cells = f"{win.cols[1] - win.cols[0]} × {win.rows[1] - win.rows[0]} cells"
+    return f"Maps read {level}: {cell * win.factor:.0f} m cells, {cells}."
 
 
 def _set_point(state: DashboardState, name: str, x, y) -> None:
