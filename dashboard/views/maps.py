@@ -89,8 +89,7 @@ def _hatch(plot, element) -> None:
 PENDING_OPTS = dict(
     fill_color="#808080",
     fill_alpha=0.35,
-    line_color="#303030",
-    line_dash="dashed",
+    line_alpha=0.0,
     tools=[],
     hooks=[_hatch],
 )
@@ -179,7 +178,9 @@ def map_view(
         w = int(width or FRAME_WIDTH)
         h = int(height or max(1, round(w * (top - bottom) / (right - left))))
         win = windowed.choose(extent, (w, h))
-        state.map_detail = detail_text(win, abs(g.xs[1] - g.xs[0]))
+        detail = detail_text(win, abs(g.xs[1] - g.xs[0]))
+        if state.map_detail != detail:  # after this render: a pane set during it is not sent
+            pn.state.execute(lambda: setattr(state, "map_detail", detail), schedule=True)
         xs, ys = windowed.coords(win)
         if len(xs) < 2 or len(ys) < 2:  # the view is (nearly) outside the grid
             return hv.Image(np.full((1, 1), np.nan), bounds=g.bounds, kdims=KDIMS, vdims=vdims)
@@ -314,7 +315,14 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
     )
     maps.append(
         map_panel(
-            state, "error", state.error, error_title, tick, held, lambda win: state.error(None, win)
+            state,
+            "error",
+            state.error,
+            error_title,
+            tick,
+            held,
+            lambda win: state.error(None, win),
+            pending_layer(state, lambda: state.model),
         )
     )
     return pn.FlexBox(*maps)
