@@ -50,8 +50,8 @@ TABS = ("maps", "inputs", "curves", "errors", *ANALYSIS_TABS)
 MONTHS = (4, 5, 6, 7, 8, 9)
 MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
 NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
-ABLATION_POLL_MS = 400  # how often a session looks at its background ablation
 NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
+ABLATION_POLL_MS = 400  # how often a session looks at its background ablation
 # views redrawn through a tick (``tick_<view>``; "maps" has two), by the tab they are on
 _VIEW_TAB = {
     "maps": "maps",

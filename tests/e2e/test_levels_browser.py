@@ -110,7 +110,7 @@ def test_zoom_reads_a_finer_window_and_the_ablation_shows_progress(
                 break
         page.get_by_text("Maps read overview").wait_for(timeout=20_000)
         assert not state._job.complete
-        page.wait_for_timeout(1500)
+        page.wait_for_timeout(5000)  # every map redrawn at the new zoom
         page.screenshot(path=str(shots / "levels_ablation_running.png"))
         unet.gate.set()
         page.get_by_text("whole domain computed (45 tiles").wait_for(timeout=60_000)
