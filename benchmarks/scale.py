@@ -12,9 +12,13 @@ days. Then, as ratios naive / default:
   reads level `choose_level` picks);
 * the dashboard's server-side day step (Maps tab: prediction, SAR, error; `benchmarks.dashboard`
   method: the whole page in a Bokeh document, the day stepped) p50/p95 on the full grid, wall
-  and the stepping thread's CPU (what an idle core would need).
+  and the stepping thread's CPU (what an idle core would need);
+* a live ablation (the shipped UNet without the DEM on a SAR day) of a zoomed 380 × 380 view
+  first (`UNetPredictor.tiled`: the view's tiles, reading only their inputs) and then of the
+  rest of the domain, against the whole-domain path (`UNetPredictor.predict`, what the
+  dashboard ran before it showed anything), with the window's max |Δ| to that path.
 
-Usage: python -m benchmarks.scale --data-root DIR [--frames 30] [--skip-build]
+Usage: python -m benchmarks.scale --data-root DIR [--frames 30] [--skip-build] [--live-only]
 """
 
 from __future__ import annotations
@@ -170,6 +174,45 @@ def _step(root: Path, frames: int) -> np.ndarray:
     return np.percentile(ms, [50, 95], axis=0)  # [[wall p50, cpu p50], [wall p95, cpu p95]]
 
 
+def _live_ablation(cube_path: Path, repeats: int) -> list[tuple[str, float, float]]:
+    """(label, whole-domain path ms, window-first path ms) of a live ablation on the cube."""
+    from meltwater.models.inference import UNetPredictor
+
+    cube = open_cube(cube_path)
+    unet = UNetPredictor.from_registry()  # precision auto: measured at load
+    day = cube.indexes["time"][np.flatnonzero(cube["has_sar"].values)[len(cube.time) // 40]]
+    xs, ys = cube.x.values, cube.y.values
+    cx, cy = float(np.median(xs)), float(np.median(ys))
+    win = choose_level((cx, cy, cx + 38_000, cy + 38_000), (380, 380), xs, ys, ())
+    box, ablate = (*win.rows, *win.cols), ("dem",)
+    warm = unet.tiled(cube, day, ablate)
+    warm.run(warm.plan.needed(box)[:1])  # kernels set up, as the dashboard's Store.unet does
+    t = time.perf_counter()
+    whole = unet.predict(cube, day, ablate).values
+    whole_ms = 1000 * (time.perf_counter() - t)
+    first, rest, delta = [], [], 0.0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run = unet.tiled(cube, day, ablate)
+        run.run(run.plan.needed(box))
+        first.append(1000 * (time.perf_counter() - t))
+        got = run.result()[slice(*win.rows), slice(*win.cols)]
+        delta = max(delta, float(np.abs(got - whole[slice(*win.rows), slice(*win.cols)]).max()))
+        t = time.perf_counter()
+        run.run(range(run.total))
+        rest.append(1000 * (time.perf_counter() - t))
+    needed = len(run.plan.needed(box))
+    print(
+        f"live ablation on {day:%Y-%m-%d}, path {unet.chosen_precision}: window {box} needs "
+        f"{needed} of {run.total} tiles; window max |Δ| to the whole-domain path {delta:.1e}"
+    )
+    w, r = float(np.median(first)), float(np.median(rest))
+    return [
+        ("live ablation, 380 × 380 view shown (ms)", whole_ms, w),
+        ("live ablation, whole domain, view first (ms)", whole_ms, w + r),
+    ]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-root", required=True, help="where `meltwater demo --size full` wrote")
@@ -177,10 +220,16 @@ def main() -> None:
     p.add_argument("--reads", type=int, default=10, help="days read per read timing")
     p.add_argument("--skip-build", action="store_true", help="reuse both cubes (no build timing)")
     p.add_argument("--sweep", action="store_true", help="also time reads by chunk side")
+    p.add_argument("--live-repeats", type=int, default=3, help="window-first live ablations")
+    p.add_argument("--live-only", action="store_true", help="only the live ablation (no writes)")
     args = p.parse_args()
+    loads = [os.getloadavg()[0]]
+    if args.live_only:
+        source = get_source("demo", data_root=Path(args.data_root).resolve())
+        _print_rows(_live_ablation(source.cube_path, args.live_repeats), loads)
+        return
     roots = _layouts(Path(args.data_root).resolve())
     source = get_source("demo", data_root=roots["default"])
-    loads = [os.getloadavg()[0]]
     rates = {}
     if not args.skip_build:
         from meltwater.data.geotiff import open_source
@@ -200,6 +249,7 @@ def main() -> None:
     loads.append(os.getloadavg()[0])
     steps = {name: _step(root, args.frames) for name, root in roots.items()}
     loads.append(os.getloadavg()[0])
+    live = _live_ablation(source.cube_path, args.live_repeats)
     rows = []
     if rates:
         rows.append(("cube build (days/s, higher is better)", rates["naive"], rates["default"]))
@@ -209,7 +259,12 @@ def main() -> None:
         for k, clock in enumerate(("wall", "thread CPU")):
             label = f"dashboard day step {pct}, {clock} (ms)"
             rows.append((label, steps["naive"][q, k], steps["default"][q, k]))
-    print("\n| measure | one chunk per day | 1024² chunks + levels | naive / default |")
+    _print_rows(rows + live, loads)
+
+
+def _print_rows(rows: list[tuple[str, float, float]], loads: list[float]) -> None:
+    loads.append(os.getloadavg()[0])
+    print("\n| measure | naive path | default path | naive / default |")
     print("|---|---:|---:|---:|")
     for label, naive, default in rows:
         print(f"| {label} | {naive:.1f} | {default:.1f} | {naive / default:.2f}× |")

@@ -44,6 +44,7 @@ def _sidebar(state: DashboardState) -> pn.Column:
         ablation_panel(state),
         pn.pane.Markdown("**Values at the pointer**"),
         pn.pane.HTML(pn.bind(lambda *_: readout(state), state.param.hover, state.param.tick_maps)),
+        pn.pane.Str(state.param.map_detail, styles={"font-size": "12px"}),
         pn.pane.SVG(pn.bind(lambda *_: locator_svg(state), state.param.source), width=220),
         pn.pane.Markdown("**Export**"),
         export_panel(state),

@@ -11,6 +11,7 @@ the Maps tab (SAR, error, difference) catch up on pause and name the day they sh
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,9 +26,18 @@ from meltwater.evaluation.scoring import Truth, score_day
 from meltwater.evaluation.summaries import models_in
 from meltwater.schema import CHANNELS, pred_var, run_name
 from meltwater_dashboard.escape import html_text
+from meltwater_dashboard.live_ablation import AblationJob
 from meltwater_dashboard.store import Store
 
-__all__ = ["ANALYSIS_TABS", "CHANNELS", "MONTHS", "MONTH_NAMES", "TABS", "DashboardState"]
+__all__ = [
+    "ABLATION_POLL_MS",
+    "ANALYSIS_TABS",
+    "CHANNELS",
+    "MONTHS",
+    "MONTH_NAMES",
+    "TABS",
+    "DashboardState",
+]
 
 ANALYSIS_TABS = (
     "thresholds",
@@ -43,6 +53,7 @@ MONTHS = (4, 5, 6, 7, 8, 9)
 MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
 NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
 NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
+ABLATION_POLL_MS = 400  # how often a session looks at its background ablation
 # views redrawn through a tick (``tick_<view>``; "maps" has two), by the tab they are on
 _VIEW_TAB = {
     "maps": "maps",
@@ -78,6 +89,14 @@ class DashboardState(param.Parameterized):
     )
     hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
     busy = param.Boolean(default=False, doc="a live prediction is running")
+    view = param.Tuple(
+        default=None, length=4, allow_None=True, doc="(x0, y0, x1, y1) the maps show (None: all)"
+    )
+    map_detail = param.String(default="", doc="the cube level and window the maps read")
+    ablation_status = param.String(default="", doc="how far the live ablation has run")
+    ablation_pending = param.List(
+        default=[], doc="(x0, y0, x1, y1) boxes the live ablation has not computed yet"
+    )
     message = param.String(default="", doc="last notification shown to the user")
     ablation_error = param.String(default="", doc="why the input switches are unavailable")
     playing = param.Boolean(default=False, doc="the day player is running")
@@ -109,6 +128,9 @@ class DashboardState(param.Parameterized):
         self._notices: dict[str, float] = {}
         self._ablate_ok: list[str] = []  # the last accepted ablation (a refused one reverts)
         self._last_model = ""
+        self._job: AblationJob | None = None  # the live ablation this session follows
+        self._job_key: tuple = ()  # (source, day, ablation) of ``_job``
+        self._job_timer: Any = None
         super().__init__(source=source or sources[0])
         self._load_source()
         self.param.update(**params)
@@ -150,6 +172,14 @@ class DashboardState(param.Parameterized):
     def ablation(self) -> tuple[str, ...]:
         """Switched-off channels in the canonical channel order."""
         return tuple(c for c in CHANNELS if c in self.ablate)
+
+    @property
+    def ablation_ready(self) -> bool:
+        """The live ablation of the shown day covers the whole domain (or there is none)."""
+        if not self.ablation:
+            return True
+        job, key = self._job, (self.source, self.date_str, self.ablation)
+        return job is not None and self._job_key == key and job.complete
 
     @property
     def models(self) -> list[str]:
@@ -231,7 +261,7 @@ class DashboardState(param.Parameterized):
         names = list(dict.fromkeys(self.shown_models + with_unet))
         for m in names:
             preds = {m: self.store.frame(self.source, pred_var(m), self.date_str)}
-            if m == "unet" and self.ablation:
+            if m == "unet" and self.ablation and self.ablation_ready:
                 preds[self.run_name("unet")] = self.prediction("unet")
             for label, p in preds.items():
                 s = score_day(p, truth, land, area)
@@ -334,6 +364,8 @@ class DashboardState(param.Parameterized):
         if self.ablation and not self._compute_ablation():
             self.ablate = []
             return
+        if not self.ablation:
+            self._follow(None)
         self._ablate_ok = list(self.ablate)
         self._refresh(("maps", "curves", "uncertainty"))
 
@@ -388,23 +420,75 @@ class DashboardState(param.Parameterized):
             self._bump_maps()
 
     def _compute_ablation(self) -> bool:
-        """Run or fetch the ablated UNet prediction of the day; False (and a message) on failure.
+        """Run the ablated UNet on the tiles under the maps' view of the shown day (at once) and
+        the rest of the domain in the background; False (and a message) on failure.
 
-        ``busy`` is sent to the page at once (not with the callback's other changes), so its
-        spinner shows while the UNet runs.
+        A view that needs every tile (the full view) runs wholly in the background. ``busy`` is
+        sent to the page at once (not with the callback's other changes), so its spinner shows
+        while the UNet runs; it stays on until the whole domain is done.
         """
         with pn.io.unlocked():
             self.busy = True
         try:
-            self.store.ablated_prediction(self.source, self.date_str, self.ablation)
+            job = self.store.ablation_job(self.source, self.date_str, self.ablation)
+            box = self._view_box()
+            if job.run is not None and box is not None:
+                if len(job.run.plan.needed(box)) < job.run.total:
+                    job.compute(box)
+            self._job_key = (self.source, self.date_str, self.ablation)
+            self._follow(job)
             return True
         except MeltwaterError as e:
             if isinstance(e, CheckpointError):  # the model cannot load: no switch will work
                 self.ablation_error = str(e)
             self.notify(f"ablation unavailable: {e}", "error")
+            self._follow(None)
             return False
         finally:
+            self.busy = self._job is not None and not self._job.complete
+
+    def _view_box(self) -> tuple[int, int, int, int] | None:
+        if self.view is None:
+            return None
+        return self.store.view_box(self.source, self.view)
+
+    def _follow(self, job: AblationJob | None) -> None:
+        """Follow ``job`` (the shown day's ablation) instead of the previous one, whose
+        background run stops unless another session follows it."""
+        if self._job is not None and self._job is not job:
+            self._job.release(id(self))
+        self._job = job
+        if job is not None and not job.complete:
+            self.store.follow_ablation(job, id(self), self._view_box())
+            if self._job_timer is None and pn.state.curdoc is not None:
+                self._job_timer = pn.state.add_periodic_callback(
+                    self.poll_ablation, period=ABLATION_POLL_MS
+                )
+        self.poll_ablation(refresh=False)
+
+    def poll_ablation(self, refresh: bool = True) -> None:
+        """Show how far the followed live ablation has run; once it is whole, redraw the maps
+        and the day's metrics with it (``refresh``) and stop looking."""
+        job = self._job
+        finished = job is None or job.complete or not job.running
+        if finished:
+            if self._job_timer is not None:
+                self._job_timer.stop()
+                self._job_timer = None
             self.busy = False
+        if job is not None and job.error:
+            self.notify(f"ablation: {job.error}", "error")
+        self.ablation_status = "" if job is None else job.describe(self.run_name("unet"))
+        boxes = [] if job is None else job.pending()
+        self.ablation_pending = [self.store.box_extent(self.source, b) for b in boxes]
+        if refresh and finished:
+            self._refresh(("maps", "curves"))
+
+    @param.depends("view", watch=True)
+    def _on_view(self) -> None:
+        box = self._view_box()
+        if self._job is not None and box is not None:
+            self._job.refocus(box)
 
     def _bump(self, view: str) -> None:
         if view != "maps":

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -38,10 +38,20 @@ from meltwater.evaluation import summaries
 from meltwater.evaluation.summary_store import season_summary
 from meltwater.resources import data_dir
 from meltwater.schema import pred_var
+from meltwater_dashboard.live_ablation import AblationJob
 
-__all__ = ["Grid", "PredictFn", "Store"]
+if TYPE_CHECKING:
+    from meltwater.models.tiles import TiledRun
+
+__all__ = ["Grid", "PredictFn", "Store", "TiledPredictor"]
 
 PredictFn = Callable[[xr.Dataset, pd.Timestamp, tuple[str, ...]], np.ndarray]
+
+
+class TiledPredictor(Protocol):
+    """What runs live ablations tile by tile (`meltwater.models.inference.UNetPredictor`)."""
+
+    def tiled(self, cube: xr.Dataset, date: Any, ablate: Sequence[str] = ()) -> TiledRun: ...
 
 
 @dataclass(frozen=True)
@@ -76,12 +86,15 @@ class Store:
 
     Args:
         cubes: in-memory cubes served under their names before the catalog's (tests, notebooks).
-        predictor: ``fn(cube, date, ablate) -> (y, x) array`` used for live ablations instead of
-            the registry's UNet.
+        predictor: used for live ablations instead of the registry's UNet: a `TiledPredictor`
+            (run tile by tile, the visible window first) or ``fn(cube, date, ablate) -> (y, x)
+            array`` (one step).
     """
 
     def __init__(
-        self, cubes: Mapping[str, xr.Dataset] | None = None, predictor: PredictFn | None = None
+        self,
+        cubes: Mapping[str, xr.Dataset] | None = None,
+        predictor: PredictFn | TiledPredictor | None = None,
     ) -> None:
         self._cubes = dict(cubes or {})
         self._predictor = predictor
@@ -89,6 +102,9 @@ class Store:
         self._unet: Any = None
         self._unet_error: MeltwaterError | None = None
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
+        self._ablation_pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="meltwater-ablation"
+        )
         self._recent: dict[str, dict[LevelWindow, None]] = {}  # windows read lately, per source
         self._recent_lock = threading.Lock()
         for name, size in self._CACHED.items():
@@ -105,7 +121,7 @@ class Store:
         "level": 16,
         "_window": 96,
         "hillshade": 8,
-        "ablated_prediction": 32,
+        "ablation_job": 6,
         "daily_summary": 16,
         "pixel_errors": 16,
         "pixel_series": 32,
@@ -274,49 +290,92 @@ class Store:
         if self._predictor is None and pred_var("unet") in self.get_cube(source):
             self._prefetch.submit(self.unet, source)
 
-    def _unet_predict(
-        self, source: str, cube: xr.Dataset, date: pd.Timestamp, ablate: tuple[str, ...]
-    ) -> np.ndarray:
-        if self._predictor is not None:
-            return np.asarray(self._predictor(cube, date, ablate), dtype=np.float32)
-        from meltwater.models.registry import check_stored_model
+    def ablation_job(self, source: str, date: str, ablate: tuple[str, ...]) -> AblationJob:
+        """The live ablation of ``date`` without the ``ablate`` channels (cached per source, day
+        and channel subset; shared by the sessions). No tile has run yet on a tiled job.
 
-        model = self.unet(source)
-        if pred_var("unet") in cube:  # the ablated map is compared with the stored one
-            note = " (the live ablation is compared with it)"
-            check_stored_model(cube, pred_var("unet"), model, note)
-        return np.asarray(model.predict(cube, date, ablate=ablate), dtype=np.float32)
-
-    def ablated_prediction(self, source: str, date: str, ablate: tuple[str, ...]) -> np.ndarray:
-        """The UNet's prediction of ``date`` without the ``ablate`` channels (rows as `frame`).
-
-        A precomputed single-channel ablation is used on days where it holds values; otherwise
-        the UNet runs live (cached per source, day and channel subset).
+        A precomputed single-channel ablation is used on days where it holds values (a whole,
+        complete job), as is a stand-in predictor's map; otherwise the UNet runs tile by tile.
 
         Raises:
             MeltwaterError: the model cannot be loaded or run.
         """
-        cube = self.get_cube(source)
+        cube, ts = self.get_cube(source), pd.Timestamp(date)
         if len(ablate) == 1 and pred_var("unet", ablate) in cube:
-            pre = self.frame(source, pred_var("unet", ablate), date)
+            pre = day_map(cube, pred_var("unet", ablate), date)
             if np.isfinite(pre).any():
-                return pre
+                return AblationJob(whole=pre)
         try:
-            arr = self._unet_predict(source, cube, pd.Timestamp(date), tuple(ablate))
+            if self._predictor is not None and not hasattr(self._predictor, "tiled"):
+                arr = np.asarray(self._predictor(cube, ts, ablate), dtype=np.float32)
+                if arr.shape != (cube.sizes["y"], cube.sizes["x"]):
+                    raise CubeError(
+                        f"live prediction has shape {arr.shape}, expected the cube's grid"
+                    )
+                return AblationJob(whole=arr)
+            model = self._predictor if self._predictor is not None else self._checked_unet(source)
+            return AblationJob(model.tiled(cube, ts, tuple(ablate)))
         except ImportError as e:
             raise MeltwaterError(f"live ablation needs meltwater.models.inference ({e})") from None
-        if arr.shape != (cube.sizes["y"], cube.sizes["x"]):
-            raise CubeError(f"live prediction has shape {arr.shape}, expected the cube's grid")
+
+    def _checked_unet(self, source: str) -> Any:
+        from meltwater.models.registry import check_stored_model
+
+        model, cube = self.unet(source), self.get_cube(source)
+        if pred_var("unet") in cube:  # the ablated map is compared with the stored one
+            note = " (the live ablation is compared with it)"
+            check_stored_model(cube, pred_var("unet"), model, note)
+        return model
+
+    def follow_ablation(
+        self, job: AblationJob, owner: Hashable, focus: tuple[int, int, int, int] | None
+    ) -> None:
+        """Run the rest of ``job``'s domain in the background (`AblationJob.follow`)."""
+        job.follow(owner, self._ablation_pool, focus)
+
+    def ablated_prediction(self, source: str, date: str, ablate: tuple[str, ...]) -> np.ndarray:
+        """The UNet's whole prediction of ``date`` without the ``ablate`` channels (rows as
+        `frame`): the rest of the live ablation's tiles run here, in the calling thread.
+
+        Raises:
+            MeltwaterError: the model cannot be loaded or run.
+        """
+        job = self.ablation_job(source, date, tuple(ablate))
+        job.compute()
+        arr = job.values()
         return arr if self.grid(source).y_descending else arr[::-1]
 
     def ablated_window(
         self, source: str, date: str, ablate: tuple[str, ...], win: LevelWindow
     ) -> np.ndarray:
-        """`ablated_prediction` coarsened and cut to the window ``win`` (rows as `window`)."""
-        arr = self.ablated_prediction(source, date, ablate)
-        flip = not self.grid(source).y_descending  # levels are blocked in stored row order
-        out = coarsen(arr[::-1] if flip else arr, win.factor)[slice(*win.rows), slice(*win.cols)]
-        return out[::-1] if flip else out
+        """The live ablation's map so far (NaN where a cell waits for its tiles), coarsened and
+        cut to the window ``win`` (rows as `window`)."""
+        arr = self.ablation_job(source, date, tuple(ablate)).values()
+        out = coarsen(arr, win.factor)[slice(*win.rows), slice(*win.cols)]
+        return out if self.grid(source).y_descending else out[::-1]
+
+    def view_box(
+        self, source: str, extent: tuple[float, float, float, float]
+    ) -> tuple[int, int, int, int]:
+        """Level-0 (row, row stop, column, column stop) of the cells under ``extent``, as stored."""
+        g = self.grid(source)
+        win = choose_level(extent, (1, 1), g.xs, g.ys, ())
+        return (*win.rows, *win.cols)
+
+    def box_extent(
+        self, source: str, box: tuple[int, int, int, int]
+    ) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in map units of a `view_box`-style box of cells."""
+        g = self.grid(source)
+        r0, r1, c0, c1 = box
+        dx, dy = abs(g.xs[1] - g.xs[0]) / 2, abs(g.ys[1] - g.ys[0]) / 2
+        ys = (g.ys[r0], g.ys[r1 - 1])
+        return (
+            float(g.xs[c0] - dx),
+            float(min(ys) - dy),
+            float(g.xs[c1 - 1] + dx),
+            float(max(ys) + dy),
+        )
 
     def daily_summary(self, source: str, year: int) -> xr.Dataset:
         """`summaries.daily_summary` of every model over the season days of ``year``.

@@ -1,4 +1,5 @@
-"""Input-channel toggles: switching a channel off reruns the UNet on the shown day."""
+"""Input-channel toggles: switching a channel off reruns the UNet on the shown day (the maps'
+window first, the rest of the domain in the background: a status line says how far it is)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
 
     def change(*_) -> pd.DataFrame:
         """The ablated UNet's metrics minus the full UNet's, on the shown day."""
-        if not state.ablation:
+        if not state.ablation or not state.ablation_ready:  # Δ over the whole domain only
             return nothing
         df = state.day_metrics()
         ablated = state.run_name("unet")
@@ -60,11 +61,17 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
         return "" if off else "All inputs on. Switch one off to rerun the UNet on this day."
 
     hint = pn.pane.Markdown(pn.bind(hint_text, state.param.ablate, state.param.ablation_error))
+    status = pn.pane.Markdown(
+        pn.bind(markdown_text, state.param.ablation_status),
+        visible=pn.bind(bool, state.param.ablation_status),
+        css_classes=["mw-ablation-status"],
+        margin=(0, 10),
+    )
     table = pn.pane.DataFrame(
-        pn.bind(change, state.param.ablate, state.param.day, state.param.year),
+        pn.bind(change, state.param.ablate, state.param.day, state.param.year, state.param.busy),
         visible=pn.bind(bool, state.param.ablate),
         sizing_mode="stretch_width",
     )
     return pn.Column(
-        pn.pane.Markdown("**UNet inputs** (off = ablated)"), toggles, spinner, hint, table
+        pn.pane.Markdown("**UNet inputs** (off = ablated)"), toggles, spinner, hint, table, status
     )

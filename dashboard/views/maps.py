@@ -29,11 +29,13 @@ from meltwater_dashboard.views.context import map_context
 
 __all__ = [
     "STYLES",
+    "detail_text",
     "palette",
     "hillshade_layer",
     "input_maps",
     "map_panel",
     "map_view",
+    "pending_layer",
     "pixel_marker",
     "readout",
     "result_maps",
@@ -76,6 +78,21 @@ FADING = {
 }
 MARKER_OPTS = dict(marker="x", size=16, color="#ff00cc", line_width=3, tools=[])
 FADE_MIN_ALPHA = 0.25
+
+
+def _hatch(plot, element) -> None:
+    """Plot hook: hatch the pending boxes (HoloViews has no hatch option for Rectangles)."""
+    glyph = plot.handles["glyph"]
+    glyph.update(hatch_pattern="/", hatch_color="#303030", hatch_alpha=0.6, hatch_scale=8)
+
+
+PENDING_OPTS = dict(
+    fill_color="#808080",
+    fill_alpha=0.35,
+    line_alpha=0.0,
+    tools=[],
+    hooks=[_hatch],
+)
 
 
 def palette(key: str, n: int = 256, min_alpha: float = FADE_MIN_ALPHA) -> list[str]:
@@ -134,8 +151,10 @@ def map_view(
     getter: Callable[[], np.ndarray],
     tick: str | None = None,
     reader: Callable[[LevelWindow], np.ndarray] | None = None,
+    extra: hv.DynamicMap | None = None,
 ) -> hv.Overlay:
-    """A rasterized map of ``getter()``, following ``tick`` (static without one).
+    """A rasterized map of ``getter()``, following ``tick`` (static without one), with the
+    ``extra`` layer drawn over it.
 
     HoloViews renders it (and re-renders it on pan/zoom); a ``tick`` change pushes the new
     day into the rendered image directly (`dashboard.live`). With ``reader`` (window → the
@@ -155,9 +174,13 @@ def map_view(
         extent = g.bounds
         if x_range is not None and y_range is not None:
             extent = (x_range[0], y_range[0], x_range[1], y_range[1])
+            state.view = tuple(float(v) for v in extent)  # the live ablation runs here first
         w = int(width or FRAME_WIDTH)
         h = int(height or max(1, round(w * (top - bottom) / (right - left))))
         win = windowed.choose(extent, (w, h))
+        detail = detail_text(win, abs(g.xs[1] - g.xs[0]))
+        if state.map_detail != detail:  # after this render: a pane set during it is not sent
+            pn.state.execute(lambda: setattr(state, "map_detail", detail), schedule=True)
         xs, ys = windowed.coords(win)
         if len(xs) < 2 or len(ys) < 2:  # the view is (nearly) outside the grid
             return hv.Image(np.full((1, 1), np.nan), bounds=g.bounds, kdims=KDIMS, vdims=vdims)
@@ -175,11 +198,21 @@ def map_view(
     if tick:
         state.param.watch(lambda e: live.push(e.new), tick)
     overlay = hillshade_layer(state) * raster * map_context(state) * pixel_marker(state)
+    if extra is not None:
+        overlay = overlay * extra
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
     tap = hv.streams.Tap(source=raster)
     tap.add_subscriber(lambda x, y: _set_point(state, "pixel", x, y))
     return overlay
+
+
+def detail_text(win: LevelWindow, cell: float) -> str:
+    """What the maps read: the level (full resolution or overview ×f), its cell size and the
+    window's cells."""
+    level = "full resolution" if win.factor == 1 else f"overview ×{win.factor}"
+    cells = f"{win.cols[1] - win.cols[0]} × {win.rows[1] - win.rows[0]} cells"
+    return f"Maps read {level}: {cell * win.factor:.0f} m cells, {cells}."
 
 
 def _set_point(state: DashboardState, name: str, x, y) -> None:
@@ -195,6 +228,7 @@ def map_panel(
     tick: str | None = None,
     title_on: tuple[str, ...] = (),
     reader: Callable[[LevelWindow], np.ndarray] | None = None,
+    extra: hv.DynamicMap | None = None,
 ) -> pn.Column:
     """`map_view` with a title line that follows ``title_on`` (default: the map's tick)."""
 
@@ -205,9 +239,20 @@ def map_panel(
     deps = [state.param[p] for p in title_on]
     text = pn.bind(lambda *_: bold(), *deps) if deps else bold()
     heading = pn.pane.HTML(text, margin=(0, 10))
-    view = map_view(state, key, getter, tick, reader)
+    view = map_view(state, key, getter, tick, reader, extra)
     plot = pn.pane.HoloViews(view, linked_axes=True, margin=(0, 4))
     return pn.Column(heading, plot)
+
+
+def pending_layer(state: DashboardState, model: Callable[[], str]) -> hv.DynamicMap:
+    """Hatched grey boxes over the part of the map the live ablation has not computed yet
+    (`state.ablation_pending`), on a map of the UNet."""
+
+    def boxes(ablation_pending) -> hv.Rectangles:
+        shown = ablation_pending if model() == "unet" else []
+        return hv.Rectangles(shown, kdims=[*KDIMS, "x1", "y1"]).opts(**PENDING_OPTS)
+
+    return hv.DynamicMap(boxes, streams=[hv.streams.Params(state, ["ablation_pending"])])
 
 
 def held_title(state: DashboardState, text: str, note: str = "") -> str:
@@ -239,6 +284,7 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
             "tick_pred",
             ("tick_pred", "tick_maps"),
             lambda win: state.prediction(model(), win),
+            pending_layer(state, model),
         )
 
     def diff_title() -> str:
@@ -269,7 +315,14 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
     )
     maps.append(
         map_panel(
-            state, "error", state.error, error_title, tick, held, lambda win: state.error(None, win)
+            state,
+            "error",
+            state.error,
+            error_title,
+            tick,
+            held,
+            lambda win: state.error(None, win),
+            pending_layer(state, lambda: state.model),
         )
     )
     return pn.FlexBox(*maps)

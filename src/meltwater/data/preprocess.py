@@ -169,14 +169,20 @@ def model_inputs(
     stats: NormStats,
     ablate: Iterable[str] = (),
     blur: dict[str, tuple[float, int]] | None = None,
+    box: tuple[int, int, int, int] | None = None,
 ) -> np.ndarray:
     """The UNet input of one day: ``(4, ny, nx)`` float32 in `CHANNELS` order.
 
     PMW and MAR are blurred then z-scored, the DEM z-scored, SAR-interp used as is; NaN → the
     channel's neutral value; ablated channels are set entirely to their neutral value.
 
+    Args:
+        box: only the cells ``[row0:row1, col0:col1]`` (as stored); blurred channels are read
+            with a margin of the kernel's radius, so the values equal the whole day's there.
+
     Raises:
         UnknownNameError: an unknown channel name in ``ablate``.
+        InvalidArgumentError: a ``box`` that is empty or reaches outside the grid.
     """
     ablate = set(ablate)
     unknown = ablate - set(CHANNELS)
@@ -187,14 +193,21 @@ def model_inputs(
     blur = BLUR if blur is None else blur
     day = cube.sel(time=pd.Timestamp(date))
     ny, nx = cube.sizes["y"], cube.sizes["x"]
-    out = np.empty((len(CHANNELS), ny, nx), dtype=np.float32)
+    r0, r1, c0, c1 = (0, ny, 0, nx) if box is None else box
+    if not (0 <= r0 < r1 <= ny and 0 <= c0 < c1 <= nx):
+        raise InvalidArgumentError(f"box: expected cells within the {ny} × {nx} grid, got {box}")
+    out = np.empty((len(CHANNELS), r1 - r0, c1 - c0), dtype=np.float32)
     for i, c in enumerate(CHANNELS):
         if c in ablate:
             out[i] = NEUTRAL[c]
             continue
-        values = np.asarray((cube["dem"] if c == "dem" else day[c]).values, dtype=np.float32)
+        m = blur[c][1] // 2 if c in blur else 0
+        rows, cols = slice(max(r0 - m, 0), min(r1 + m, ny)), slice(max(c0 - m, 0), min(c1 + m, nx))
+        da = cube["dem"] if c == "dem" else day[c]
+        values = np.asarray(da.isel(y=rows, x=cols).values, dtype=np.float32)
         if c in blur:
             values = gaussian_blur(values, *blur[c])
+        values = values[r0 - rows.start : r1 - rows.start, c0 - cols.start : c1 - cols.start]
         if c in NORMALISED:
             values = stats.apply(c, values)
         out[i] = np.where(np.isfinite(values), values, NEUTRAL[c])

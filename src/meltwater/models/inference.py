@@ -38,6 +38,7 @@ from meltwater.models.device import (
     configure_threads,
 )
 from meltwater.models.sliding import sliding_window
+from meltwater.models.tiles import TiledRun, TilePlan
 from meltwater.schema import pred_var
 
 __all__ = ["UNetPredictor", "registry_entry"]
@@ -248,6 +249,36 @@ class UNetPredictor:
             device=self.device,
             prepare=self._prepare,
             **self.window,
+        )
+
+    def tiled(self, cube: xr.Dataset, date: Any, ablate: Sequence[str] = ()) -> TiledRun:
+        """`predict`'s sliding-window run of one day, to be run tile by tile (`TiledRun`): the
+        tiles under a window first, the rest later, each run reading only the inputs under its
+        tiles (`model_inputs` of a box); the mosaic equals `predict`'s values."""
+        from meltwater.data.preprocess import model_inputs
+
+        stats, off = self.stats, tuple(ablate)
+        model_inputs(cube, date, stats, ablate=off, box=(0, 1, 0, 1))  # bad names raise here
+
+        def inputs(box: tuple[int, int, int, int]) -> np.ndarray:
+            return np.asarray(model_inputs(cube, date, stats, ablate=off, box=box), np.float32)
+
+        w = self.window
+        plan = TilePlan.build(
+            cube.sizes["y"],
+            cube.sizes["x"],
+            tile=w["tile"],
+            stride=w["stride"],
+            erode=w["erode"],
+            multiple=self.config.multiple,
+        )
+        return TiledRun(
+            self._forward,
+            inputs,
+            plan,
+            batch_size=w["batch_size"],
+            device=self.device,
+            prepare=self._prepare,
         )
 
     def predict(self, cube: xr.Dataset, date: Any, ablate: Sequence[str] = ()) -> xr.DataArray:
