@@ -186,6 +186,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         use_cube=not args.live,
         area_days=args.area_days,
         workers=args.workers,
+        scheduler=args.scheduler,
     )
     nc, md = save_results(ds.assign_attrs(source=source.name), root)
     print(results_table(ds))
@@ -205,7 +206,19 @@ def _setup_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--area-days", default="all", choices=["all", "split"], help="days of the melt-area series"
     )
-    p.add_argument("--workers", type=int, default=1, help="threads over days (default 1)")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="score the days on dask.distributed: 'local' (a LocalCluster of --workers "
+        "processes) or a scheduler address such as tcp://host:8786 (default: threads here)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="threads over days (default 1), or the worker processes of --scheduler local "
+        "(default: the CPUs)",
+    )
     p.set_defaults(func=_cmd_evaluate)
 
 
@@ -261,8 +274,18 @@ def _setup_precompute(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--years", type=_years, default=None, help="comma-separated years (default: all)"
     )
-    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
-    p.add_argument("--workers", type=int, default=None, help="local threads (default: CPUs)")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="run on dask.distributed: 'local' (a LocalCluster of --workers processes) or a "
+        "scheduler address such as tcp://host:8786 (default: threads here)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="threads, or the worker processes of --scheduler local (default: the CPUs)",
+    )
     p.add_argument(
         "--overwrite", action="store_true", help="recompute the days asked for, even if done"
     )

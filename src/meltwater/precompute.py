@@ -12,8 +12,8 @@ it also works on a read-only data folder). Each day is recorded under the model 
 days the previous model wrote (recomputing those asked for), so a variable never mixes models.
 ``verify`` decodes the chunks (and overview levels) of the days recorded as done and recomputes
 the damaged ones.
-Parallel over days with dask: local threads by default, or a ``dask.distributed`` scheduler
-address (workers must see the same files).
+Parallel over days with dask: local threads by default, a LocalCluster (``"local"``) or a
+``dask.distributed`` scheduler address (workers must see the same files; `meltwater.cluster`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock, writing
+from meltwater.cluster import connect, forget_on_workers, is_distributed, worker_states
 from meltwater.data.overviews import level_group, stored_factors, write_day
 from meltwater.data.provenance import (
     DAYS_ATTR,
@@ -48,7 +49,7 @@ from meltwater.errors import UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
 from meltwater.schema import CHANNELS, pred_var
 
-__all__ = ["DAYS_ATTR", "DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
+__all__ = ["DAYS_ATTR", "DONE_ATTR", "MODEL_ATTR", "forget_on_workers", "plan", "precompute"]
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ class DayRunner:
     The loaded state belongs to the run, never to the module: a second run (a retrained
     checkpoint, another store) builds its own. Threads of a local run share one runner; on a
     dask.distributed cluster the runner is pickled without its state and each worker keeps one
-    state per run (`_worker_states`, emptied by `forget_on_workers` when the run ends).
+    state per run (`meltwater.cluster.worker_states`, emptied by `forget_on_workers` when the
+    run ends).
     """
 
     def __init__(self, path: str, models: tuple[str, ...], models_dir: str | None, run: str):
@@ -105,7 +107,7 @@ class DayRunner:
 
     def state(self) -> tuple[xr.Dataset, dict[str, Any]]:
         """The cube and fitted predictors of this run in this process, built once."""
-        states = _worker_states()
+        states = worker_states()
         with self._lock:
             if states is not None:  # on a cluster worker: one state per run
                 if self.run not in states:
@@ -124,22 +126,6 @@ class DayRunner:
             pred = preds[model].predict(cube, date, ablate=ablate)
             write_day(group, var, index, np.asarray(pred, dtype=np.float16))  # and its levels
         return index, [v for v, _, _ in jobs]
-
-
-def _worker_states() -> dict[str, Any] | None:
-    """The per-run states kept on this dask.distributed worker (None outside a worker)."""
-    try:
-        from distributed import get_worker
-
-        worker = get_worker()
-    except (ImportError, ValueError):
-        return None
-    return worker.__dict__.setdefault("meltwater_runs", {})
-
-
-def forget_on_workers(dask_worker: Any, run: str) -> None:
-    """Drop run ``run``'s loaded models from a worker (``client.run`` after the run)."""
-    dask_worker.__dict__.get("meltwater_runs", {}).pop(run, None)
 
 
 def _day_strings(cube: xr.Dataset) -> pd.Index:
@@ -290,8 +276,10 @@ def precompute(
         models: model names (default: `meltwater.models.registry.MODEL_NAMES`).
         ablations: channels ablated one at a time for the UNet on SAR days.
         dates: only these days (default: all).
-        scheduler: None (local threads), ``"synchronous"``, or a dask.distributed address.
-        workers: local threads (default: the CPUs available).
+        scheduler: None (local threads), ``"synchronous"``, ``"local"`` (a LocalCluster of
+            ``workers`` processes) or a dask.distributed scheduler address.
+        workers: local threads, or the LocalCluster's worker processes (default: the CPUs
+            available).
         batch_days: days computed between two progress records with local threads.
         models_dir: folder of ``models.yaml`` for the UNet (default: the repository's).
         overwrite: recompute the days of ``dates`` even when recorded as done (the other
@@ -326,10 +314,10 @@ def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> 
     """Compute the day tasks and record each day as its chunks are written."""
     import dask
 
-    if scheduler and scheduler not in ("threads", "synchronous"):
-        from dask.distributed import Client, as_completed
+    if is_distributed(scheduler):
+        from dask.distributed import as_completed
 
-        with Client(scheduler) as client:
+        with connect(scheduler, workers) as client:
             try:
                 for fut in as_completed(client.compute(tasks)):
                     index, variables = fut.result()
