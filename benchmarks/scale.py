@@ -12,9 +12,12 @@ days. Then, as ratios naive / default:
   reads level `choose_level` picks);
 * the dashboard's server-side day step (Maps tab: prediction, SAR, error; `benchmarks.dashboard`
   method: the whole page in a Bokeh document, the day stepped) p50/p95 on the full grid, wall
-  and the stepping thread's CPU (what an idle core would need).
+  and the stepping thread's CPU (what an idle core would need);
+* precompute and evaluate days/s on 1, 2 and 4 dask.distributed workers (a LocalCluster) and
+  on the threaded path, on a subset of days (`benchmarks.scale_workers`).
 
 Usage: python -m benchmarks.scale --data-root DIR [--frames 30] [--skip-build]
+       [--scaleout-days 12] [--scaleout-models pmw_threshold,mar_interp] [--scaleout-only]
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from meltwater.data.catalog import get_source
 from meltwater.data.cube import open_cube, open_level, update_cube
 from meltwater.data.overviews import choose_level
 from meltwater.precompute import precompute
+
+from .scale_workers import scaleout
 
 VARIABLES = ("pmw", "mar_wa1", "sar")
 PLOT = (380, 217)  # the dashboard's map frame (frame_width 380, data aspect 1) in px
@@ -177,7 +182,16 @@ def main() -> None:
     p.add_argument("--reads", type=int, default=10, help="days read per read timing")
     p.add_argument("--skip-build", action="store_true", help="reuse both cubes (no build timing)")
     p.add_argument("--sweep", action="store_true", help="also time reads by chunk side")
+    p.add_argument("--scaleout-days", type=int, default=12, help="days per scale-out run")
+    p.add_argument("--scaleout-models", default="pmw_threshold,mar_interp,linear_dem")
+    p.add_argument("--scaleout-only", action="store_true", help="only the scale-out table")
     args = p.parse_args()
+    scale_models = args.scaleout_models.split(",")
+    if args.scaleout_only:
+        source = get_source("demo", data_root=Path(args.data_root).resolve())
+        scaleout(source.cube_path, scale_models, args.scaleout_days)
+        print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
+        return
     roots = _layouts(Path(args.data_root).resolve())
     source = get_source("demo", data_root=roots["default"])
     loads = [os.getloadavg()[0]]
@@ -213,6 +227,8 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     for label, naive, default in rows:
         print(f"| {label} | {naive:.1f} | {default:.1f} | {naive / default:.2f}× |")
+    scaleout(source.cube_path, scale_models, args.scaleout_days)
+    loads.append(os.getloadavg()[0])
     load = ", ".join(f"{x:.1f}" for x in loads)
     print(f"\nload average (1 min) during the run: {load} on {os.cpu_count()} cores")
 

@@ -18,6 +18,7 @@ Parallel over days with dask: local threads by default, a LocalCluster (``"local
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -44,6 +45,7 @@ from meltwater.data.provenance import (
     provenance_attrs,
     same_model,
 )
+from meltwater.data.remote import is_url
 from meltwater.data.zarr_nodes import array_node, group_node
 from meltwater.errors import UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
@@ -133,7 +135,7 @@ def _day_strings(cube: xr.Dataset) -> pd.Index:
 
 
 def _ensure_variables(
-    path: Path, cube: xr.Dataset, ids: dict[str, str], overwrite: bool, dates=None
+    path: Path | str, cube: xr.Dataset, ids: dict[str, str], overwrite: bool, dates=None
 ) -> dict[str, int]:
     """Create missing prediction variables and make each hold days of its model ``ids[var]`` only.
 
@@ -209,7 +211,7 @@ def _record(
             arr.attrs.update(provenance_attrs({**recorded, ids[var]: [*mine, day]}, ids[var]))
 
 
-def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[str, list[str]]:
+def _verify(path: Path | str, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[str, list[str]]:
     """Days recorded as done (among ``dates``) whose chunks (full resolution or an overview
     level) cannot be decoded, per variable."""
     group = zarr.open_group(str(path), mode="r")
@@ -236,7 +238,7 @@ def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[st
     return bad
 
 
-def _forget(path: Path, bad: dict[str, list[str]]) -> None:
+def _forget(path: Path | str, bad: dict[str, list[str]]) -> None:
     group = zarr.open_group(str(path), mode="r+")
     for var, days in bad.items():
         arr = array_node(group, var)
@@ -245,7 +247,7 @@ def _forget(path: Path, bad: dict[str, list[str]]) -> None:
         arr.attrs.update(provenance_attrs(kept, str(arr.attrs.get(MODEL_ATTR, "unknown"))))
 
 
-def _up_to_date(path: Path, ids: dict[str, str], todo: dict) -> bool:
+def _up_to_date(path: Path | str, ids: dict[str, str], todo: dict) -> bool:
     """Nothing to write: every variable exists, holds only its model's days, and none is due."""
     group = zarr.open_group(str(path), mode="r")
     for var, model_id in ids.items():
@@ -268,6 +270,7 @@ def precompute(
     models_dir: Path | str | None = None,
     overwrite: bool = False,
     verify: bool = False,
+    summaries: bool = True,
 ) -> dict[str, int]:
     """Fill the cube at ``path`` with every model's predictions; returns days done per variable.
 
@@ -286,6 +289,8 @@ def precompute(
             days stay recorded).
         verify: decode the stored chunk of every day recorded as done and recompute those
             that are damaged.
+        summaries: store the season summaries beside the cube afterwards (False: leave
+            them to the dashboard, which computes a missing or stale one when first shown).
 
     Raises:
         UnknownNameError: an unknown model name.
@@ -293,7 +298,7 @@ def precompute(
     from meltwater.data.cube import open_cube
     from meltwater.models.registry import MODEL_NAMES
 
-    path = Path(path).resolve()
+    path = str(path) if is_url(path) else Path(path).resolve()
     models = tuple(models or MODEL_NAMES)
     unknown = sorted(set(models) - set(MODEL_NAMES))
     if unknown:
@@ -303,11 +308,26 @@ def precompute(
     ids = {var: _model_id(m, mdir) for var, (m, _) in _jobs(models, ablations).items()}
     bad = _verify(path, cube, ids, dates) if verify else {}
     if not overwrite and not bad and _up_to_date(path, ids, plan(path, models, ablations, dates)):
-        write_season_summaries(path)  # reads them; writes only a stale one (if it can)
+        if summaries:
+            _summaries(path)  # reads them; writes only a stale one (if it can)
         return _counts(path, ids)
     args = (path, models, ablations, dates, scheduler, workers, batch_days, mdir, overwrite)
-    with writing(path), exclusive_lock(path):  # one writer per store; a second waits, then
-        return _precompute_locked(*args, ids, bad)  # finds it done
+    # one writer per local store (a second waits, then finds it done); none on object storage
+    lock = exclusive_lock(path) if isinstance(path, Path) else contextlib.nullcontext()
+    with writing(path), lock:
+        done = _precompute_locked(*args, ids, bad)
+        if summaries:
+            _summaries(path)  # the dashboard's season curves, stored beside the cube
+    return done
+
+
+def _summaries(path: Path | str) -> None:
+    """Store the season summaries beside a local cube (a remote one has none: the dashboard
+    computes them when first shown)."""
+    if isinstance(path, Path):
+        write_season_summaries(path)
+    else:
+        log.info("%s is on object storage: season summaries are not stored beside it", path)
 
 
 def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> None:
@@ -337,7 +357,7 @@ def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> 
         bar.update(len(results))
 
 
-def _counts(path: Path, ids: dict[str, str]) -> dict[str, int]:
+def _counts(path: Path | str, ids: dict[str, str]) -> dict[str, int]:
     group = zarr.open_group(str(path), mode="r")
     return {v: len(_days_done(array_node(group, v))) for v in ids}
 
@@ -359,7 +379,7 @@ def _precompute_locked(
     run = uuid.uuid4().hex
     runner = DayRunner(str(path), tuple(models), mdir, run)
     tasks = [dask.delayed(runner, pure=False)(i, jobs) for i, jobs in todo.items()]
-    with tqdm(total=len(tasks), desc=f"precompute {path.name}", unit="day") as bar:
+    name = str(path).rstrip("/").rsplit("/", 1)[-1]
+    with tqdm(total=len(tasks), desc=f"precompute {name}", unit="day") as bar:
         _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run)
-    write_season_summaries(path)  # the dashboard's season curves, stored beside the cube
     return _counts(path, ids)
