@@ -14,10 +14,14 @@ days. Then, as ratios naive / default:
   method: the whole page in a Bokeh document, the day stepped) p50/p95 on the full grid, wall
   and the stepping thread's CPU (what an idle core would need);
 * precompute and evaluate days/s on 1, 2 and 4 dask.distributed workers (a LocalCluster) and
-  on the threaded path, on a subset of days (`benchmarks.scale_workers`).
+  on the threaded path, on a subset of days (`benchmarks.scale_workers`);
+* the dashboard day step's read (level + window) on the demo, release and a whole-ice-sheet
+  grid (15 000 × 27 000 px, three days, only the chunks read are written:
+  `benchmarks.scale_icesheet`).
 
 Usage: python -m benchmarks.scale --data-root DIR [--frames 30] [--skip-build]
        [--scaleout-days 12] [--scaleout-models pmw_threshold,mar_interp] [--scaleout-only]
+       [--icesheet-only]
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from meltwater.data.cube import open_cube, open_level, update_cube
 from meltwater.data.overviews import choose_level
 from meltwater.precompute import precompute
 
+from .scale_icesheet import icesheet
 from .scale_workers import scaleout
 
 VARIABLES = ("pmw", "mar_wa1", "sar")
@@ -185,7 +190,12 @@ def main() -> None:
     p.add_argument("--scaleout-days", type=int, default=12, help="days per scale-out run")
     p.add_argument("--scaleout-models", default="pmw_threshold,mar_interp,linear_dem")
     p.add_argument("--scaleout-only", action="store_true", help="only the scale-out table")
+    p.add_argument("--icesheet-only", action="store_true", help="only the ice-sheet table")
     args = p.parse_args()
+    if args.icesheet_only:
+        icesheet()
+        print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
+        return
     scale_models = args.scaleout_models.split(",")
     if args.scaleout_only:
         source = get_source("demo", data_root=Path(args.data_root).resolve())
@@ -228,6 +238,8 @@ def main() -> None:
     for label, naive, default in rows:
         print(f"| {label} | {naive:.1f} | {default:.1f} | {naive / default:.2f}× |")
     scaleout(source.cube_path, scale_models, args.scaleout_days)
+    loads.append(os.getloadavg()[0])
+    icesheet()
     loads.append(os.getloadavg()[0])
     load = ", ".join(f"{x:.1f}" for x in loads)
     print(f"\nload average (1 min) during the run: {load} on {os.cpu_count()} cores")
