@@ -247,14 +247,14 @@ def _cmd_precompute(args: argparse.Namespace) -> None:
         dates = times[times.year.isin(args.years)]
         if len(dates) == 0:
             raise InvalidArgumentError(
-                f"--years: no day of {args.years} in {source.cube_path}; "
+                f"--years: no day of {args.years} in {source.cube}; "
                 f"it holds {sorted(set(times.year))}"
             )
     ablations = (
         CHANNELS if args.ablations == "all" else _names(args.ablations, CHANNELS, "--ablations")
     )
     done = precompute(
-        source.cube_path,
+        source.cube,
         models,
         ablations,
         dates=dates,

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from fixtures.microsource import micro
 
+from meltwater.cli import main
 from meltwater.data import remote
 from meltwater.data.catalog import get_source
 from meltwater.data.cube import open_cube, open_level, update_cube
@@ -91,19 +92,19 @@ def test_cube_round_trip(on_s3):
     assert update_cube(on_s3).rebuilt is False  # up to date: nothing rebuilt or uploaded
 
 
-def test_precompute_writes_to_the_url(on_s3):
-    days = open_cube(on_s3).indexes["time"][:3]  # of 4
-    done = precompute(URL, ["pmw_threshold"], (), dates=days, scheduler="synchronous")
-    assert done == {"pred_pmw_threshold": 3}
-    precompute(on_s3.cube_path, ["pmw_threshold"], (), dates=days, scheduler="synchronous")
+def test_precompute_writes_to_the_url(on_s3, endpoint, tmp_path, capsys):
+    catalog = _catalog(tmp_path, URL, endpoint)
+    args = ["--catalog", str(catalog), "--data-root", str(on_s3.cube_path.parents[1])]
+    main(["precompute", *args, "--models", "pmw_threshold", "--ablations", "none"])
+    assert "pred_pmw_threshold: 4 days" in capsys.readouterr().out
+    precompute(on_s3.cube_path, ["pmw_threshold"], (), scheduler="synchronous")
     cube, local = open_cube(URL), open_cube(on_s3.cube_path)
     pred, ref = cube["pred_pmw_threshold"].values, local["pred_pmw_threshold"].values
     np.testing.assert_array_equal(pred, ref)
-    assert np.isfinite(pred[:3]).any() and np.isnan(pred[3:]).all()  # unrecorded days: NaN
+    assert np.isfinite(pred).any()
     lvl, lref = open_level(URL, 2), open_level(on_s3.cube_path, 2)
-    np.testing.assert_array_equal(
-        lvl["pred_pmw_threshold"].values, lref["pred_pmw_threshold"].values
-    )
+    ref = lref["pred_pmw_threshold"].values
+    np.testing.assert_array_equal(lvl["pred_pmw_threshold"].values, ref)
 
 
 def test_failed_upload_keeps_the_old_cube(on_s3, endpoint, monkeypatch):
