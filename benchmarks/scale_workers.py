@@ -61,6 +61,7 @@ def scaleout(path: Path, models: Sequence[str], n_days: int) -> list[tuple[str, 
           f"{len(sar_days)} SAR days evaluated, load {os.getloadavg()[0]:.1f}")  # fmt: skip
     threads = len(os.sched_getaffinity(0))
     rows = [(f"threaded ({threads} threads)", *_rates(path, models, None, None, days, sar_days))]
+    print(f"  {rows[-1][0]}: {rows[-1][1]:.3f} / {rows[-1][2]:.3f} days/s")
     for n in WORKERS:
         t = time.perf_counter()
         with LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=None) as cluster:
@@ -71,12 +72,13 @@ def scaleout(path: Path, models: Sequence[str], n_days: int) -> list[tuple[str, 
                     *_rates(path, models, cluster.scheduler_address, None, days, sar_days),
                 )  # fmt: skip
             )
-        print(f"  LocalCluster of {n}: started in {start:.1f} s, load {os.getloadavg()[0]:.1f}")
+        print(f"  LocalCluster of {n}: started in {start:.1f} s, {rows[-1][1]:.3f} / "
+              f"{rows[-1][2]:.3f} days/s, load {os.getloadavg()[0]:.1f}")  # fmt: skip
     one, ref = rows[1], rows[0]
     print("\n| run | precompute days/s | vs 1 worker | vs threaded | evaluate days/s "
           "| vs 1 worker | vs threaded |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|")
     for label, pre, ev in rows:
-        print(f"| {label} | {pre:.2f} | {pre / one[1]:.2f}× | {pre / ref[1]:.2f}× "
-              f"| {ev:.2f} | {ev / one[2]:.2f}× | {ev / ref[2]:.2f}× |")  # fmt: skip
+        print(f"| {label} | {pre:.3f} | {pre / one[1]:.2f}× | {pre / ref[1]:.2f}× "
+              f"| {ev:.3f} | {ev / one[2]:.2f}× | {ev / ref[2]:.2f}× |")  # fmt: skip
     return rows
