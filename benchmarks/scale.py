@@ -17,8 +17,15 @@ days. Then, as ratios naive / default:
   first (`UNetPredictor.tiled`: the view's tiles, reading only their inputs) and then of the
   rest of the domain, against the whole-domain path (`UNetPredictor.predict`, what the
   dashboard ran before it showed anything), with the window's max |Δ| to that path.
+* precompute and evaluate days/s on 1, 2 and 4 dask.distributed workers (a LocalCluster) and
+  on the threaded path, on a subset of days (`benchmarks.scale_workers`);
+* the dashboard day step's read (level + window) on the demo, release and a whole-ice-sheet
+  grid (15 000 × 27 000 px, three days, only the chunks read are written:
+  `benchmarks.scale_icesheet`).
 
-Usage: python -m benchmarks.scale --data-root DIR [--frames 30] [--skip-build] [--live-only]
+Usage: python -m benchmarks.scale --data-root DIR [--frames 30] [--skip-build]
+       [--scaleout-days 12] [--scaleout-models pmw_threshold,mar_interp] [--scaleout-only]
+       [--icesheet-only] [--live-only]
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ from meltwater.data.catalog import get_source
 from meltwater.data.cube import open_cube, open_level, update_cube
 from meltwater.data.overviews import choose_level
 from meltwater.precompute import precompute
+
+from .scale_icesheet import icesheet
+from .scale_workers import scaleout
 
 VARIABLES = ("pmw", "mar_wa1", "sar")
 PLOT = (380, 217)  # the dashboard's map frame (frame_width 380, data aspect 1) in px
@@ -222,11 +232,26 @@ def main() -> None:
     p.add_argument("--sweep", action="store_true", help="also time reads by chunk side")
     p.add_argument("--live-repeats", type=int, default=3, help="window-first live ablations")
     p.add_argument("--live-only", action="store_true", help="only the live ablation (no writes)")
+    p.add_argument("--scaleout-days", type=int, default=12, help="days per scale-out run")
+    p.add_argument("--scaleout-models", default="pmw_threshold,mar_interp,linear_dem")
+    p.add_argument("--scaleout-only", action="store_true", help="only the scale-out table")
+    p.add_argument("--icesheet-only", action="store_true", help="only the ice-sheet table")
     args = p.parse_args()
     loads = [os.getloadavg()[0]]
     if args.live_only:
         source = get_source("demo", data_root=Path(args.data_root).resolve())
-        _print_rows(_live_ablation(source.cube_path, args.live_repeats), loads)
+        _print_rows(_live_ablation(source.cube_path, args.live_repeats))
+        _print_loads(loads)
+        return
+    if args.icesheet_only:
+        icesheet()
+        print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
+        return
+    scale_models = args.scaleout_models.split(",")
+    if args.scaleout_only:
+        source = get_source("demo", data_root=Path(args.data_root).resolve())
+        scaleout(source.cube_path, scale_models, args.scaleout_days)
+        print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
         return
     roots = _layouts(Path(args.data_root).resolve())
     source = get_source("demo", data_root=roots["default"])
@@ -259,15 +284,23 @@ def main() -> None:
         for k, clock in enumerate(("wall", "thread CPU")):
             label = f"dashboard day step {pct}, {clock} (ms)"
             rows.append((label, steps["naive"][q, k], steps["default"][q, k]))
-    _print_rows(rows + live, loads)
-
-
-def _print_rows(rows: list[tuple[str, float, float]], loads: list[float]) -> None:
+    _print_rows(rows + live)
     loads.append(os.getloadavg()[0])
+    scaleout(source.cube_path, scale_models, args.scaleout_days)
+    loads.append(os.getloadavg()[0])
+    icesheet()
+    _print_loads(loads)
+
+
+def _print_rows(rows: list[tuple[str, float, float]]) -> None:
     print("\n| measure | naive path | default path | naive / default |")
     print("|---|---:|---:|---:|")
     for label, naive, default in rows:
         print(f"| {label} | {naive:.1f} | {default:.1f} | {naive / default:.2f}× |")
+
+
+def _print_loads(loads: list[float]) -> None:
+    loads.append(os.getloadavg()[0])
     load = ", ".join(f"{x:.1f}" for x in loads)
     print(f"\nload average (1 min) during the run: {load} on {os.cpu_count()} cores")
 

@@ -197,6 +197,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         workers=args.workers,
         n_boot=args.bootstrap,
         seed=args.seed,
+        scheduler=args.scheduler,
     )
     nc, md = save_results(ds.assign_attrs(source=source.name), root)
     print(results_table(ds))
@@ -216,7 +217,6 @@ def _setup_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--area-days", default="all", choices=["all", "split"], help="days of the melt-area series"
     )
-    p.add_argument("--workers", type=int, default=1, help="threads over days (default 1)")
     p.add_argument(
         "--ablations",
         default="none",
@@ -236,6 +236,19 @@ def _setup_evaluate(sub: argparse._SubParsersAction) -> None:
         default=0,
         metavar="S",
         help="seed of the bootstrap resampling (0 to 2**32 - 1, default 0)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="score the days on dask.distributed: 'local' (a LocalCluster of --workers "
+        "processes) or a scheduler address such as tcp://host:8786 (default: threads here)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="threads over days (default 1), or the worker processes of --scheduler local "
+        "(default: the CPUs)",
     )
     p.set_defaults(func=_cmd_evaluate)
 
@@ -291,7 +304,7 @@ def _cmd_precompute(args: argparse.Namespace) -> None:
             dates = times[times.year.isin(args.years)]
             if len(dates) == 0:
                 raise InvalidArgumentError(
-                    f"--years: no day of {args.years} in {source.cube_path}; "
+                    f"--years: no day of {args.years} in {source.cube}; "
                     f"it holds {sorted(set(times.year))}"
                 )
         if args.split:
@@ -311,7 +324,7 @@ def _cmd_precompute(args: argparse.Namespace) -> None:
                 "--uncertainty: the spread is the UNet's; add unet to --models"
             )
     done = precompute(
-        source.cube_path,
+        source.cube,
         models,
         ablations,
         dates=dates,
@@ -338,8 +351,17 @@ def _setup_precompute(sub: argparse._SubParsersAction) -> None:
         choices=["train", "val", "test"],
         help="only the days of this split (default: every day; with --years, both)",
     )
-    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
-    p.add_argument("--workers", type=int, default=None, help="local threads (default: CPUs)")
+        "--scheduler",
+        default=None,
+        help="run on dask.distributed: 'local' (a LocalCluster of --workers processes) or a "
+        "scheduler address such as tcp://host:8786 (default: threads here)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="threads, or the worker processes of --scheduler local (default: the CPUs)",
+    )
     p.add_argument(
         "--overwrite", action="store_true", help="recompute the days asked for, even if done"
     )

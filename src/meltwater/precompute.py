@@ -12,12 +12,13 @@ it also works on a read-only data folder). Each day is recorded under the model 
 days the previous model wrote (recomputing those asked for), so a variable never mixes models.
 ``verify`` decodes the chunks (and overview levels) of the days recorded as done and recomputes
 the damaged ones.
-Parallel over days with dask: local threads by default, or a ``dask.distributed`` scheduler
-address (workers must see the same files).
+Parallel over days with dask: local threads by default, a LocalCluster (``"local"``) or a
+``dask.distributed`` scheduler address (workers must see the same files; `meltwater.cluster`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -33,6 +34,7 @@ import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock, writing
+from meltwater.cluster import connect, forget_on_workers, is_distributed, worker_states
 from meltwater.data.overviews import level_group, stored_factors, write_day
 from meltwater.data.provenance import (
     DAYS_ATTR,
@@ -43,13 +45,14 @@ from meltwater.data.provenance import (
     provenance_attrs,
     same_model,
 )
+from meltwater.data.remote import is_url
 from meltwater.data.zarr_nodes import array_node, group_node
 from meltwater.errors import InvalidArgumentError, UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
 from meltwater.models.tta import members_of, tta_model_id, tta_predict
 from meltwater.schema import CHANNELS, UNET, is_unc_var, pred_var, unc_var
 
-__all__ = ["DAYS_ATTR", "DONE_ATTR", "MODEL_ATTR", "plan", "precompute"]
+__all__ = ["DAYS_ATTR", "DONE_ATTR", "MODEL_ATTR", "forget_on_workers", "plan", "precompute"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +96,8 @@ class DayRunner:
     The loaded state belongs to the run, never to the module: a second run (a retrained
     checkpoint, another store) builds its own. Threads of a local run share one runner; on a
     dask.distributed cluster the runner is pickled without its state and each worker keeps one
-    state per run (`_worker_states`, emptied by `forget_on_workers` when the run ends).
+    state per run (`meltwater.cluster.worker_states`, emptied by `forget_on_workers` when the
+    run ends).
     """
 
     def __init__(
@@ -123,7 +127,7 @@ class DayRunner:
 
     def state(self) -> tuple[xr.Dataset, dict[str, Any]]:
         """The cube and fitted predictors of this run in this process, built once."""
-        states = _worker_states()
+        states = worker_states()
         with self._lock:
             if states is not None:  # on a cluster worker: one state per run
                 if self.run not in states:
@@ -156,28 +160,12 @@ class DayRunner:
         return index, [v for v, _, _ in jobs]
 
 
-def _worker_states() -> dict[str, Any] | None:
-    """The per-run states kept on this dask.distributed worker (None outside a worker)."""
-    try:
-        from distributed import get_worker
-
-        worker = get_worker()
-    except (ImportError, ValueError):
-        return None
-    return worker.__dict__.setdefault("meltwater_runs", {})
-
-
-def forget_on_workers(dask_worker: Any, run: str) -> None:
-    """Drop run ``run``'s loaded models from a worker (``client.run`` after the run)."""
-    dask_worker.__dict__.get("meltwater_runs", {}).pop(run, None)
-
-
 def _day_strings(cube: xr.Dataset) -> pd.Index:
     return cube.indexes["time"].strftime("%Y-%m-%d")
 
 
 def _ensure_variables(
-    path: Path, cube: xr.Dataset, ids: dict[str, str], overwrite: bool, dates=None
+    path: Path | str, cube: xr.Dataset, ids: dict[str, str], overwrite: bool, dates=None
 ) -> dict[str, int]:
     """Create missing prediction variables and make each hold days of its model ``ids[var]`` only.
 
@@ -256,7 +244,7 @@ def _record(
             arr.attrs.update(provenance_attrs({**recorded, ids[var]: [*mine, day]}, ids[var]))
 
 
-def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[str, list[str]]:
+def _verify(path: Path | str, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[str, list[str]]:
     """Days recorded as done (among ``dates``) whose chunks (full resolution or an overview
     level) cannot be decoded, per variable."""
     group = zarr.open_group(str(path), mode="r")
@@ -283,7 +271,7 @@ def _verify(path: Path, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[st
     return bad
 
 
-def _forget(path: Path, bad: dict[str, list[str]]) -> None:
+def _forget(path: Path | str, bad: dict[str, list[str]]) -> None:
     group = zarr.open_group(str(path), mode="r+")
     for var, days in bad.items():
         arr = array_node(group, var)
@@ -292,7 +280,7 @@ def _forget(path: Path, bad: dict[str, list[str]]) -> None:
         arr.attrs.update(provenance_attrs(kept, str(arr.attrs.get(MODEL_ATTR, "unknown"))))
 
 
-def _up_to_date(path: Path, ids: dict[str, str], todo: dict) -> bool:
+def _up_to_date(path: Path | str, ids: dict[str, str], todo: dict) -> bool:
     """Nothing to write: every variable exists, holds only its model's days, and none is due."""
     group = zarr.open_group(str(path), mode="r")
     for var, model_id in ids.items():
@@ -316,6 +304,7 @@ def precompute(
     overwrite: bool = False,
     verify: bool = False,
     uncertainty: int = 0,
+    summaries: bool = True,
 ) -> dict[str, int]:
     """Fill the cube at ``path`` with every model's predictions; returns days done per variable.
 
@@ -324,8 +313,10 @@ def precompute(
         models: model names (default: `meltwater.models.registry.MODEL_NAMES`).
         ablations: channels ablated one at a time for the UNet on SAR days.
         dates: only these days (default: all).
-        scheduler: None (local threads), ``"synchronous"``, or a dask.distributed address.
-        workers: local threads (default: the CPUs available).
+        scheduler: None (local threads), ``"synchronous"``, ``"local"`` (a LocalCluster of
+            ``workers`` processes) or a dask.distributed scheduler address.
+        workers: local threads, or the LocalCluster's worker processes (default: the CPUs
+            available).
         batch_days: days computed between two progress records with local threads.
         models_dir: folder of ``models.yaml`` for the UNet (default: the repository's).
         overwrite: recompute the days of ``dates`` even when recorded as done (the other
@@ -335,6 +326,8 @@ def precompute(
         uncertainty: 0 (none), or the UNet's TTA members (4 or 8, `meltwater.models.tta`)
             whose per-pixel spread is written as ``unc_unet`` on SAR days; its model id
             (``unet_tta<N>:<name>:<hash>``) records the member count and the checkpoint.
+        summaries: store the season summaries beside the cube afterwards (False: leave
+            them to the dashboard, which computes a missing or stale one when first shown).
 
     Raises:
         UnknownNameError: an unknown model name.
@@ -343,7 +336,7 @@ def precompute(
     from meltwater.data.cube import open_cube
     from meltwater.models.registry import MODEL_NAMES
 
-    path = Path(path).resolve()
+    path = str(path) if is_url(path) else Path(path).resolve()
     models = tuple(models or MODEL_NAMES)
     unknown = sorted(set(models) - set(MODEL_NAMES))
     if unknown:
@@ -362,7 +355,8 @@ def precompute(
     bad = _verify(path, cube, ids, dates) if verify else {}
     todo = plan(path, models, ablations, dates, uncertainty)
     if not overwrite and not bad and _up_to_date(path, ids, todo):
-        write_season_summaries(path)  # reads them; writes only a stale one (if it can)
+        if summaries:
+            _summaries(path)  # reads them; writes only a stale one (if it can)
         return _counts(path, ids)
     args = (
         path,
@@ -376,18 +370,32 @@ def precompute(
         overwrite,
         uncertainty,
     )
-    with writing(path), exclusive_lock(path):  # one writer per store; a second waits, then
-        return _precompute_locked(*args, ids, bad)  # finds it done
+    # one writer per local store (a second waits, then finds it done); none on object storage
+    lock = exclusive_lock(path) if isinstance(path, Path) else contextlib.nullcontext()
+    with writing(path), lock:
+        done = _precompute_locked(*args, ids, bad)
+        if summaries:
+            _summaries(path)  # the dashboard's season curves, stored beside the cube
+    return done
+
+
+def _summaries(path: Path | str) -> None:
+    """Store the season summaries beside a local cube (a remote one has none: the dashboard
+    computes them when first shown)."""
+    if isinstance(path, Path):
+        write_season_summaries(path)
+    else:
+        log.info("%s is on object storage: season summaries are not stored beside it", path)
 
 
 def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> None:
     """Compute the day tasks and record each day as its chunks are written."""
     import dask
 
-    if scheduler and scheduler not in ("threads", "synchronous"):
-        from dask.distributed import Client, as_completed
+    if is_distributed(scheduler):
+        from dask.distributed import as_completed
 
-        with Client(scheduler) as client:
+        with connect(scheduler, workers) as client:
             try:
                 for fut in as_completed(client.compute(tasks)):
                     index, variables = fut.result()
@@ -407,7 +415,7 @@ def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> 
         bar.update(len(results))
 
 
-def _counts(path: Path, ids: dict[str, str]) -> dict[str, int]:
+def _counts(path: Path | str, ids: dict[str, str]) -> dict[str, int]:
     group = zarr.open_group(str(path), mode="r")
     return {v: len(_days_done(array_node(group, v))) for v in ids}
 
@@ -429,7 +437,7 @@ def _precompute_locked(
     run = uuid.uuid4().hex
     runner = DayRunner(str(path), tuple(models), mdir, run, unc)
     tasks = [dask.delayed(runner, pure=False)(i, jobs) for i, jobs in todo.items()]
-    with tqdm(total=len(tasks), desc=f"precompute {path.name}", unit="day") as bar:
+    name = str(path).rstrip("/").rsplit("/", 1)[-1]
+    with tqdm(total=len(tasks), desc=f"precompute {name}", unit="day") as bar:
         _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run)
-    write_season_summaries(path)  # the dashboard's season curves, stored beside the cube
     return _counts(path, ids)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from meltwater import resources
 from meltwater.config import read_yaml_mapping
+from meltwater.data.remote import configure, is_url
 from meltwater.errors import CatalogError, DataNotFoundError, UnknownNameError
 
 __all__ = [
@@ -106,6 +107,12 @@ class Source:
     splits_dir: Path
     season: tuple[str, str] = ("04-01", "09-30")
     hub: dict = field(default_factory=dict)
+    cube_url: str = ""  # an fsspec URL when the cube lives on object storage (data.remote)
+
+    @property
+    def cube(self) -> Path | str:
+        """Where the cube is read and written: its URL, else the local ``cube_path``."""
+        return self.cube_url or self.cube_path
 
     @property
     def base(self) -> Path:
@@ -235,14 +242,23 @@ def get_source(
     root = root_dir / _relpath(_require(d, "root", where), f"{where}.root")
     split_rel = _relpath(_require(splits, "dir", f"{where}.splits"), f"{where}.splits.dir")
     season = d.get("season", {})
+    cube = str(_require(d, "cube", where))
+    cube_url = ""
+    if is_url(cube):  # object storage: the local cube_path is the build's staging copy
+        options = d.get("cube_options") or {}
+        if not isinstance(options, dict):
+            raise CatalogError(f"catalog key {where}.cube_options: expected a mapping")
+        configure(cube, options)
+        cube_url, cube = cube, f"cubes/{name}.zarr"
     return Source(
         name=name,
         kind=kind,
         description=str(d.get("description", "")),
         root=root,
-        cube_path=root_dir / _relpath(_require(d, "cube", where), f"{where}.cube"),
+        cube_path=root_dir / _relpath(cube, f"{where}.cube"),
         layout=Layout.from_dict(_require(d, "layout", where), f"{where}.layout"),
         splits_dir=(root if rel == "data" else catalog_path.resolve().parent) / split_rel,
         season=(str(season.get("start", "04-01")), str(season.get("end", "09-30"))),
         hub=dict(d.get("hub") or {}),
+        cube_url=cube_url,
     )

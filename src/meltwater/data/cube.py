@@ -47,6 +47,7 @@ from meltwater.data.overviews import (
 from meltwater.data.preprocess import time_interpolated_sar
 from meltwater.data.provenance import DAYS_ATTR, DONE_ATTR, MODEL_ATTR
 from meltwater.data.reads import guard
+from meltwater.data.remote import has_cube, is_url, publish, reachable
 from meltwater.errors import CubeError, InvalidArgumentError
 from meltwater.schema import is_pred_var
 
@@ -160,9 +161,15 @@ def update_cube(
     if not isinstance(overviews, bool) and any(int(f) < 2 for f in overviews):
         raise InvalidArgumentError(f"overviews: expected factors ≥ 2, got {list(overviews)}")
     if not overwrite and not _stale(source, years, source_fingerprint(source)):
+        if source.cube_url and not has_cube(source.cube_url):
+            publish(source.cube_path, source.cube_url)
+            return CubeReport(source.cube_path, rebuilt=False, reason="uploaded")
         return CubeReport(source.cube_path, rebuilt=False)
     with exclusive_lock(source.cube_path):
-        return _build_locked(source, years, overwrite, batch_days, chunk, overviews)
+        report = _build_locked(source, years, overwrite, batch_days, chunk, overviews)
+    if source.cube_url:  # the local store was the staging copy (data.remote)
+        publish(source.cube_path, source.cube_url)
+    return report
 
 
 def _stale(source: Source, years, fingerprint: str) -> str:
@@ -262,8 +269,11 @@ def open_cube(source_or_path: Source | Path | str, *, any_version: bool = False)
     Raises:
         CubeError: no cube at the path, it lacks required variables or is of another format.
     """
-    path = source_or_path.cube_path if isinstance(source_or_path, Source) else Path(source_or_path)
-    if not path.exists():
+    where = source_or_path.cube if isinstance(source_or_path, Source) else source_or_path
+    path: Path | str = str(where) if is_url(where) else Path(where)
+    if isinstance(path, str):
+        reachable(path)  # a clear error for a dead endpoint or an empty prefix
+    elif not path.exists():
         hint = (
             f" (run `meltwater cube --source {source_or_path.name}`)"
             if isinstance(source_or_path, Source)
@@ -298,7 +308,7 @@ def open_level(path: Path | str, factor: int) -> xr.Dataset:
     Raises:
         CubeError: no such level, or the store cannot be read.
     """
-    path = Path(path)
+    path = str(path) if is_url(path) else Path(path)
     if factor == 1:
         return open_cube(path)
     try:

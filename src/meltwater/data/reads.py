@@ -154,7 +154,10 @@ class _Guarded(BackendArray):
 
 
 def guard(ds: xr.Dataset, store: Path | str) -> xr.Dataset:
-    """``ds`` (opened lazily from the zarr ``store``) with every data variable read checked."""
+    """``ds`` (opened lazily from the zarr ``store``) with every data variable read checked.
+
+    A store on object storage (a URL) keeps the prediction records it was opened with."""
+    where = str(store)  # a URL stays a URL
     store = Path(store)
     times = ds.indexes["time"] if "time" in ds.indexes else None
     days = np.asarray(times.strftime("%Y-%m-%d")) if times is not None else np.array([])
@@ -168,9 +171,7 @@ def guard(ds: xr.Dataset, store: Path | str) -> xr.Dataset:
         if recorded_var and var.dims[0] == "time" and model_days(var.attrs) is not None:
             records = _Records(store, name, dict(var.attrs), days)
         # xarray's indexing adapters are not typed as the arrays they wrap
-        lazy: Any = indexing.LazilyIndexedArray(
-            _Guarded(name, var.variable, str(store), times, records)
-        )
+        lazy: Any = indexing.LazilyIndexedArray(_Guarded(name, var.variable, where, times, records))
         data: Any = indexing.CopyOnWriteArray(lazy)
         if "time" not in var.dims:  # static maps are read often: keep them once read
             data = indexing.MemoryCachedArray(data)

@@ -6,7 +6,8 @@ builds the fixed results schema of `results` (documented in ``docs/results.md``)
 input ablations are scored as models of their own (``unet_no_dem``, `AblatedPredictor`), and
 where the cube holds the scored UNet's spread ``unc_unet`` its errors are binned by it
 (`meltwater.evaluation.calibration`).
-Days can be processed in a thread pool (``workers``; numpy, scipy and zarr release the GIL).
+Days can be processed in a thread pool (``workers``; numpy, scipy and zarr release the GIL) or
+on a dask.distributed cluster (``scheduler``; `meltwater.evaluation.scaleout`).
 The results constants and writers are re-exported here for convenience.
 """
 
@@ -27,6 +28,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from meltwater import __version__
+from meltwater.cluster import is_distributed
 from meltwater.data.cube import day_map, pixel_area_km2, split_dates
 from meltwater.data.provenance import model_days, same_model, stored_model
 from meltwater.errors import CheckpointError, CubeError, InvalidArgumentError, UnknownNameError
@@ -69,6 +71,7 @@ __all__ = [
     "TABLE_METRICS",
     "AblatedPredictor",
     "ablation_predictors",
+    "day_context",
     "default_models",
     "evaluate",
     "gap_bin",
@@ -231,6 +234,30 @@ def _checkpoint_summary(meta) -> dict:
     }
 
 
+def day_context(cube: xr.Dataset, preds: dict[str, Predictor], ssim_sigma: float) -> dict:
+    """What `_one_day` needs besides the day: land, elevation bands, pixel area, SSIM σ, the
+    models whose melt area is computed on days that are not scored, and whether the UNet's
+    spread is binned (``spread``, with ``spread_note`` saying why not)."""
+    band, edges = elevation_bands(cube["dem"].values)
+    spread, note = _spread_source(cube, preds.get(UNET))
+    return {
+        "land": np.asarray(cube["land"].values, dtype=bool),
+        "band": band,
+        "edges": edges,
+        "n_bands": len(edges) - 1,
+        "area": pixel_area_km2(cube),
+        "ssim_sigma": ssim_sigma,
+        "spread": spread,
+        "spread_note": note,
+        "area_models": [
+            m
+            for m, p in preds.items()
+            if not isinstance(p, AblatedPredictor)  # stored on SAR days only
+            and (m not in SLOW_LIVE or isinstance(p, CubePredictor))
+        ],
+    }
+
+
 def _one_day(
     cube: xr.Dataset,
     date: pd.Timestamp,
@@ -304,7 +331,8 @@ def evaluate(
     ablations: Sequence[str] = (),
     use_cube: bool = True,
     area_days: Literal["all", "split"] = "all",
-    workers: int = 1,
+    workers: int | None = 1,
+    scheduler: str | None = None,
     ssim_sigma: float = metrics.SSIM_SIGMA,
     n_boot: int = 1000,
     seed: int = 0,
@@ -329,7 +357,11 @@ def evaluate(
             only where the cube stores their predictions, else NaN off the scored days);
             ``"split"``: scored days only.
         workers: threads over days (default 1: on the 2-core development machine 2 threads
-            were not faster, see docs/results.md).
+            were not faster, see docs/results.md); with ``scheduler="local"`` the
+            LocalCluster's worker processes (None: the CPUs available).
+        scheduler: None (threads in this process), ``"local"`` (a LocalCluster) or a
+            dask.distributed scheduler address: each worker opens the cube from its store and
+            loads each model once (`meltwater.evaluation.scaleout`); same results.
         ssim_sigma: Gaussian σ of the SSIM window.
         n_boot: resamples of the score cards' 90 % bootstrap intervals over images.
         seed: seed of those resamples.
@@ -356,43 +388,43 @@ def evaluate(
             f"ablations {list(ablations)}: the UNet's ablations need 'unet' among the models "
             f"{models}"
         )
+    predictors_default = predictors is None
     if predictors is None:
         predictors = make_predictors(cube, models, train_dates, use_cube=use_cube)
     preds = {m: predictors[m] for m in models}
+    base_models = tuple(models)
     unet = preds.get(UNET)
     if ablations and unet is not None:
         runs = ablation_predictors(cube, unet, ablations, use_cube)
         preds.update(runs)
         models += list(runs)
 
-    band, edges = elevation_bands(cube["dem"].values)
-    ctx: dict[str, Any] = {
-        "land": np.asarray(cube["land"].values, dtype=bool),
-        "band": band,
-        "n_bands": len(edges) - 1,
-        "area": pixel_area_km2(cube),
-        "ssim_sigma": ssim_sigma,
-        "spread": False,
-        "area_models": [
-            m
-            for m, p in preds.items()
-            if not isinstance(p, AblatedPredictor)  # stored on SAR days only
-            and (m not in SLOW_LIVE or isinstance(p, CubePredictor))
-        ],
-    }
-    ctx["spread"], spread_note = _spread_source(cube, preds.get(UNET))
+    ctx = day_context(cube, preds, ssim_sigma)
+    spread_note = ctx["spread_note"]
     if not ctx["spread"] and spread_note:
         log.warning("evaluate: no spread-vs-error calibration: %s", spread_note)
     all_days = pd.DatetimeIndex(cube.indexes["time"] if area_days == "all" else dates, name="day")
     scored = set(dates)
     t0 = _time.perf_counter()
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        jobs = pool.map(lambda d: _one_day(cube, d, preds, d in scored, ctx), all_days)
-        bar = tqdm(jobs, total=len(all_days), desc="evaluate", disable=not progress)
-        rows = dict(zip(all_days, bar, strict=True))
+    if scheduler is not None and is_distributed(scheduler):
+        from meltwater.evaluation.scaleout import cluster_rows
+
+        if not predictors_default:
+            raise InvalidArgumentError("predictors: cannot be sent to a cluster; leave it None")
+        rows, source = cluster_rows(
+            cube, base_models, tuple(ablations), train_dates, use_cube, all_days, scored,
+            ssim_sigma, scheduler, workers, progress,
+        )  # fmt: skip
+    else:
+        with ThreadPoolExecutor(max(1, workers or 1)) as pool:
+            jobs = pool.map(lambda d: _one_day(cube, d, preds, d in scored, ctx), all_days)
+            bar = tqdm(jobs, total=len(all_days), desc="evaluate", disable=not progress)
+            rows = dict(zip(all_days, bar, strict=True))
+        source = {m: _describe(p, cube) for m, p in preds.items()}
     elapsed = _time.perf_counter() - t0
-    ds = assemble(models, dates, train_dates, all_days, rows, edges, n_boot=n_boot, seed=seed)
-    source = {m: _describe(p, cube) for m, p in preds.items()}
+    ds = assemble(
+        models, dates, train_dates, all_days, rows, ctx["edges"], n_boot=n_boot, seed=seed
+    )
     return ds.assign_attrs(
         source=str(cube.attrs.get("source", "")),
         split=split,
@@ -408,7 +440,7 @@ def evaluate(
         seed=seed,
         elevation_step_m=ELEVATION_STEP_M,
         area_models=",".join(ctx["area_models"]) if area_days == "all" else "",
-        workers=workers,
+        workers=int(workers or 0),
         elapsed_s=round(elapsed, 2),
         created=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
         meltwater_version=__version__,
