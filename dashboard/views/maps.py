@@ -169,12 +169,11 @@ def map_view(
     if windowed is not None:
         streams += [hv.streams.RangeXY(), hv.streams.PlotSize()]
     dmap = hv.DynamicMap(image, streams=streams)
-    raster = regrid(dmap).opts(
-        cmap=palette(key), clim=clim, clabel=unit, hooks=[live.attach], **MAP_OPTS
-    )
+    hooks = [live.attach, map_context(state).draw]
+    raster = regrid(dmap).opts(cmap=palette(key), clim=clim, clabel=unit, hooks=hooks, **MAP_OPTS)
     if tick:
         state.param.watch(lambda e: live.push(e.new), tick)
-    overlay = hillshade_layer(state) * raster * map_context(state) * pixel_marker(state)
+    overlay = hillshade_layer(state) * raster * pixel_marker(state)
     pointer = hv.streams.PointerXY(source=raster)
     pointer.add_subscriber(lambda x, y: _set_point(state, "hover", x, y))
     tap = hv.streams.Tap(source=raster)
