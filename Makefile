@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5006
+# server processes (`make serve PROCS=2`): the cores to give a class, docs/reliability.md
+PROCS ?= 1
 SIZE ?= default
 
 .PHONY: install demo serve test browser lint bench notebooks clean-data
@@ -32,7 +34,7 @@ demo: install
 		$(BIN)/meltwater evaluate --source demo --split test --models $(EVAL_MODELS) --ablations all
 
 serve: demo
-	$(BIN)/panel serve dashboard/app.py --warm --unused-session-lifetime 120000 --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
+	$(BIN)/panel serve dashboard/app.py --warm --unused-session-lifetime 120000 --num-procs $(PROCS) --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
 
 # Debian's chromium for the browser tests (skipped with a reason when it is absent).
 browser:

@@ -1,8 +1,10 @@
 """Load test: N concurrent sessions scrub days on a served dashboard.
 
 Starts ``panel serve dashboard/app.py`` on 127.0.0.1 (a free port) over the data directory
-given (default: the project's ``data/``, i.e. the demo after ``make demo``), opens N sessions at
-once and, when all have loaded, lets every session step the day for a fixed time. Sessions are
+given (default: the project's ``data/``, i.e. the demo after ``make demo``), opens one session
+alone (its time to an interactive map), then N sessions at once (a class at the start of a
+lesson: each one's time to an interactive map and to the whole opening view, p50/p95/max) and,
+when all have loaded, lets every session step the day for a fixed time. Sessions are
 Bokeh websocket clients by default (``--clients ws``, see `load_ws`: they load the server as
 browsers do without a renderer each on this machine) or headless pages in one Debian chromium
 (``--clients browser``: steps with the slider's arrow key). Reports steps, errors by kind
@@ -11,8 +13,9 @@ or off-machine requests, server tracebacks), the server's peak RSS and the laten
 (new day → its heading, and for ws clients the prediction map's image, have arrived: a server
 round trip) at p50/p95.
 
-Usage: python -m benchmarks.load [--clients ws|browser] [--sessions 20] [--seconds 60]
-       [--data-root DIR]
+Usage: python -m benchmarks.load [--clients ws|browser] [--sessions 30] [--seconds 20]
+       [--num-procs N] [--num-threads N] [--no-lone] [--data-root DIR]
+Prints the load average at the start and the end: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ ARGS = [
 SERVE_ARGS = ("--warm", "--unused-session-lifetime", "120000")
 
 
+def _pct(values: list[float]) -> str:
+    if not values:
+        return "none"
+    v = np.array(values)
+    p50, p95 = np.percentile(v, 50), np.percentile(v, 95)
+    return f"p50 {p50:.1f} / p95 {p95:.1f} / max {v.max():.1f} s"
+
+
 @dataclass
 class LoadReport:
     """What one load run measured."""
@@ -65,20 +76,43 @@ class LoadReport:
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     load_s: list[float] = field(default_factory=list)
+    page_s: list[float] = field(default_factory=list)
+    lone_load_s: list[float] = field(default_factory=list)
+    lone_page_s: list[float] = field(default_factory=list)
+    lone_cpu_s: float = np.nan
+    cpu_per_session: list[float] = field(default_factory=list)
     peak_rss_mb: float = 0.0
     start_rss_mb: float = 0.0
+    loadavg: tuple[float, float] = (np.nan, np.nan)
 
     def summary(self) -> str:
         lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
-        load = np.array(self.load_s) if self.load_s else np.array([np.nan])
-        return (
-            f"{self.sessions} {self.clients} sessions loaded in {np.median(load):.0f} s median, "
-            f"{load.max():.0f} s max; then {self.seconds:.0f} s of scrubbing: "
-            f"{self.steps} day steps, "
+        lines = []
+        if self.lone_load_s:
+            lines.append(
+                f"lone session: interactive map in {_pct(self.lone_load_s)}; "
+                f"whole opening view {_pct(self.lone_page_s)}; "
+                f"server CPU {self.lone_cpu_s:.2f} s"
+            )
+        lines.append(
+            f"{self.sessions} {self.clients} sessions opened at once: interactive map in "
+            f"{_pct(self.load_s)}; whole opening view {_pct(self.page_s)}"
+            + "".join(f"; server CPU {c:.2f} s per session" for c in self.cpu_per_session)
+        )
+        if self.lone_load_s and self.load_s:
+            ratio = np.percentile(self.load_s, 95) / np.median(self.lone_load_s)
+            lines.append(f"  p95 of {self.sessions} / lone: {ratio:.1f}x")
+        lines.append(
+            f"then {self.seconds:.0f} s of scrubbing: {self.steps} day steps, "
             f"{len(self.errors)} errors; step latency p50 {np.percentile(lat, 50):.0f} ms, "
             f"p95 {np.percentile(lat, 95):.0f} ms; server RSS {self.start_rss_mb:.0f} MB at the "
             f"end, peak {self.peak_rss_mb:.0f} MB"
         )
+        lines.append(
+            f"load average (1 min) {self.loadavg[0]:.1f} at the start, {self.loadavg[1]:.1f} "
+            f"at the end, on {os.cpu_count()} cores"
+        )
+        return "\n".join(lines)
 
 
 def free_port() -> int:
@@ -137,6 +171,12 @@ class PanelServer:
         while not self._stop.is_set() and self.proc.poll() is None:
             self.peak = max(self.peak, _rss_mb(ps))
             time.sleep(0.2)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the server and its worker processes have used."""
+        procs = [psutil.Process(self.proc.pid)]
+        procs += procs[0].children(recursive=True)
+        return sum(sum(p.cpu_times()[:2]) for p in procs if p.is_running())
 
     def rss(self) -> float:
         return _rss_mb(psutil.Process(self.proc.pid))
@@ -212,23 +252,40 @@ async def _drive(url: str, sessions: int, report: LoadReport, done) -> None:
         await browser.close()
 
 
-def _drive_ws(url: str, sessions: int, report: LoadReport) -> None:
+def _drive_ws(url: str, sessions: int, report: LoadReport, on_loaded=None) -> None:
     from benchmarks.load_ws import run_clients  # imports panel: only the ws mode needs it
 
-    for r in run_clients(url, sessions, report.seconds):
+    for r in run_clients(url, sessions, report.seconds, on_loaded):
         report.steps += r.steps
         report.latencies_ms += r.latencies_ms
         report.errors += r.errors
         if r.load_s is not None:
             report.load_s.append(r.load_s)
+        if r.page_s is not None:
+            report.page_s.append(r.page_s)
+
+
+def _drive_any(
+    url: str, sessions: int, report: LoadReport, clients: str, done, on_loaded=None
+) -> None:
+    if clients == "ws":
+        _drive_ws(url, sessions, report, on_loaded)
+        done()
+        return
+    # A thread of its own: the caller may already run an event loop (pytest-playwright).
+    driver = threading.Thread(target=lambda: asyncio.run(_drive(url, sessions, report, done)))
+    driver.start()
+    driver.join()
 
 
 def run_load(
     data_root: Path,
-    sessions: int = 20,
+    sessions: int = 30,
     seconds: float = 60,
     clients: Literal["ws", "browser"] = "ws",
     num_procs: int = 1,
+    num_threads: int = 0,
+    lone: bool = False,
 ) -> LoadReport:
     """Serve the dashboard over ``data_root`` and drive ``sessions`` clients for ``seconds``.
 
@@ -238,6 +295,8 @@ def run_load(
         seconds: how long every session scrubs once all have loaded.
         clients: ``"ws"`` (Bokeh websocket clients) or ``"browser"`` (chromium pages).
         num_procs: ``panel serve --num-procs`` (server processes sharing the port).
+        num_threads: ``panel serve --num-threads`` (0: none, callbacks on the event loop).
+        lone: first open one session alone (after the server's warm-up) and time its load.
 
     Returns:
         The measured `LoadReport`; server tracebacks logged while scrubbing count as errors.
@@ -245,29 +304,31 @@ def run_load(
     if clients not in CLIENTS:
         raise ValueError(f"clients must be one of {CLIENTS}, got {clients!r}")
     port = free_port()
-    procs = ("--num-procs", str(num_procs)) if num_procs > 1 else ()
-    server = PanelServer(Path(data_root), port, serve_args=SERVE_ARGS + procs)
+    extra = ("--num-procs", str(num_procs)) if num_procs > 1 else ()
+    extra += ("--num-threads", str(num_threads)) if num_threads > 0 else ()
+    server = PanelServer(Path(data_root), port, serve_args=SERVE_ARGS + extra)
     report = LoadReport(sessions, seconds, clients)
+    start_load = os.getloadavg()[0]
     try:
         server.wait_ready()
         url = server.url
         mark: list[int] = []
-        if clients == "ws":
-            _drive_ws(url, sessions, report)
-            mark.append(len(server.log))
-        else:
-            # A thread of its own: the caller may already run an event loop (pytest-playwright).
-            driver = threading.Thread(
-                target=lambda: asyncio.run(
-                    _drive(url, sessions, report, lambda: mark.append(len(server.log)))
-                )
-            )
-            driver.start()
-            driver.join()
+        if lone:
+            alone = LoadReport(1, 0.0, clients)
+            cpu = server.cpu_s()
+            _drive_any(url, 1, alone, clients, lambda: None)
+            report.lone_cpu_s = server.cpu_s() - cpu
+            report.lone_load_s, report.lone_page_s = alone.load_s, alone.page_s
+            report.errors += [f"lone {e}" for e in alone.errors]
+        cpu = server.cpu_s()
+        loaded = lambda: report.cpu_per_session.append((server.cpu_s() - cpu) / sessions)  # noqa: E731
+        done = lambda: mark.append(len(server.log))  # noqa: E731
+        _drive_any(url, sessions, report, clients, done, loaded)
         report.start_rss_mb = server.rss()
         report.peak_rss_mb = server.peak
     finally:
         server.stop()
+    report.loadavg = (start_load, os.getloadavg()[0])
     during = server.log[: mark[0]] if mark else server.log
     tracebacks = [line for line in during if "Traceback" in line or " ERROR" in line]
     report.errors += [f"server: {line}" for line in tracebacks]
@@ -277,13 +338,21 @@ def run_load(
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", choices=CLIENTS, default="ws")
-    p.add_argument("--sessions", type=int, default=20)
-    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--sessions", type=int, default=30)
+    p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--num-procs", type=int, default=1, help="panel serve --num-procs")
+    p.add_argument("--num-threads", type=int, default=0, help="panel serve --num-threads")
+    p.add_argument("--no-lone", action="store_true", help="skip the lone session first")
     p.add_argument("--data-root", default=os.environ.get("MELTWATER_DATA", str(ROOT / "data")))
     args = p.parse_args()
     report = run_load(
-        Path(args.data_root), args.sessions, args.seconds, args.clients, args.num_procs
+        Path(args.data_root),
+        args.sessions,
+        args.seconds,
+        args.clients,
+        args.num_procs,
+        args.num_threads,
+        lone=not args.no_lone,
     )
     print(report.summary())
     kinds = Counter(e.split(":")[0] for e in report.errors)

@@ -4,7 +4,11 @@ A client is ``bokeh.client.pull_session`` on the app URL in a thread of its own 
 ``ClientConnection`` runs its own tornado IOLoop), so the server sees what a browser's
 websocket sends without a renderer per session on the client machine. A step sets the
 "Day of season" slider's value and waits until the server's updates for that day have reached
-the client: the day heading's text and the prediction map's image data.
+the client: the day heading's text and the prediction map's image data. Like BokehJS, a client
+tells the server when it has the page (a ``DocumentReady`` event: `pn.state.onload` callbacks
+run then, e.g. the maps built after the first, `meltwater_dashboard.progressive`); its load
+time is until it holds an interactive map (slider, day heading, prediction map), its page time
+until every map of the opening view has arrived.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import panel.models  # noqa: F401  (registers Panel's models so pulled documents deserialize)
 from bokeh.client import ClientSession, pull_session
 from bokeh.document import Document
+from bokeh.events import DocumentReady
 from bokeh.models import GlyphRenderer, Image, Plot, Slider
 from panel.models.markup import HTML
 from tornado.httpclient import HTTPRequest
@@ -33,6 +38,7 @@ CONNECT_TIMEOUT_S = 600.0  # as long as the browser mode waits for a page
 DAY_SLIDER = "Day of season"
 DAY_HEADING = re.compile(r"&lt;h3&gt;\d{2} \w{3} \d{4}")
 PRED_TITLE = "&lt;b&gt;Prediction"
+LAST_TITLE = "&lt;b&gt;Error"  # the opening view's last map
 
 
 @dataclass
@@ -40,6 +46,7 @@ class ClientResult:
     """What one client measured."""
 
     load_s: float | None = None
+    page_s: float | None = None
     steps: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -102,6 +109,18 @@ def _client(url: str, seconds: float, start: threading.Barrier, result: ClientRe
         start.wait()
         return
     result.load_s = time.perf_counter() - t0
+    session.document.callbacks.send_event(DocumentReady())  # as BokehJS once it has drawn
+
+    def complete() -> bool:
+        return any(
+            isinstance(m, HTML) and (m.text or "").startswith(LAST_TITLE)
+            for m in session.document.models
+        )
+
+    if _wait_for(session, complete, CONNECT_TIMEOUT_S):
+        result.page_s = time.perf_counter() - t0
+    else:
+        result.errors.append("timeout: the opening view's maps did not all arrive")
     changed: set[str] = set()
 
     def record(event) -> None:
@@ -152,13 +171,18 @@ def _patient_connects(timeout: float) -> Iterator[None]:
         HTTPRequest._DEFAULTS = defaults
 
 
-def run_clients(url: str, sessions: int, seconds: float) -> list[ClientResult]:
+def run_clients(
+    url: str, sessions: int, seconds: float, on_loaded: Callable[[], None] | None = None
+) -> list[ClientResult]:
     """Pull ``sessions`` sessions of ``url`` at once; once all have loaded, each scrubs ``seconds``.
+
+    Args:
+        on_loaded: called once every client has its whole opening view, before the scrubbing.
 
     Returns:
         One `ClientResult` per session.
     """
-    start = threading.Barrier(sessions)  # every client scrubs at the same time
+    start = threading.Barrier(sessions, action=on_loaded)  # every client scrubs at once
     results = [ClientResult() for _ in range(sessions)]
     threads = [
         threading.Thread(target=_client, args=(url, seconds, start, r), daemon=True)

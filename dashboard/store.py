@@ -35,7 +35,7 @@ from meltwater.data.overviews import (
 )
 from meltwater.errors import CubeError, MeltwaterError
 from meltwater.evaluation import summaries
-from meltwater.evaluation.summary_store import season_summary
+from meltwater.evaluation.summary_store import season_onset, season_summary
 from meltwater.resources import data_dir
 from meltwater.schema import pred_var
 from meltwater_dashboard.live_ablation import AblationJob
@@ -123,6 +123,7 @@ class Store:
         "hillshade": 8,
         "ablation_job": 6,
         "daily_summary": 16,
+        "season_timing": 8,
         "pixel_errors": 16,
         "pixel_series": 32,
         "_read_results": 8,
@@ -384,6 +385,17 @@ class Store:
         """
         path = None if source in self._cubes else get_source(source).cube_path
         return season_summary(self.get_cube(source), year, path)
+
+    def season_timing(self, source: str, year: int) -> xr.Dataset:
+        """`onset.season_timing` of every model over the SAR days of ``year``.
+
+        Read from beside the cube when `meltwater precompute` stored it (`summary_store`).
+
+        Raises:
+            CubeError: the season has no SAR scene.
+        """
+        path = None if source in self._cubes else get_source(source).cube_path
+        return season_onset(self.get_cube(source), year, path)
 
     def pixel_errors(
         self, source: str, model: str, year: int, months: tuple[int, ...]

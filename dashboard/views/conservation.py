@@ -117,7 +117,11 @@ class ConservationView:
 
     def __init__(self, state: DashboardState):
         self.state = state
-        self.cells = cells(state)
+        labels = cells(state)
+        self.cells = pn.state.as_cached(  # the labels' matrix, once per process and source
+            f"meltwater-cell-index-{id(state.store)}-{state.source}",
+            lambda: cons.CellIndex(labels),
+        )
         self.model_map, self.model_src = _map(state, "")
         self.sar_map, self.sar_src = _map(state, "")
         self.table = pn.pane.HTML("", sizing_mode="stretch_width")

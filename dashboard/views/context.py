@@ -1,6 +1,8 @@
 """Map context: a scale bar, a north arrow and lat/lon lines on every map, and a locator map of
-Greenland with the domain outlined. All are static (built once per map, no per-day cost) and
-come from the cube's CRS through pyproj; no tiles, no downloaded coastline.
+Greenland with the domain outlined. All are static and come from the cube's CRS through pyproj;
+no tiles, no downloaded coastline. Each is computed once per process and source (`MapContext`,
+the locator's SVG) and shared by every session; a map draws its context as four plain Bokeh
+glyphs (`MapContext.draw`).
 
 `GREENLAND` is a coarse outline of Greenland (±30 km): the (lon, lat) of 20 coastal landmarks in
 order round the coast, typed in from their gazetteer coordinates (rounded to 0.1°) for this
@@ -10,9 +12,11 @@ project. It only shows where the domain lies.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
-import holoviews as hv
 import numpy as np
+import panel as pn
+from bokeh.models import ColumnDataSource
 from matplotlib.figure import Figure
 
 from meltwater_dashboard.state import DashboardState
@@ -20,12 +24,15 @@ from meltwater_dashboard.store import Grid
 
 __all__ = [
     "GREENLAND",
+    "Label",
+    "MapContext",
     "domain_outline",
     "graticule",
     "locator_svg",
     "map_context",
     "nice_length",
     "north_arrow",
+    "scale_bar",
 ]
 
 # (lon, lat) clockwise from Cape Farewell
@@ -51,8 +58,86 @@ GREENLAND = (
     (-42.5, 61.0),  # Prins Christian Sund
     (-43.9, 59.8),  # Cape Farewell (closed)
 )
-TEXT = dict(text_font_size="9pt", text_color="black")
-GRID_LINE = dict(color="black", alpha=0.35, line_width=1, line_dash="dashed")
+GRID_LINE = dict(line_color="black", line_alpha=0.35, line_width=1, line_dash="dashed")
+CONTEXT_RENDERER = "meltwater-context"  # the name of the glyphs `MapContext.draw` adds
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text on the map (Bokeh text properties)."""
+
+    x: float
+    y: float
+    text: str
+    size: str = "9pt"
+    color: str = "black"
+    align: str = "center"
+    baseline: str = "middle"
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """The static furniture of a grid's maps as plain data, computed once per source.
+
+    Attributes:
+        grid_lines: dashed lat/lon lines, each an ``(n, 2)`` array of (x, y).
+        strokes: solid lines (scale bar, north arrow shaft) as (``(n, 2)`` points, width px).
+        labels: texts (scale bar length, "N", degrees of the lat/lon lines).
+        head: the north arrow's head (x, y, angle in radians), None without a CRS.
+    """
+
+    grid_lines: tuple[np.ndarray, ...]
+    strokes: tuple[tuple[np.ndarray, float], ...]
+    labels: tuple[Label, ...]
+    head: tuple[float, float, float] | None
+
+    def draw(self, plot, element) -> None:
+        """HoloViews plot hook: add the context to the map's Bokeh figure as four glyphs.
+
+        Plain Bokeh glyphs cost a few ms per map where one HoloViews element per line and
+        text cost ~0.6 s of plot machinery per map (docs/reliability.md). Added once per
+        figure (a re-render on pan/zoom keeps them).
+        """
+        fig = plot.state
+        if any(r.name == CONTEXT_RENDERER for r in fig.renderers):
+            return
+        if self.grid_lines:
+            fig.multi_line(
+                xs=[line[:, 0] for line in self.grid_lines],
+                ys=[line[:, 1] for line in self.grid_lines],
+                name=CONTEXT_RENDERER,
+                **GRID_LINE,
+            )
+        fig.multi_line(
+            xs=[p[:, 0] for p, _ in self.strokes],
+            ys=[p[:, 1] for p, _ in self.strokes],
+            line_width=[w for _, w in self.strokes],
+            color="black",
+            name=CONTEXT_RENDERER,
+        )
+        columns = {f: [getattr(t, f) for t in self.labels] for f in Label.__dataclass_fields__}
+        fig.text(
+            x="x",
+            y="y",
+            text="text",
+            text_font_size="size",
+            text_color="color",
+            text_align="align",
+            text_baseline="baseline",
+            source=ColumnDataSource(columns),
+            name=CONTEXT_RENDERER,
+        )
+        if self.head is not None:
+            x, y, angle = self.head
+            fig.scatter(
+                [x],
+                [y],
+                marker="triangle",
+                size=12,
+                color="black",
+                angle=angle,
+                name=CONTEXT_RENDERER,
+            )
 
 
 def nice_length(limit: float) -> float:
@@ -61,18 +146,20 @@ def nice_length(limit: float) -> float:
     return float(max(m * power for m in (1, 2, 5) if m * power <= limit))
 
 
-def _scale_bar(g: Grid) -> hv.Overlay:
+def scale_bar(g: Grid) -> tuple[np.ndarray, Label]:
+    """A bar of a round length (a fifth of the map's width or less) and its label."""
     left, bottom, right, top = g.bounds
     width, height = right - left, top - bottom
     length = nice_length(width / 5)
     x0, y0 = left + 0.04 * width, bottom + 0.06 * height
-    bar = hv.Path([[(x0, y0), (x0 + length, y0)]]).opts(color="black", line_width=4)
-    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    return bar * hv.Text(x0 + length / 2, y0 + 0.05 * height, label).opts(**TEXT)
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    bar = np.array([(x0, y0), (x0 + length, y0)])
+    return bar, Label(x0 + length / 2, y0 + 0.05 * height, text)
 
 
-def north_arrow(g: Grid) -> hv.Overlay | None:
-    """An arrow towards true north in the bottom-right corner (None without a CRS)."""
+def north_arrow(g: Grid) -> tuple[np.ndarray, tuple[float, float, float], Label] | None:
+    """An arrow towards true north in the bottom-right corner: its shaft (2 points), its head
+    (x, y, angle in radians) and the "N" (None without a CRS)."""
     if g.to_lonlat is None:
         return None
     left, bottom, right, top = g.bounds
@@ -81,17 +168,15 @@ def north_arrow(g: Grid) -> hv.Overlay | None:
     lon, lat = g.to_lonlat.transform(x, y)
     nx, ny = g.to_lonlat.transform(lon, lat + 0.01, direction="INVERSE")
     d = np.array([nx - x, ny - y]) / np.hypot(nx - x, ny - y) * 0.18 * height
-    shaft = hv.Path([[(x, y), (x + d[0], y + d[1])]]).opts(color="black", line_width=3)
-    head = hv.Points([(x + d[0], y + d[1])]).opts(
-        marker="triangle", size=12, color="black", angle=float(np.degrees(np.arctan2(-d[0], d[1])))
-    )
-    tip = hv.Text(x + 1.3 * d[0], y + 1.3 * d[1], "N").opts(text_font_size="11pt")
-    return shaft * head * tip
+    shaft = np.array([(x, y), (x + d[0], y + d[1])])
+    head = (float(x + d[0]), float(y + d[1]), float(np.arctan2(-d[0], d[1])))
+    return shaft, head, Label(x + 1.3 * d[0], y + 1.3 * d[1], "N", size="11pt")
 
 
-def graticule(g: Grid, n: int = 3) -> hv.Overlay | None:
-    """Dashed lines of constant latitude and longitude (about ``n`` of each, at 0.1°, 0.2°,
-    0.5°, 1°… steps) labelled in degrees (None without a CRS)."""
+def graticule(g: Grid, n: int = 3) -> tuple[list[np.ndarray], list[Label]] | None:
+    """Lines of constant latitude and longitude (about ``n`` of each, at 0.1°, 0.2°, 0.5°, 1°…
+    steps), each an ``(n, 2)`` array inside the map, and their labels in degrees (None without
+    a CRS)."""
     if g.to_lonlat is None:
         return None
     left, bottom, right, top = g.bounds
@@ -114,21 +199,30 @@ def graticule(g: Grid, n: int = 3) -> hv.Overlay | None:
             # latitudes labelled on the left, longitudes along the top
             i = int(np.argmin(x[inside]) if kind == "lat" else np.argmax(y[inside]))
             hemi = ("N" if v >= 0 else "S") if kind == "lat" else ("E" if v >= 0 else "W")
-            xi, yi = x[inside][i], y[inside][i]
-            labels.append((xi, yi, f"{abs(v):.4g}°{hemi}", "bottom" if kind == "lat" else "top"))
-    path = hv.Path(lines).opts(**GRID_LINE)
-    text = [
-        hv.Text(x, y, t, halign="left", valign=v).opts(text_font_size="8pt", text_color="#333")
-        for x, y, t, v in labels
-    ]
-    return hv.Overlay([path, *text])
+            text = f"{abs(v):.4g}°{hemi}"
+            base = "bottom" if kind == "lat" else "top"
+            labels.append(Label(x[inside][i], y[inside][i], text, "8pt", "#333", "left", base))
+    return lines, labels
 
 
-def map_context(state: DashboardState) -> hv.Overlay:
-    """Scale bar, north arrow and lat/lon lines of the source's grid, for `maps.map_view`."""
-    g = state.store.grid(state.source)
-    parts = [graticule(g), _scale_bar(g), north_arrow(g)]
-    return hv.Overlay([p for p in parts if p is not None])
+def map_context(state: DashboardState) -> MapContext:
+    """Scale bar, north arrow and lat/lon lines of the source's grid, computed once per
+    process and source and drawn into every map by `maps.map_view` (`MapContext.draw`)."""
+    store, source = state.store, state.source
+
+    def compute() -> MapContext:
+        g = store.grid(source)
+        bar, bar_label = scale_bar(g)
+        strokes, labels, head = [(bar, 4.0)], [bar_label], None
+        arrow = north_arrow(g)
+        if arrow is not None:
+            shaft, head, n = arrow
+            strokes.append((shaft, 3.0))
+            labels.append(n)
+        lines, grid_labels = graticule(g) or ([], [])
+        return MapContext(tuple(lines), tuple(strokes), tuple(labels + grid_labels), head)
+
+    return pn.state.as_cached(f"meltwater-context-{id(store)}-{source}", compute)
 
 
 def domain_outline(g: Grid) -> np.ndarray | None:
@@ -146,8 +240,14 @@ def domain_outline(g: Grid) -> np.ndarray | None:
 
 def locator_svg(state: DashboardState) -> str:
     """SVG of Greenland (`GREENLAND`) on a lon/lat frame with the domain outlined in red (an
-    empty string without a CRS). A static image: no plot canvas, drawn once per source."""
-    outline = domain_outline(state.store.grid(state.source))
+    empty string without a CRS). A static image: no plot canvas, drawn once per process and
+    source."""
+    store, source = state.store, state.source
+    key = f"meltwater-locator-{id(store)}-{source}"
+    return pn.state.as_cached(key, lambda: _locator(domain_outline(store.grid(source))))
+
+
+def _locator(outline: np.ndarray | None) -> str:
     if outline is None:
         return ""
     fig = Figure(figsize=(2.2, 2.4), dpi=100, layout="constrained")

@@ -24,6 +24,7 @@ from matplotlib.colors import to_hex
 
 from meltwater.data.overviews import LevelWindow
 from meltwater_dashboard.live import LiveRaster, Windowed
+from meltwater_dashboard.progressive import progressive
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.context import map_context
 
@@ -192,12 +193,11 @@ def map_view(
     if windowed is not None:
         streams += [hv.streams.RangeXY(), hv.streams.PlotSize()]
     dmap = hv.DynamicMap(image, streams=streams)
-    raster = regrid(dmap).opts(
-        cmap=palette(key), clim=clim, clabel=unit, hooks=[live.attach], **MAP_OPTS
-    )
+    hooks = [live.attach, map_context(state).draw]
+    raster = regrid(dmap).opts(cmap=palette(key), clim=clim, clabel=unit, hooks=hooks, **MAP_OPTS)
     if tick:
         state.param.watch(lambda e: live.push(e.new), tick)
-    overlay = hillshade_layer(state) * raster * map_context(state) * pixel_marker(state)
+    overlay = hillshade_layer(state) * raster * pixel_marker(state)
     if extra is not None:
         overlay = overlay * extra
     pointer = hv.streams.PointerXY(source=raster)
@@ -263,7 +263,7 @@ def held_title(state: DashboardState, text: str, note: str = "") -> str:
 
 def result_maps(state: DashboardState) -> pn.FlexBox:
     """Prediction(s) (redrawn every frame); SAR, error and the compare mode's difference (on
-    the maps tick, held while playing)."""
+    the maps tick, held while playing), built once the page has shown the first prediction."""
     tick, held = "tick_maps", ("tick_maps", "playing")
 
     def pred_map(second: bool) -> pn.Column:
@@ -297,13 +297,15 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
     def error_title() -> str:
         return held_title(state, f"Error {state.run_name()} − SAR")
 
-    maps = [pred_map(False)] + ([pred_map(True)] if state.compare else [])
+    maps = [lambda: pred_map(False)] + ([lambda: pred_map(True)] if state.compare else [])
     if state.compare:
         maps.append(
-            map_panel(state, "diff", state.difference, diff_title, tick, held, state.difference)
+            lambda: map_panel(
+                state, "diff", state.difference, diff_title, tick, held, state.difference
+            )
         )
     maps.append(
-        map_panel(
+        lambda: map_panel(
             state,
             "sar",
             lambda: state.layer("sar"),
@@ -314,7 +316,7 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
         )
     )
     maps.append(
-        map_panel(
+        lambda: map_panel(
             state,
             "error",
             state.error,
@@ -325,7 +327,7 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
             pending_layer(state, lambda: state.model),
         )
     )
-    return pn.FlexBox(*maps)
+    return progressive(maps, (FRAME_WIDTH + 90, 300))  # the prediction first (progressive.py)
 
 
 def input_maps(state: DashboardState) -> pn.FlexBox:

@@ -3,9 +3,10 @@
 Everything is sampled on the SAR days of the shown season (SAR observes melt only then; the
 models are read on the same days where SAR is valid, `meltwater.evaluation.onset`). Tables: mean
 onset and freeze-up difference (model − SAR, days) and mean melt-day counts per 500 m band; a
-map of the selected model's onset difference. The season's timing is computed once per process
-(reading its SAR days: ~1 s); a day step within the season redraws nothing, a model change only
-the map's data and the bold row.
+map of the selected model's onset difference. The season's timing is read from beside the cube
+(`meltwater precompute` stores it, `summary_store.season_onset`; computed once per process when
+missing or stale); a day step within the season redraws nothing, a model change only the map's
+data and the bold row.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bokeh.palettes import RdBu11
 from bokeh.plotting import figure
 
 from meltwater.errors import MeltwaterError
-from meltwater.evaluation.onset import season_timing, timing_by_band
+from meltwater.evaluation.onset import timing_by_band
 from meltwater_dashboard.escape import html_text, markdown_text
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.bokeh_parts import grid_image
@@ -39,11 +40,12 @@ TABLES = {
 
 
 def timing(state: DashboardState) -> tuple[xr.Dataset, xr.Dataset]:
-    """The shown season's per-pixel timing and its band summary, cached per process."""
+    """The shown season's per-pixel timing (stored by `meltwater precompute` beside the cube,
+    `Store.season_timing`) and its band summary, cached per process."""
     store, source, year = state.store, state.source, int(state.year)
 
     def compute() -> tuple[xr.Dataset, xr.Dataset]:
-        t = season_timing(store.get_cube(source), year, state.models)
+        t = store.season_timing(source, year)
         return t, timing_by_band(t, store.get_cube(source)["dem"].values)
 
     return pn.state.as_cached(f"meltwater-onset-{id(store)}-{source}-{year}", compute)

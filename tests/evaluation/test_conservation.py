@@ -108,3 +108,25 @@ def test_grid_mismatch_is_named():
         c.mar_cells(np.zeros((1, 5, 5)), LAND)
     with pytest.raises(GridMismatchError, match="values"):
         c.cell_means(np.zeros((5, 5)), np.zeros((6, 6), int))
+
+
+def test_a_cell_index_gives_the_same_means_counts_and_image():
+    """The dashboard's prepared index (a sparse cell × pixel matrix) is the labels' answer."""
+    _, cells = day()
+    index = c.CellIndex(cells)
+    values = np.arange(36, dtype=np.float32).reshape(6, 6) / 36
+    values[2, 3] = np.nan
+    mask = np.ones((6, 6), bool)
+    mask[:, 4] = False
+    for m in (None, mask):
+        plain, counts = c.cell_means(values, cells, m)
+        fast, fast_counts = c.cell_means(values, index, m)
+        np.testing.assert_allclose(fast, plain)
+        np.testing.assert_array_equal(fast_counts, counts)
+    labels = cells[cells >= 0]
+    by_hand = [np.nanmean(values[(cells == k)]) for k in range(labels.max() + 1)]
+    np.testing.assert_allclose(c.cell_means(values, index)[0], by_hand, rtol=1e-6)
+    img = c.cell_image(np.array([1.0, 2.0, 3.0, 4.0]), index)
+    np.testing.assert_array_equal(img, c.cell_image(np.array([1.0, 2.0, 3.0, 4.0]), cells))
+    with pytest.raises(GridMismatchError, match="not on the cells' grid"):
+        c.cell_means(np.zeros((5, 5)), index)

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
+from scipy.sparse import csr_array
 
 from meltwater.data.cube import day_map
 from meltwater.errors import GridMismatchError, InvalidArgumentError
@@ -38,6 +39,8 @@ from meltwater.models.baselines.pmw_threshold import PmwThreshold, winter_tb
 from meltwater.schema import pred_var
 
 __all__ = [
+    "CellIndex",
+    "Cells",
     "MAR_BRIGHTNESS",
     "MAR_GAMMA",
     "MIN_SAR_COVER",
@@ -99,8 +102,33 @@ def mar_cells(mar: np.ndarray, land: np.ndarray) -> np.ndarray:
     return np.where(land, labels, -1).astype(np.int64)
 
 
+class CellIndex:
+    """`mar_cells` labels and a sparse (cell × pixel) matrix of them, built once per grid: a
+    map's cell means are then two sparse products (~1.6 ms on the demo grid, ~7 ms with
+    ``np.bincount``), for the dashboard's day step and the season curve.
+
+    Args:
+        cells: `mar_cells` labels (-1 off land).
+    """
+
+    def __init__(self, cells: np.ndarray):
+        self.labels = np.asarray(cells)
+        flat = self.labels.ravel()
+        pix = np.flatnonzero(flat >= 0)
+        self.size = int(flat.max()) + 1 if pix.size else 0
+        ones = np.ones(pix.size)
+        self.matrix = csr_array((ones, (flat[pix], pix)), shape=(self.size, flat.size))
+
+
+Cells = np.ndarray | CellIndex  # labels, or labels with their matrix
+
+
+def _index(cells: Cells) -> CellIndex:
+    return cells if isinstance(cells, CellIndex) else CellIndex(cells)
+
+
 def cell_means(
-    values: np.ndarray, cells: np.ndarray, mask: np.ndarray | None = None
+    values: np.ndarray, cells: Cells, mask: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean of ``values`` per cell over the finite pixels of ``mask`` (default: all).
 
@@ -108,24 +136,24 @@ def cell_means(
         ``(means, counts)`` indexed by cell label (``cells.max() + 1`` long); NaN where a
         cell has no such pixel.
     """
+    index = _index(cells)
     v = np.asarray(values, dtype=np.float64)
-    if v.shape != cells.shape:
-        raise GridMismatchError(f"values {v.shape} are not on the cells' grid {cells.shape}")
-    use = (cells >= 0) & np.isfinite(v)
+    if v.shape != index.labels.shape:
+        raise GridMismatchError(f"values {v.shape} are not on the cells' grid {index.labels.shape}")
+    use = np.isfinite(v)
     if mask is not None:
         use &= np.asarray(mask, bool)
-    n = int(cells.max()) + 1
-    bins = np.where(cells >= 0, cells, n).ravel()  # off land: one extra bin, dropped
-    counts = np.bincount(bins, weights=use.ravel(), minlength=n + 1)[:n].astype(np.int64)
-    sums = np.bincount(bins, weights=np.where(use, v, 0.0).ravel(), minlength=n + 1)[:n]
+    counts = np.rint(index.matrix @ use.ravel().astype(np.float64)).astype(np.int64)
+    sums = index.matrix @ np.where(use, v, 0.0).ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / counts, np.nan), counts
 
 
-def cell_image(values: np.ndarray, cells: np.ndarray) -> np.ndarray:
+def cell_image(values: np.ndarray, cells: Cells) -> np.ndarray:
     """Per-cell ``values`` painted back onto the grid (NaN off land), float32."""
+    labels = cells.labels if isinstance(cells, CellIndex) else np.asarray(cells)
     v = np.append(np.asarray(values, dtype=np.float32), np.float32(np.nan))
-    return v[np.where(cells >= 0, cells, v.size - 1)]
+    return v[np.where(labels >= 0, labels, v.size - 1)]
 
 
 def mar_melt(
@@ -150,7 +178,7 @@ def day_conservation(
     preds: Mapping[str, np.ndarray],
     wa1: np.ndarray,
     pmw: np.ndarray,
-    cells: np.ndarray,
+    cells: Cells,
     sar: np.ndarray | None = None,
     sar_valid: np.ndarray | None = None,
     mapping: tuple[float, float] = (MAR_BRIGHTNESS, MAR_GAMMA),
@@ -161,7 +189,7 @@ def day_conservation(
         preds: model name → ``(y, x)`` melt fraction.
         wa1: ``(y, x)`` raw MAR WA1; its cell means are mapped by `mar_melt`.
         pmw: ``(y, x)`` PMW melt (`pmw_melt`).
-        cells: `mar_cells` labels.
+        cells: `mar_cells` labels (or their `CellIndex`).
         sar: the day's SAR melt fraction (None: not a SAR day).
         sar_valid: where ``sar`` is valid (default: where finite).
         mapping: brightness and gamma of `mar_melt`.
@@ -171,6 +199,7 @@ def day_conservation(
         without SAR or below `MIN_SAR_COVER`), ``pixels`` (land pixels), ``res_mar`` and
         ``res_pmw`` (model, cell) = model − MAR / PMW, ``sar_res_mar`` = SAR − MAR.
     """
+    cells = _index(cells)  # the matrix once for the day's maps
     names = list(preds)
     model = np.stack([cell_means(preds[m], cells)[0] for m in names]) if names else None
     wa1_c, pixels = cell_means(wa1, cells)
@@ -230,7 +259,7 @@ def read_day(
     cube: xr.Dataset,
     date: pd.Timestamp | str,
     models: Sequence[str],
-    cells: np.ndarray,
+    cells: Cells,
     winter: np.ndarray | None = None,
 ) -> xr.Dataset:
     """`day_conservation` of one cube day (SAR included on its SAR days).
@@ -248,10 +277,11 @@ def read_day(
 
 
 def season_residuals(
-    cube: xr.Dataset, days: Sequence[pd.Timestamp], models: Sequence[str], cells: np.ndarray
+    cube: xr.Dataset, days: Sequence[pd.Timestamp], models: Sequence[str], cells: Cells
 ) -> xr.Dataset:
     """`domain_residuals` of each of ``days``: a Dataset of ``(time,)`` variables."""
     winters = {y: winter_tb(cube, y) for y in sorted({pd.Timestamp(t).year for t in days})}
+    cells = _index(cells)
     rows = [
         domain_residuals(read_day(cube, t, models, cells, winters[pd.Timestamp(t).year]))
         for t in days

@@ -6,6 +6,10 @@ of the cube's source fingerprint and the attributes of its ``pred_*`` variables 
 days done), so a rebuilt cube or new predictions make the stored summary stale and it is
 recomputed. `meltwater precompute` writes them; the dashboard only reads them (it computes a
 missing or stale one in memory: data flows one way, DESIGN.md).
+
+The season's melt onset / freeze-up maps (`onset.season_timing`, ~1 s a season: it reads every
+SAR day of the season) are kept the same way in ``<cube stem>.summary/onset_<year>.nc``
+(`season_onset`), so the dashboard's Onset tab only reads them.
 """
 
 from __future__ import annotations
@@ -13,19 +17,27 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from meltwater.atomic import atomic_path
 from meltwater.data.reads import read_netcdf
 from meltwater.errors import CorruptDataError
+from meltwater.evaluation.metrics import BINARY_THRESHOLD
+from meltwater.evaluation.onset import TIMING_VARS, season_timing
 from meltwater.evaluation.summaries import daily_summary, models_in
 from meltwater.schema import pred_var
 
 __all__ = [
+    "ONSET_VERSION",
     "SUMMARY_VERSION",
+    "onset_path",
+    "season_onset",
     "season_summary",
     "summary_key",
     "summary_path",
@@ -37,6 +49,10 @@ log = logging.getLogger(__name__)
 SUMMARY_VERSION = 2
 """Schema version of `summaries.daily_summary`, part of the key: a new variable makes stored
 summaries stale (2: ``valid_melt_area_km2``)."""
+
+
+ONSET_VERSION = 1
+"""Schema version of `onset.season_timing` as stored (float32 days, int16 counts)."""
 
 
 def summary_key(cube: xr.Dataset) -> str:
@@ -60,6 +76,37 @@ def _season(cube: xr.Dataset, year: int) -> pd.DatetimeIndex:
     return times[times.year == int(year)]
 
 
+def _stored(
+    path: Path | None,
+    key: str,
+    compute: Callable[[], xr.Dataset],
+    write: bool,
+    what: str,
+    encoding: dict[str, dict[str, Any]] | None = None,
+) -> xr.Dataset:
+    """The dataset stored at ``path`` when its key is ``key``, else ``compute()`` (written there
+    atomically with ``write``; a read-only data folder only costs the cache)."""
+    if path is not None and path.is_file():
+        try:
+            stored = read_netcdf(path, what)
+        except CorruptDataError:
+            if not write:  # a reader names the damaged file; precompute writes it again
+                raise
+            log.warning("%s %s is damaged: computing it again", what, path)
+        else:
+            if stored.attrs.get("summary_key") == key:
+                return stored
+    ds = compute()
+    ds.attrs["summary_key"] = key
+    if path is not None and write:
+        try:
+            with atomic_path(path) as tmp:
+                ds.to_netcdf(tmp, encoding=encoding)
+        except OSError as e:
+            log.warning("%s not stored at %s: %s", what, path, e)
+    return ds
+
+
 def season_summary(
     cube: xr.Dataset,
     year: int,
@@ -76,37 +123,67 @@ def season_summary(
         CorruptDataError: the stored summary is damaged and ``write`` is off (with ``write`` it
             is computed and stored again).
     """
-    key = summary_key(cube)
     path = summary_path(cube_path, year) if cube_path is not None else None
-    if path is not None and path.is_file():
-        try:
-            stored = read_netcdf(path, "season summary")
-        except CorruptDataError:
-            if not write:  # a reader names the damaged file; precompute writes it again
-                raise
-            log.warning("season summary %s is damaged: computing it again", path)
-        else:
-            if stored.attrs.get("summary_key") == key:
-                return stored
-    ds = daily_summary(cube, dates=_season(cube, year), progress=progress)
-    ds.attrs["summary_key"] = key
-    if path is not None and write:
-        try:
-            with atomic_path(path) as tmp:
-                ds.to_netcdf(tmp)
-        except OSError as e:
-            log.warning("season summary not stored at %s: %s", path, e)
-    return ds
+
+    def compute() -> xr.Dataset:
+        return daily_summary(cube, dates=_season(cube, year), progress=progress)
+
+    return _stored(path, summary_key(cube), compute, write, "season summary")
+
+
+def onset_path(cube_path: Path | str, year: int) -> Path:
+    """Where the onset / freeze-up timing of ``year`` of the cube at ``cube_path`` is kept."""
+    return summary_path(cube_path, year).with_name(f"onset_{int(year)}.nc")
+
+
+def season_onset(
+    cube: xr.Dataset,
+    year: int,
+    cube_path: Path | str | None = None,
+    *,
+    write: bool = False,
+    threshold: float = BINARY_THRESHOLD,
+) -> xr.Dataset:
+    """`onset.season_timing` of every model of the cube in season ``year``: read from beside
+    ``cube_path`` when current (same source, predictions and threshold), else computed, and
+    with ``write`` stored there (onset / freeze-up as float32 days, counts as int16, zlib).
+
+    Raises:
+        CubeError: the season has no SAR scene.
+        CorruptDataError: the stored file is damaged and ``write`` is off.
+    """
+    path = onset_path(cube_path, year) if cube_path is not None else None
+    blob = json.dumps([summary_key(cube), "onset", ONSET_VERSION, threshold]).encode()
+    key = hashlib.sha256(blob).hexdigest()
+
+    def compute() -> xr.Dataset:
+        t = season_timing(cube, year, models_in(cube), threshold)
+        return t.assign(
+            onset=t.onset.astype("float32"),
+            freeze=t.freeze.astype("float32"),
+            melt_days=t.melt_days.astype("int16"),
+            observed_days=t.observed_days.astype("int16"),
+        )
+
+    encoding = {v: {"zlib": True, "complevel": 4} for v in TIMING_VARS}
+    return _stored(path, key, compute, write, "onset timing", encoding)
 
 
 def write_season_summaries(cube_path: Path | str, *, progress: bool = True) -> list[Path]:
-    """Compute and store the summary of every season of the cube at ``cube_path``."""
+    """Compute and store the summary and the onset timing (seasons with SAR scenes) of every
+    season of the cube at ``cube_path``; returns the paths."""
     from meltwater.data.cube import open_cube
 
     cube = open_cube(cube_path)
     if not models_in(cube):
         return []
-    years = sorted({int(y) for y in pd.DatetimeIndex(cube.time.values).year})
+    times = pd.DatetimeIndex(cube.time.values)
+    years = sorted({int(y) for y in times.year})
+    paths = []
     for year in years:
         season_summary(cube, year, cube_path, write=True, progress=progress)
-    return [summary_path(cube_path, y) for y in years]
+        paths.append(summary_path(cube_path, year))
+        if np.asarray(cube["has_sar"].values, bool)[times.year == year].any():
+            season_onset(cube, year, cube_path, write=True)
+            paths.append(onset_path(cube_path, year))
+    return paths

@@ -1,0 +1,33 @@
+"""Pages that show their first view at once and build the rest once the browser has loaded it.
+
+A served session is built in one server thread before its page can show anything; 30 sessions
+opened together wait for each other's builds. `progressive` builds only the first view of a
+row (the prediction map) while the session is created and the others in `pn.state.onload`,
+i.e. after the browser has drawn the page: a class sees an interactive map first and the other
+maps a moment later. Outside a server (tests, notebooks) every view is built at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import panel as pn
+
+__all__ = ["progressive"]
+
+
+def progressive(
+    builders: Sequence[Callable[[], pn.viewable.Viewable]], size: tuple[int, int]
+) -> pn.FlexBox:
+    """A FlexBox of ``builders``' views: the first built now, the others when the page has
+    loaded, each shown meanwhile as a loading placeholder of ``size`` (width, height) px."""
+    first, *rest = builders
+    width, height = size
+    box = pn.FlexBox(first(), *[pn.Spacer(width=width, height=height, loading=True) for _ in rest])
+
+    def fill() -> None:
+        box.objects = [box.objects[0], *[build() for build in rest]]
+
+    if rest:
+        pn.state.onload(fill)
+    return box
