@@ -25,6 +25,7 @@ from meltwater.evaluation.summaries import models_in
 from meltwater.schema import CHANNELS, pred_var, run_name
 from meltwater_dashboard.escape import html_text
 from meltwater_dashboard.store import Store
+from meltwater_dashboard.swipe import Swipe
 
 __all__ = ["ANALYSIS_TABS", "CHANNELS", "MONTHS", "MONTH_NAMES", "TABS", "DashboardState"]
 
@@ -103,6 +104,7 @@ class DashboardState(param.Parameterized):
         self._notices: dict[str, float] = {}
         self._ablate_ok: list[str] = []  # the last accepted ablation (a refused one reverts)
         self._last_model = ""
+        self.swipe = Swipe()  # the swipe comparison's layers and divider
         super().__init__(source=source or sources[0])
         self._load_source()
         self.param.update(**params)
@@ -285,6 +287,7 @@ class DashboardState(param.Parameterized):
         self.param.year.objects = years
         self.param.model.objects = models
         self.param.model_b.objects = models[1:] or models
+        self.swipe.set_layers(models)
         self.param.update(
             year=years[-1] if self.year not in years else self.year,
             day=0,
