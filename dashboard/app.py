@@ -11,46 +11,15 @@ from meltwater_dashboard.offline import serve_css_locally
 from meltwater_dashboard.opening import open_story
 from meltwater_dashboard.state import TABS, DashboardState
 from meltwater_dashboard.url import keep_query_raw, link_url
-from meltwater_dashboard.views.ablation import ablation_panel
 from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
-from meltwater_dashboard.views.animation import animation_panel
-from meltwater_dashboard.views.context import locator_svg
 from meltwater_dashboard.views.curves import curves_tab
-from meltwater_dashboard.views.export import export_panel
-from meltwater_dashboard.views.maps import input_maps, readout, result_maps
+from meltwater_dashboard.views.maps import input_maps
 from meltwater_dashboard.views.pixel_errors import errors_tab
-from meltwater_dashboard.views.player import DayPlayer
-from meltwater_dashboard.views.tour import tour_panel
+from meltwater_dashboard.views.sidebar import sidebar
+from meltwater_dashboard.views.swipe import maps_tab
 
 TAB_TITLES = {"maps": "Maps", "inputs": "Inputs", "curves": "Curves", "errors": "Pixel errors"}
 TAB_TITLES.update({tab: title for tab, (title, _) in ANALYSIS_VIEWS.items()})
-
-
-def _sidebar(state: DashboardState) -> pn.Column:
-    w = pn.widgets
-    return pn.Column(
-        pn.pane.Markdown(
-            "## MeltwaterBench Explorer\nDaily 100 m surface meltwater, Helheim Glacier"
-        ),
-        tour_panel(state),
-        w.Select.from_param(state.param.source, label="Source"),
-        w.Select.from_param(state.param.year, label="Season"),
-        DayPlayer(state).panel(),
-        w.Select.from_param(state.param.model, label="Model"),
-        pn.Row(
-            w.Checkbox.from_param(state.param.compare, label="Compare with"),
-            w.Select.from_param(state.param.model_b, label="", width=150),
-        ),
-        ablation_panel(state),
-        pn.pane.Markdown("**Values at the pointer**"),
-        pn.pane.HTML(pn.bind(lambda *_: readout(state), state.param.hover, state.param.tick_maps)),
-        pn.pane.Str(state.param.map_detail, styles={"font-size": "12px"}),
-        pn.pane.SVG(pn.bind(lambda *_: locator_svg(state), state.param.source), width=220),
-        pn.pane.Markdown("**Export**"),
-        export_panel(state),
-        animation_panel(state),
-        width=330,
-    )
 
 
 def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn.viewable.Viewable:
@@ -61,7 +30,12 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
     """
     state = state or DashboardState()
     views = {
-        "maps": pn.bind(lambda *_: result_maps(state), state.param.source, state.param.compare),
+        "maps": pn.bind(
+            lambda *_: maps_tab(state),
+            state.param.source,
+            state.param.compare,
+            state.swipe.param.on,
+        ),
         "inputs": pn.bind(lambda *_: input_maps(state), state.param.source),
         "curves": pn.bind(lambda *_: curves_tab(state), state.param.source),
         "errors": pn.bind(lambda *_: errors_tab(state), state.param.source),
@@ -70,14 +44,18 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
         views[tab] = pn.bind(lambda *_, view=view: view(state), state.param.source)
     # lazy: a tab's views are built when it is first shown, not for every session up front
     tabs = pn.Tabs(
-        *[(TAB_TITLES[t], pn.panel(views[t], lazy=True)) for t in TABS],
+        *[
+            (TAB_TITLES[t], pn.panel(views[t], lazy=True, sizing_mode="stretch_width"))
+            for t in TABS
+        ],
         dynamic=True,
         active=TABS.index(state.tab),
+        sizing_mode="stretch_width",
     )
     tabs.param.watch(lambda e: setattr(state, "tab", TABS[e.new]), "active")
     state.param.watch(lambda e: setattr(tabs, "active", TABS.index(e.new)), "tab")
     keys = TabKeys(width=0, height=0, margin=0)
-    page = pn.Row(_sidebar(state), tabs, keys, sizing_mode="stretch_width")
+    page = pn.Row(sidebar(state), tabs, keys, sizing_mode="stretch_width")
     if sync_url:
         keep_query_raw()
         location = pn.state.location

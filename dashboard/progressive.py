@@ -17,13 +17,17 @@ __all__ = ["progressive"]
 
 
 def progressive(
-    builders: Sequence[Callable[[], pn.viewable.Viewable]], size: tuple[int, int]
-) -> pn.FlexBox:
-    """A FlexBox of ``builders``' views: the first built now, the others when the page has
-    loaded, each shown meanwhile as a loading placeholder of ``size`` (width, height) px."""
+    builders: Sequence[Callable[[], pn.viewable.Viewable]],
+    height: int,
+    container: Callable[..., pn.GridBox],
+) -> pn.GridBox:
+    """``container(*views)`` of ``builders``' views: the first built now, the others when the
+    page has loaded, each shown meanwhile as a loading placeholder ``height`` px high."""
     first, *rest = builders
-    width, height = size
-    box = pn.FlexBox(first(), *[pn.Spacer(width=width, height=height, loading=True) for _ in rest])
+    box = container(
+        first(),
+        *[pn.Spacer(height=height, sizing_mode="stretch_width", loading=True) for _ in rest],
+    )
 
     def fill() -> None:
         box.objects = [box.objects[0], *[build() for build in rest]]

@@ -28,6 +28,7 @@ from meltwater.schema import CHANNELS, pred_var, run_name
 from meltwater_dashboard.escape import html_text
 from meltwater_dashboard.live_ablation import AblationJob
 from meltwater_dashboard.store import Store
+from meltwater_dashboard.swipe import Swipe
 
 __all__ = [
     "ABLATION_POLL_MS",
@@ -131,6 +132,7 @@ class DashboardState(param.Parameterized):
         self._job: AblationJob | None = None  # the live ablation this session follows
         self._job_key: tuple = ()  # (source, day, ablation) of ``_job``
         self._job_timer: Any = None
+        self.swipe = Swipe()  # the swipe comparison's layers and divider
         super().__init__(source=source or sources[0])
         self._load_source()
         self.param.update(**params)
@@ -321,6 +323,7 @@ class DashboardState(param.Parameterized):
         self.param.year.objects = years
         self.param.model.objects = models
         self.param.model_b.objects = models[1:] or models
+        self.swipe.set_layers(models)
         self.param.update(
             year=years[-1] if self.year not in years else self.year,
             day=0,

@@ -1,5 +1,6 @@
-"""Shareable URL state: source, date, model(s), ablations, tab, region, melt threshold and tour
-step in the query string.
+"""Shareable URL state: source, date, model(s), ablations, tab, region, melt threshold, tour
+step and the swipe comparison (``swipe=<left>,<right>``, ``swipe_at=<0–100>``) in the query
+string.
 
 The URL is untrusted input. The query string is read raw (`urllib.parse`), never through
 Panel's location sync, which turns ``123``, ``true`` or ``[…]`` into numbers, booleans or JSON
@@ -40,7 +41,19 @@ __all__ = [
     "query_string",
 ]
 
-FIELDS = ("source", "date", "model", "compare", "ablate", "tab", "region", "threshold", "tour")
+FIELDS = (
+    "source",
+    "date",
+    "model",
+    "compare",
+    "ablate",
+    "tab",
+    "region",
+    "threshold",
+    "tour",
+    "swipe",
+    "swipe_at",
+)
 
 
 def parse_query(search: str) -> dict[str, str]:
@@ -76,6 +89,8 @@ def _state_values(state: DashboardState) -> dict[str, str]:
         "region": state.region,
         "threshold": "" if state.threshold == BINARY_THRESHOLD else f"{state.threshold:.2f}",
         "tour": str(state.tour) if state.tour else "",
+        "swipe": f"{sw.left},{sw.right}" if (sw := state.swipe).on else "",
+        "swipe_at": str(sw.at) if sw.on and sw.at != sw.param.at.default else "",
     }
 
 
@@ -143,6 +158,7 @@ def apply_url(state: DashboardState, values: dict[str, str], notify: bool = True
     good = [c for c in CHANNELS if c in ablate]
     if good != list(state.ablation) and (good or "ablate" in values):
         state.ablate = good
+    _apply_swipe(state, values, rejected)
     if rejected and notify:
         state.notify(notice(rejected))
     return rejected
@@ -159,6 +175,25 @@ def parse_threshold(text: str) -> float | None:
         return None
     match = np.flatnonzero(np.isclose(THRESHOLDS, value, rtol=0, atol=1e-9))
     return float(THRESHOLDS[match[0]]) if match.size else None
+
+
+def _apply_swipe(state: DashboardState, values: dict[str, str], rejected: list[str]) -> None:
+    """``swipe=<left>,<right>`` (two distinct layers the cube offers) turns the swipe frame on;
+    ``swipe_at`` is the divider's position, a whole percent 0–100."""
+    sw = state.swipe
+    swipe = values.get("swipe") or ""
+    if swipe:
+        pair = swipe.split(",")
+        if len(pair) == 2 and pair[0] != pair[1] and all(p in sw.layers for p in pair):
+            sw.param.update(left=pair[0], right=pair[1], on=True)
+        else:
+            rejected.append(f"swipe {shorten(swipe)!r}")
+    at = values.get("swipe_at") or ""
+    if at:
+        if at.isdigit() and len(at) <= 3 and int(at) <= 100:
+            sw.at = int(at)
+        else:
+            rejected.append(f"swipe_at {shorten(at)!r}")
 
 
 def _with_tour_step(
@@ -241,4 +276,5 @@ def link_url(state: DashboardState, search: str) -> BrowserUrl:
             "tour",
         ],
     )
+    state.swipe.param.watch(push, ["on", "left", "right", "at"])
     return bar

@@ -17,6 +17,7 @@ import xarray as xr
 
 from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import MONTH_NAMES, DashboardState
+from meltwater_dashboard.views.grid import PLOT_MIN_PX, responsive_grid
 
 __all__ = [
     "curves_tab",
@@ -40,9 +41,12 @@ PLOTS = {
 }
 SAR_VAR = {"melt_fraction": "sar_melt_fraction", "valid_melt_area_km2": "sar_melt_area_km2"}
 
+PLOT_HEIGHT = 280
 # Category10, spelled out so the module does not need a plotting backend at import
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
-OPTS = dict(frame_width=520, frame_height=200, show_grid=True, tools=["hover", "tap"])
+# plots fill their grid cell's width (`views.grid`) at a fixed height
+SIZE = dict(responsive=True, height=PLOT_HEIGHT, min_width=PLOT_MIN_PX)
+OPTS = dict(**SIZE, show_grid=True, tools=["hover", "tap"])
 
 
 def summary_frame(state: DashboardState) -> pd.DataFrame:
@@ -147,7 +151,7 @@ def monthly_plot(state: DashboardState, var: str) -> hv.Overlay:
         layers.append(hv.HLine(0).opts(color="grey"))
     title = f"{label.capitalize()} on SAR days, {state.year}"
     return hv.Overlay(layers).opts(
-        hv.opts.Curve(frame_width=520, frame_height=200, show_grid=True),
+        hv.opts.Curve(**SIZE, show_grid=True),
         hv.opts.Scatter(tools=["hover"]),
         hv.opts.Overlay(title=title, legend_position="right"),
     )
@@ -169,7 +173,7 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
         sday = res["season_day_bias"].sel(model=m).to_series().dropna()
         layers["season_day"].append(named_series(sday, "season_day", vdim, str(m), color, 0)[0])
     split = res.attrs.get("split", "test")
-    opts = dict(frame_width=520, frame_height=200, show_grid=True, legend_position="right")
+    opts = dict(**SIZE, show_grid=True, legend_position="right")
     month = (hv.Overlay(layers["month"]) * hv.HLine(0).opts(color="grey")).opts(
         hv.opts.Overlay(title=f"Monthly bias, {split} split, all years", **opts),
         hv.opts.Scatter(size=6, tools=["hover"]),
@@ -194,8 +198,12 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
     return pn.Column(
         pn.pane.Markdown(f"**Evaluation on the {split} split** (`meltwater evaluate`, mean ± std)"),
         pn.pane.DataFrame(table, max_width=700),
-        pn.pane.HoloViews(month),
-        pn.pane.HoloViews(sday),
+        responsive_grid(
+            pn.pane.HoloViews(month, sizing_mode="stretch_width"),
+            pn.pane.HoloViews(sday, sizing_mode="stretch_width"),
+            min_px=PLOT_MIN_PX,
+        ),
+        sizing_mode="stretch_width",
     )
 
 
@@ -213,11 +221,16 @@ def _day_table(state: DashboardState) -> pd.DataFrame:
 
 
 def curves_tab(state: DashboardState) -> pn.layout.Panel:
-    """Tab with the season curves, the monthly bias and the current day's metrics."""
-    plots = [pn.pane.HoloViews(season_plot(state, var), linked_axes=True) for var in PLOTS]
+    """Tab with the season curves, the monthly bias and the current day's metrics; the plots
+    in a grid whose column count follows the width (`views.grid`)."""
+    stretch = dict(sizing_mode="stretch_width")
+    plots = [
+        pn.pane.HoloViews(season_plot(state, var), linked_axes=True, **stretch) for var in PLOTS
+    ]
     monthly = [
         pn.pane.HoloViews(
-            pn.bind(lambda *_, v=var: monthly_plot(state, v), state.param.source, state.param.year)
+            pn.bind(lambda *_, v=var: monthly_plot(state, v), state.param.source, state.param.year),
+            **stretch,
         )
         for var in ("bias", "melt_fraction")
     ]
@@ -230,7 +243,7 @@ def curves_tab(state: DashboardState) -> pn.layout.Panel:
         pn.pane.Markdown("**Metrics of the shown day vs SAR**"),
         table,
         pn.pane.Markdown("Click a curve plot to jump to that day."),
-        *plots,
-        *monthly,
-        pn.bind(lambda *_: results_section(state), state.param.source),
+        responsive_grid(*plots, *monthly, min_px=PLOT_MIN_PX),
+        pn.panel(pn.bind(lambda *_: results_section(state), state.param.source), **stretch),
+        **stretch,
     )

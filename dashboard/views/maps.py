@@ -18,6 +18,7 @@ from collections.abc import Callable
 import holoviews as hv
 import numpy as np
 import panel as pn
+from bokeh.models import CustomJS
 from holoviews.operation.datashader import regrid
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
@@ -27,6 +28,7 @@ from meltwater_dashboard.live import LiveRaster, Windowed
 from meltwater_dashboard.progressive import progressive
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.context import map_context
+from meltwater_dashboard.views.grid import MAP_MIN_PX, responsive_grid
 
 __all__ = [
     "STYLES",
@@ -57,15 +59,45 @@ STYLES: dict[str, tuple[str, str, str, tuple[float, float]]] = {
     "bias": ("Per-pixel mean bias vs SAR", "melt fraction", "RdBu_r", (-0.6, 0.6)),
 }
 BASE_PIXELS = 800
-FRAME_WIDTH = 380
+FRAME_WIDTH = 380  # a first guess of the frame's width, before the browser reports its size
+# the plot fills its cell's width (Bokeh "stretch_width"); `keep_frame_aspect` sets its height
 MAP_OPTS = dict(
-    frame_width=FRAME_WIDTH,
-    data_aspect=1,
+    responsive=True,
+    min_width=MAP_MIN_PX,
+    toolbar="above",
     colorbar=True,
     tools=["hover", "tap"],
     xformatter="%.0f",
     yformatter="%.0f",
 )
+
+
+DECORATION_PX = 90  # toolbar above, x axis below the frame: a first guess, the browser corrects it
+EVENT = "change:inner_width"
+FRAME_ASPECT_JS = """
+const extra = plot.outer_height - plot.inner_height
+const height = Math.round(plot.inner_width / aspect) + extra
+if (plot.inner_width > 0 && Math.abs(plot.height - height) > 1) {
+  plot.height = height
+}
+"""
+
+
+def keep_frame_aspect(aspect: float) -> Callable:
+    """Plot hook: the plot's height follows its frame's width so that the frame (the map's
+    data area) keeps ``aspect`` (width / height) whatever width the page gives the plot; Bokeh's
+    own ``aspect_ratio`` would hold the whole figure's, colour bar and axes included."""
+
+    def hook(plot, element) -> None:  # runs on every render of the plot: attach once
+        fig = plot.state
+        if any(cb.tags == ["frame-aspect"] for cb in fig.js_property_callbacks.get(EVENT, [])):
+            return
+        code = CustomJS(
+            args={"plot": fig, "aspect": aspect}, code=FRAME_ASPECT_JS, tags=["frame-aspect"]
+        )
+        fig.js_on_change("inner_width", code)
+
+    return hook
 
 
 # maps whose low values fade out so the hillshade shows where there is no melt / no error
@@ -193,8 +225,16 @@ def map_view(
     if windowed is not None:
         streams += [hv.streams.RangeXY(), hv.streams.PlotSize()]
     dmap = hv.DynamicMap(image, streams=streams)
-    hooks = [live.attach, map_context(state).draw]
-    raster = regrid(dmap).opts(cmap=palette(key), clim=clim, clabel=unit, hooks=hooks, **MAP_OPTS)
+    left, bottom, right, top = g.bounds
+    aspect = (right - left) / (top - bottom)
+    raster = regrid(dmap).opts(
+        cmap=palette(key),
+        clim=clim,
+        clabel=unit,
+        hooks=[live.attach, map_context(state).draw, keep_frame_aspect(aspect)],
+        height=round(FRAME_WIDTH / aspect) + DECORATION_PX,
+        **MAP_OPTS,
+    )
     if tick:
         state.param.watch(lambda e: live.push(e.new), tick)
     overlay = hillshade_layer(state) * raster * pixel_marker(state)
@@ -240,8 +280,8 @@ def map_panel(
     text = pn.bind(lambda *_: bold(), *deps) if deps else bold()
     heading = pn.pane.HTML(text, margin=(0, 10))
     view = map_view(state, key, getter, tick, reader, extra)
-    plot = pn.pane.HoloViews(view, linked_axes=True, margin=(0, 4))
-    return pn.Column(heading, plot)
+    plot = pn.pane.HoloViews(view, linked_axes=True, margin=(0, 4), sizing_mode="stretch_width")
+    return pn.Column(heading, plot, sizing_mode="stretch_width")
 
 
 def pending_layer(state: DashboardState, model: Callable[[], str]) -> hv.DynamicMap:
@@ -261,7 +301,7 @@ def held_title(state: DashboardState, text: str, note: str = "") -> str:
     return f"{text} — {state.maps_date}{note}{held}"
 
 
-def result_maps(state: DashboardState) -> pn.FlexBox:
+def result_maps(state: DashboardState) -> pn.GridBox:
     """Prediction(s) (redrawn every frame); SAR, error and the compare mode's difference (on
     the maps tick, held while playing), built once the page has shown the first prediction."""
     tick, held = "tick_maps", ("tick_maps", "playing")
@@ -327,10 +367,11 @@ def result_maps(state: DashboardState) -> pn.FlexBox:
             pending_layer(state, lambda: state.model),
         )
     )
-    return progressive(maps, (FRAME_WIDTH + 90, 300))  # the prediction first (progressive.py)
+    # the prediction first, the other maps once the page has loaded (progressive.py)
+    return progressive(maps, 300, responsive_grid)
 
 
-def input_maps(state: DashboardState) -> pn.FlexBox:
+def input_maps(state: DashboardState) -> pn.GridBox:
     """The four model inputs of the day (the DEM is static)."""
     tick = "tick_inputs"
 
@@ -354,7 +395,7 @@ def input_maps(state: DashboardState) -> pn.FlexBox:
         lambda: "Elevation (DEM)",
         reader=lambda win: state.store.window(state.source, "dem", "", win),
     )
-    return pn.FlexBox(*panes, dem)
+    return responsive_grid(*panes, dem)
 
 
 def readout(state: DashboardState) -> str:

@@ -10,6 +10,7 @@ import panel as pn
 from meltwater.schema import pred_var
 from meltwater_dashboard.state import MONTH_NAMES, MONTHS, DashboardState
 from meltwater_dashboard.views.curves import named_series
+from meltwater_dashboard.views.grid import responsive_grid
 from meltwater_dashboard.views.maps import STYLES, map_panel
 
 __all__ = ["error_maps", "errors_tab", "pixel_frame", "pixel_plot"]
@@ -22,7 +23,7 @@ def _pixel_errors(state: DashboardState):
     return state.store.pixel_errors(state.source, state.model, int(state.year), months)
 
 
-def error_maps(state: DashboardState) -> pn.FlexBox:
+def error_maps(state: DashboardState) -> pn.GridBox:
     """Per-pixel MAE and mean bias of the selected model over the selected months."""
 
     def title(kind: str):
@@ -39,7 +40,7 @@ def error_maps(state: DashboardState) -> pn.FlexBox:
 
         return values
 
-    return pn.FlexBox(
+    return responsive_grid(
         *[map_panel(state, k, getter(k), title(k), "tick_errors") for k in ("mae", "bias")]
     )
 

@@ -8,7 +8,7 @@ from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.tour import INPUTS_HELP, TOUR
 from meltwater_dashboard.url import apply_url
 
-__all__ = ["go_to_step", "tour_panel"]
+__all__ = ["go_to_step", "inputs_help", "tour_panel"]
 
 
 def go_to_step(state: DashboardState, n: int) -> None:
@@ -26,9 +26,18 @@ def _text(n: int) -> str:
     return f"**Step {n} of {len(TOUR)}: {step.title}**\n\n{step.text}"
 
 
+def inputs_help() -> pn.Card:
+    """A collapsed card that explains every input."""
+    return pn.Card(
+        pn.pane.Markdown(INPUTS_HELP, sizing_mode="stretch_width"),
+        title="What are the inputs?",
+        collapsed=True,
+        sizing_mode="stretch_width",
+    )
+
+
 def tour_panel(state: DashboardState) -> pn.Column:
-    """*Guided tour* (or *Back* / *Next* / *End tour* with the step's text) and a collapsed card
-    that explains every input."""
+    """*Guided tour*, or *Back* / *Next* / *End tour* with the step's text."""
     w = pn.widgets
     start = w.Button(label="Guided tour", color="primary", variant="outline")
     back = w.Button(label="◀ Back", width=80)
@@ -50,10 +59,4 @@ def tour_panel(state: DashboardState) -> pn.Column:
     text = pn.pane.Markdown(pn.bind(_text, state.param.tour), sizing_mode="stretch_width")
     state.param.watch(sync, "tour")
     sync()
-    help_card = pn.Card(
-        pn.pane.Markdown(INPUTS_HELP, sizing_mode="stretch_width"),
-        title="What are the inputs?",
-        collapsed=True,
-        sizing_mode="stretch_width",
-    )
-    return pn.Column(start, controls, text, help_card, sizing_mode="stretch_width")
+    return pn.Column(start, controls, text, sizing_mode="stretch_width")

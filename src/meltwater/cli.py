@@ -351,6 +351,7 @@ def _setup_precompute(sub: argparse._SubParsersAction) -> None:
         choices=["train", "val", "test"],
         help="only the days of this split (default: every day; with --years, both)",
     )
+    p.add_argument(
         "--scheduler",
         default=None,
         help="run on dask.distributed: 'local' (a LocalCluster of --workers processes) or a "

@@ -44,3 +44,25 @@ def store(unet):
 @pytest.fixture
 def state(store):
     return DashboardState(source="toy", store=store, year=2019)
+
+
+class Toasts:
+    """Stands in for ``pn.state.notifications``: records what the page would render."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+
+    def warning(self, msg: str, duration: int = 0) -> None:
+        self.shown.append(msg)
+
+    error = warning
+
+
+@pytest.fixture
+def toasts(monkeypatch):
+    import panel as pn
+
+    t = Toasts()
+    monkeypatch.setattr(pn.state, "_notification", t, raising=False)
+    monkeypatch.setattr(type(pn.state), "notifications", property(lambda self: t))
+    return t

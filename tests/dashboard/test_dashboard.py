@@ -256,7 +256,7 @@ def test_results_file_section(state, tmp_path, monkeypatch):
     section = results_section(state)
     table = section[1].object
     assert table.loc["mar_interp", "mae"] == "0.500 ± 0.100"
-    month = section[2].object
+    month = section[2][0].object  # the first plot of the grid
     curve = next(c for c in month.traverse(lambda e: e, [hv.Curve]) if c.label == "mar_interp")
     assert list(curve.dimension_values(1)) == [0.2, 0.0]
     assert list(curve.dimension_values(0)) == ["Jun", "Sep"]

@@ -16,28 +16,6 @@ from meltwater_dashboard.views.ablation import ablation_panel
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
-class Toasts:
-    """Stands in for ``pn.state.notifications``: records what the page would render."""
-
-    def __init__(self) -> None:
-        self.shown: list[str] = []
-
-    def warning(self, msg: str, duration: int = 0) -> None:
-        self.shown.append(msg)
-
-    error = warning
-
-
-@pytest.fixture
-def toasts(monkeypatch):
-    import panel as pn
-
-    t = Toasts()
-    monkeypatch.setattr(pn.state, "_notification", t, raising=False)
-    monkeypatch.setattr(type(pn.state), "notifications", property(lambda self: t))
-    return t
-
-
 @pytest.fixture
 def state():
     return DashboardState(source="toy", store=Store({"toy": make_toy_cube()}), year=2019)

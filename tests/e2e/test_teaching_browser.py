@@ -37,7 +37,9 @@ def test_animation_downloads_a_gif_of_the_season(page, served, shots):
     page.goto(f"{url}?model=unet")  # not the opening story: no compare
     wait_maps(page, 3)
     state = states[-1]
-    page.locator("input[type=checkbox]").nth(1).click()  # after "Compare with"
+    page.get_by_role("button", name="Export", exact=True).click()  # the group starts folded
+    page.get_by_role("button", name="Animation", exact=True).wait_for(timeout=10_000)
+    page.locator("input[type=checkbox]").nth(1).click()  # after "Compare with": side by side
     page.wait_for_timeout(500)
     with page.expect_download(timeout=60_000) as info:
         page.get_by_text("Animation", exact=True).click()
