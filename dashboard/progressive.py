@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import panel as pn
+from panel.pane.holoviews import link_axes
 
 __all__ = ["progressive"]
 
@@ -31,6 +32,11 @@ def progressive(
 
     def fill() -> None:
         box.objects = [box.objects[0], *[build() for build in rest]]
+        # Panel links the axes of HoloViews panes when a page is rendered; views added to a
+        # rendered page are linked here (shared pan/zoom), on this session's root only
+        for view, root, doc, _ in list(pn.state._views.values()):
+            if doc is pn.state.curdoc:
+                link_axes(view, root)
 
     if rest:
         pn.state.onload(fill)

@@ -181,6 +181,6 @@ def test_live_ablation_is_refused_against_another_models_stored_prediction(micro
     monkeypatch.setattr(store, "unet", lambda source: Live("b"))
     with pytest.raises(MixedModelsError, match=r"holds the predictions of unet:small:a{16}.*"
                        r"live model is unet:small:b{16}.* live ablation"):  # fmt: skip
-        store._unet_predict("micro", cube, DAYS[0], ("dem",))
+        store.ablation_job("micro", str(DAYS[0].date()), ("dem",))
     monkeypatch.setattr(store, "unet", lambda source: Live("a"))
-    assert store._unet_predict("micro", cube, DAYS[0], ("dem",)).shape == (8, 12)
+    assert store._checked_unet("micro").meta.weights_sha256 == "a" * 16
