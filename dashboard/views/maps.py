@@ -75,9 +75,14 @@ MAP_OPTS = dict(
 DECORATION_PX = 90  # toolbar above, x axis below the frame: a first guess, the browser corrects it
 EVENT = "change:inner_width"
 FRAME_ASPECT_JS = """
+// only while the map shows its whole extent: a new height re-renders the map and would lose a
+// zoomed view (the first width seen is the full view's)
+const xr = plot.x_range
+if (xr._mw_full === undefined) { xr._mw_full = xr.end - xr.start }
+const zoomed = (xr.end - xr.start) < 0.999 * xr._mw_full
 const extra = plot.outer_height - plot.inner_height
 const height = Math.round(plot.inner_width / aspect) + extra
-if (plot.inner_width > 0 && Math.abs(plot.height - height) > 1) {
+if (!zoomed && plot.inner_width > 0 && Math.abs(plot.height - height) > 1) {
   plot.height = height
 }
 """

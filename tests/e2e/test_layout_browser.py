@@ -68,7 +68,7 @@ def test_maps_fill_the_width_keep_their_aspect_and_pan_together(page, served, wi
     assert not external, external
 
 
-def _canvas_box(page, i: int) -> dict:
+def _canvas_box(page, i: int) -> dict | None:
     return page.locator(".bk-Canvas").nth(i).bounding_box()
 
 
@@ -131,11 +131,14 @@ def test_swipe_shows_one_layer_each_side_of_the_dragged_divider(page, served, sh
     )
     wait_maps(page, 2)
     divider = page.locator(".swipe-container .slider")
-    frame = page.locator(".swipe-container").bounding_box()
-    fig = _canvas_box(page, 0)
 
     def sides(at: int) -> tuple[float, float]:
-        """Blue share left and right of the divider at ``at`` % (inside the map frame)."""
+        """Blue share left and right of the divider at ``at`` % (inside the map frame), with
+        the frame measured with the screenshot (a layer change redraws it); (0, 1) while the
+        frame is being redrawn."""
+        frame, fig = page.locator(".swipe-container").bounding_box(), _canvas_box(page, 0)
+        if frame is None or fig is None:
+            return 0.0, 1.0
         shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
         x = frame["x"] + frame["width"] * at / 100
         y0, y1 = fig["y"] + 0.3 * fig["height"], fig["y"] + 0.7 * fig["height"]
@@ -149,7 +152,7 @@ def test_swipe_shows_one_layer_each_side_of_the_dragged_divider(page, served, sh
     assert state.swipe.at == 50
     assert until(page, lambda: shows(50)), sides(50)  # once the new layers are drawn
     # drag the divider to 70 %: the left layer now reaches further right
-    box = divider.bounding_box()
+    box, frame = divider.bounding_box(), page.locator(".swipe-container").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(frame["x"] + 0.7 * frame["width"], box["y"] + box["height"] / 2, steps=8)
