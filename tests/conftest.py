@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -41,6 +42,14 @@ def tiny_source(tiny_data_root):
 def tiny_cube(tiny_source):
     """The tiny demo's analysis cube, opened lazily. Treat as read-only."""
     return open_cube(tiny_source)
+
+
+@pytest.fixture
+def cube_copy(tiny_source, tmp_path):
+    """A writable copy of the tiny demo's cube (for tests that precompute into it)."""
+    dst = tmp_path / "demo.zarr"
+    shutil.copytree(tiny_source.cube_path, dst)
+    return dst
 
 
 def pytest_collection_modifyitems(config, items):

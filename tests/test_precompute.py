@@ -27,13 +27,6 @@ def models_dir(tiny_cube, tmp_path_factory):
     return write_small_registry(tmp_path_factory.mktemp("models"), tiny_cube, SMALL)
 
 
-@pytest.fixture
-def cube_copy(tiny_source, tmp_path):
-    dst = tmp_path / "demo.zarr"
-    shutil.copytree(tiny_source.cube_path, dst)
-    return dst
-
-
 def _days(cube, n=6):
     """The first ``n`` days of the cube: a mix of SAR and non-SAR days."""
     return cube.indexes["time"][:n]

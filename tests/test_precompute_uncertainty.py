@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 import xarray as xr
@@ -18,13 +16,6 @@ SMALL = ModelConfig("resnet18", 3, (16, 8, 8))
 @pytest.fixture(scope="module")
 def models_dir(tiny_cube, tmp_path_factory):
     return write_small_registry(tmp_path_factory.mktemp("models"), tiny_cube, SMALL)
-
-
-@pytest.fixture
-def cube_copy(tiny_source, tmp_path):
-    dst = tmp_path / "demo.zarr"
-    shutil.copytree(tiny_source.cube_path, dst)
-    return dst
 
 
 def test_spread_on_sar_days_with_its_model_id(cube_copy, models_dir, tiny_cube):
