@@ -89,10 +89,17 @@ def test_zoom_reads_a_finer_window_and_the_ablation_shows_progress(
             if until(page, lambda: "full resolution" in state.map_detail, 1500):
                 break
         page.get_by_text("Maps read full resolution: 100 m cells").wait_for(timeout=20_000)
-        for _ in range(3):  # and a little closer
+
+        def narrow() -> bool:
+            return state.view is not None and state.view[2] - state.view[0] < 4e4
+
+        for _ in range(12):  # and closer, under 40 km wide (the page may reflow while it zooms)
+            box = canvas.bounding_box()
+            page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
             page.mouse.wheel(0, -200)
-            page.wait_for_timeout(400)
-        assert until(page, lambda: state.view is not None and state.view[2] - state.view[0] < 4e4)
+            if until(page, narrow, 1500):
+                break
+        assert narrow(), state.view
         cols = state.view[2] - state.view[0]
         assert cols < 0.5 * SHAPE[1] * 100  # a window, not the whole width
 
