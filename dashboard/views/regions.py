@@ -24,7 +24,12 @@ from bokeh.plotting import figure
 
 from meltwater.data.cube import season_day
 from meltwater.errors import MeltwaterError
-from meltwater.evaluation.regions import box_mask, predefined_regions, region_summary
+from meltwater.evaluation.regions import (
+    box_mask,
+    glacier_trunk,
+    predefined_regions,
+    region_summary,
+)
 from meltwater_dashboard.escape import html_text, markdown_text
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.bokeh_parts import grid_image, season_figure
@@ -50,7 +55,8 @@ def regions(state: DashboardState) -> dict[str, np.ndarray]:
         cube = store.get_cube(source)
         g = store.grid(source)
         spacing = (abs(float(g.ys[1] - g.ys[0])), abs(float(g.xs[1] - g.xs[0])))
-        return predefined_regions(cube["dem"].values, cube["land"].values, spacing)
+        dem, land = cube["dem"].values, cube["land"].values
+        return predefined_regions(dem, land, spacing, trunk=glacier_trunk(cube))
 
     return pn.state.as_cached(f"meltwater-regions-{id(store)}-{source}", compute)
 

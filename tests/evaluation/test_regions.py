@@ -18,7 +18,13 @@ import xarray as xr
 
 from meltwater.errors import GridMismatchError, InvalidArgumentError
 from meltwater.evaluation import metrics
-from meltwater.evaluation.regions import box_mask, predefined_regions, region_summary
+from meltwater.evaluation.regions import (
+    TRUNK,
+    box_mask,
+    glacier_trunk,
+    predefined_regions,
+    region_summary,
+)
 
 
 def hand_cube() -> xr.Dataset:
@@ -114,3 +120,23 @@ def test_bad_region_shape_is_named():
         region_summary(c, c.indexes["time"], ["a"], {"x": np.ones((3, 3), bool)})
     with pytest.raises(InvalidArgumentError, match="regions"):
         region_summary(c, c.indexes["time"], ["a"], {})
+
+
+def test_the_demo_offers_its_glacier_trunk(tiny_cube):
+    from meltwater.data.synthetic import DemoConfig, demo_terrain
+
+    trunk = glacier_trunk(tiny_cube)
+    want = demo_terrain(DemoConfig.preset("tiny")).trunk
+    assert trunk is not None and trunk.shape == want.shape
+    assert np.array_equal(trunk if tiny_cube["y"][0] > tiny_cube["y"][-1] else trunk[::-1], want)
+    land = tiny_cube["land"].values.astype(bool)
+    out = predefined_regions(tiny_cube["dem"].values, land, (100.0, 100.0), trunk=trunk)
+    assert out[TRUNK].sum() == (trunk & land).sum() > 0
+    # the trunk is a lowered channel: lower than the ice beside it at the same distance inland
+    dem = tiny_cube["dem"].values
+    assert dem[out[TRUNK]].mean() < np.median(dem[land])
+    other = tiny_cube.copy()
+    other.attrs = {k: v for k, v in tiny_cube.attrs.items() if k != "demo_metadata"}
+    assert glacier_trunk(other) is None  # the release: no trunk is guessed
+    with pytest.raises(GridMismatchError):
+        predefined_regions(dem, land, (100.0, 100.0), trunk=trunk[:-1])

@@ -3,9 +3,11 @@
 Predefined regions (`predefined_regions`): the land pixels of each 500 m elevation band (as
 the results file's bands, `meltwater.evaluation.results.elevation_bands`), named
 ``elev-<lo>-<hi>``, and the coast, ``coast-<N>km``: land pixels within N km (default 5) of an
-ocean pixel (Euclidean distance between pixel centres). A glacier trunk is not offered: the cube
-has no ice-velocity or flowline layer, and a DEM-only outline would be a guess. A box drawn on a
-map is `box_mask` (pixel centres inside ``x0, y0, x1, y1``).
+ocean pixel (Euclidean distance between pixel centres). On a demo cube (generator 3.0) the
+``glacier-trunk`` is offered too: the trunk and tributaries of the generator's own geometry
+(`glacier_trunk`, rebuilt from the config the cube records); the real release has no ice-velocity
+or flowline layer here, so no trunk is guessed for it. A box drawn on a map is `box_mask` (pixel
+centres inside ``x0, y0, x1, y1``).
 
 `region_summary` reads a list of days once for many regions: each region's mean melt fraction
 of every model and of MAR (`conservation.mar_melt`) and PMW (`conservation.pmw_melt`) over its
@@ -34,6 +36,8 @@ from meltwater.schema import pred_var
 
 __all__ = [
     "COAST_KM",
+    "TRUNK",
+    "glacier_trunk",
     "REGION_METRICS",
     "box_mask",
     "predefined_regions",
@@ -41,6 +45,7 @@ __all__ = [
 ]
 
 COAST_KM = 5.0
+TRUNK = "glacier-trunk"
 REGION_METRICS = ("mae", "bias", "accuracy")
 SIGNALS = ("sar", "mar", "pmw")
 
@@ -51,8 +56,9 @@ def predefined_regions(
     spacing_m: tuple[float, float],
     coast_km: float = COAST_KM,
     step: float = ELEVATION_STEP_M,
+    trunk: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Elevation bands and the coast as boolean ``(y, x)`` masks of land pixels.
+    """Elevation bands, the coast and (given) the glacier trunk as boolean ``(y, x)`` masks.
 
     Args:
         dem: elevation, m.
@@ -60,10 +66,11 @@ def predefined_regions(
         spacing_m: pixel size ``(dy, dx)`` in metres.
         coast_km: width of the coastal strip.
         step: band width, m.
+        trunk: the glacier trunk's mask (`glacier_trunk`), offered as ``glacier-trunk``.
 
     Returns:
-        ``{"elev-0-500": mask, ..., "coast-5km": mask}``; bands without land are left out, and
-        the coast when the grid has no ocean.
+        ``{"elev-0-500": mask, ..., "coast-5km": mask[, "glacier-trunk": mask]}``; bands
+        without land are left out, and the coast when the grid has no ocean.
     """
     land = np.asarray(land, bool)
     if np.shape(dem) != land.shape:
@@ -79,7 +86,28 @@ def predefined_regions(
     if not land.all():
         dist = ndimage.distance_transform_edt(land, sampling=spacing_m)
         out[f"coast-{coast_km:g}km"] = land & (dist <= coast_km * 1000.0)
+    if trunk is not None:
+        if np.shape(trunk) != land.shape:
+            raise GridMismatchError(f"trunk {np.shape(trunk)} and land {land.shape} differ")
+        if (land & trunk).any():
+            out[TRUNK] = land & np.asarray(trunk, bool)
     return out
+
+
+def glacier_trunk(cube: xr.Dataset) -> np.ndarray | None:
+    """The demo's glacier trunk and tributaries ``(y, x)`` in the cube's orientation, from the
+    generator config the cube records (``demo_metadata``); None for other cubes (the release,
+    an older generator) or when the recorded grid is not the cube's."""
+    from meltwater.data.synthetic import config_of, demo_terrain
+
+    meta = cube.attrs.get("demo_metadata")
+    cfg = config_of(meta) if meta else None
+    if cfg is None or tuple(cfg.shape) != (cube.sizes["y"], cube.sizes["x"]):
+        return None
+    trunk = demo_terrain(cfg).trunk
+    if float(cube["y"][0]) < float(cube["y"][-1]):  # the generator writes north-up rows
+        trunk = trunk[::-1]
+    return trunk
 
 
 def box_mask(
