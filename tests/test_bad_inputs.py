@@ -105,7 +105,8 @@ def test_catalog_entry_errors_name_the_key(tmp_path, mutate, match):
 
 def test_unknown_source_and_catalog_file(tmp_path):
     with pytest.raises(
-        UnknownNameError, match=r"unknown source 'helheimm'.*valid: \['demo', 'meltwaterbench'\]"
+        UnknownNameError,
+        match=r"unknown source 'helheimm'.*valid: \['demo', 'demo_temporal', 'meltwaterbench'",
     ):
         get_source("helheimm")
     (tmp_path / "c.yaml").write_text("version: 1\n")

@@ -65,16 +65,24 @@ def test_augmented_crops_rotate_and_flip_inputs_targets_and_masks_together(train
     assert not all(torch.equal(a, b) for a, b in zip(plain[1], aug[1], strict=True))
 
 
-def test_fine_tune_starts_from_a_checkpoint_and_must_beat_it(tiny_cube, tmp_path):
+def test_fine_tune_starts_from_a_checkpoint_and_must_beat_it(tiny_cube, tmp_path, monkeypatch):
     from meltwater.errors import CheckpointError
+    from meltwater.models import train as train_module
 
     start = train(_cfg(tmp_path / "a", epochs=1), cube=tiny_cube)
     model0, meta0 = load_checkpoint(start)
     out = tmp_path / "ft" / "unet_t"
-    cfg = _cfg(tmp_path / "ft", init=str(start.with_suffix("")), lr=0.0, augment=True)
-    train(cfg, cube=tiny_cube)
-    # lr 0: the weights cannot change, no epoch validates better than the start: nothing written
+    real = train_module.evaluate_days
+
+    def worse(*args):  # every fine-tuning epoch validates worse than the start
+        return {**(m := real(*args)), "mae": m["mae"] + 1.0}
+
+    monkeypatch.setattr(train_module, "evaluate_days", worse)
+    cfg = _cfg(tmp_path / "ft", init=str(start.with_suffix("")), augment=True)
+    # no epoch beats the start's validation MAE: nothing written, the start is the answer
+    assert train(cfg, cube=tiny_cube) == start
     assert not out.with_suffix(".safetensors").exists()
+    monkeypatch.undo()
     cfg = _cfg(tmp_path / "ft", init=str(start.with_suffix("")), lr=1e-3)
     cfg.model = {**SMALL, "encoder_name": "tu-resnet10t"}
     with pytest.raises(CheckpointError, match="init:.*'resnet18'.*'tu-resnet10t'"):
