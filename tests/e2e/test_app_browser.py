@@ -238,16 +238,19 @@ def test_conservation_tab_renders(page, served, shots):
 
 
 def test_regions_tab_draws_a_box(page, served, shots):
-    """Issue 17: the regions tab reads a named region from the link and a box drawn on its map."""
+    """Issue 17: the regions tab reads a named region from the link (the demo's glacier trunk,
+    from the generator's geometry) and a box drawn on its map."""
     url, states = served
     errors, external = watch(page)
     page.set_viewport_size({"width": 1700, "height": 1100})
-    page.goto(f"{url}?tab=regions&region=elev-0-500")
+    page.goto(f"{url}?tab=regions&region=glacier-trunk")
     page.get_by_text(re.compile("or a box drawn on the map")).first.wait_for(timeout=30_000)
     wait_maps(page, 2)  # the region map, the series plot
     state = states[-1]
-    assert state.region == "elev-0-500"
+    assert state.region == "glacier-trunk"
     assert until(page, lambda: page.get_by_text("Reading the season").count() == 0, 60_000)
+    page.get_by_text(re.compile(r"^glacier-trunk: [1-9]\d* land pixels")).first.wait_for()
+    page.screenshot(path=str(shots / "dashboard_regions_trunk.png"))
     box = page.locator(".bk-Canvas").first.bounding_box()
     assert box is not None
     x, y, w, h = box["x"], box["y"], box["width"], box["height"]
