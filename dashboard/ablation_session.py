@@ -84,7 +84,7 @@ class FollowsAblation(param.Parameterized):
     def _view_box(self) -> tuple[int, int, int, int] | None:
         if self.view is None:
             return None
-        return self.store.view_box(self.source, self.view)
+        return self.store.grid(self.source).view_box(self.view)
 
     def _follow(self, job: AblationJob | None) -> None:
         """Follow ``job`` (the shown day's ablation) instead of the previous one, whose
@@ -114,6 +114,7 @@ class FollowsAblation(param.Parameterized):
             self.notify(f"ablation: {job.error}", "error")
         self.ablation_status = "" if job is None else job.describe(self.run_name("unet"))
         boxes = [] if job is None else job.pending()
-        self.ablation_pending = [self.store.box_extent(self.source, b) for b in boxes]
+        grid = self.store.grid(self.source)
+        self.ablation_pending = [grid.box_extent(b) for b in boxes]
         if refresh and finished:
             self._refresh(("maps", "curves"))
