@@ -100,7 +100,8 @@ def _mix(path) -> None:
 
 
 def test_a_mixed_variable_is_refused_by_every_reader(micro_cube):
-    from meltwater.evaluation.evaluate import evaluate, make_predictors
+    from meltwater.evaluation.evaluate import evaluate
+    from meltwater.evaluation.predictors import make_predictors
 
     _mix(micro_cube)
     cube = open_cube(micro_cube)
