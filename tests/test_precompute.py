@@ -73,6 +73,7 @@ def test_precompute_writes_every_model_and_ablation(cube_copy, models_dir, tiny_
 
 def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, models_dir, monkeypatch):
     from meltwater import precompute as pc
+    from meltwater.precompute_jobs import DayRunner
 
     _run(cube_copy, models_dir)
     days = _days(xr.open_zarr(cube_copy, consolidated=False))
@@ -93,9 +94,9 @@ def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, models_dir, monkeypatch):
     assert all(v == "pred_unet" for jobs in todo.values() for v, _, _ in jobs)
 
     calls = []
-    real = pc.DayRunner.__call__
+    real = DayRunner.__call__
     monkeypatch.setattr(
-        pc.DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs)
+        DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs)
     )
     _run(cube_copy, models_dir)
     assert sorted(calls) == [0, 1, 2]
@@ -106,6 +107,7 @@ def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, models_dir, monkeypatch):
 
 def test_changed_checkpoint_recomputes(cube_copy, models_dir, tmp_path):
     from meltwater import precompute as pc
+    from meltwater.precompute_jobs import model_id
 
     _run(cube_copy, models_dir, ablations=())
     other = tmp_path / "other"
@@ -117,7 +119,7 @@ def test_changed_checkpoint_recomputes(cube_copy, models_dir, tmp_path):
     save_checkpoint(build_model(SMALL).eval(), other / "small", meta)
     days = _days(xr.open_zarr(cube_copy, consolidated=False))
     assert pc.plan(cube_copy, MODELS, (), days) == {}
-    ids = {"pred_unet": pc._model_id("unet", str(other))}
+    ids = {"pred_unet": model_id("unet", str(other))}
     pc._ensure_variables(cube_copy, xr.open_zarr(cube_copy, consolidated=False), ids, False)
     todo = pc.plan(cube_copy, MODELS, (), days)
     assert {v for jobs in todo.values() for v, _, _ in jobs} == {"pred_unet"}
@@ -126,7 +128,7 @@ def test_changed_checkpoint_recomputes(cube_copy, models_dir, tmp_path):
 def test_day_runner_loads_once_per_run_and_travels_without_its_models(cube_copy, models_dir):
     import pickle
 
-    from meltwater.precompute import DayRunner
+    from meltwater.precompute_jobs import DayRunner
 
     runner = DayRunner(str(cube_copy), ("pmw_threshold",), str(models_dir), "run-1")
     first = runner.state()
