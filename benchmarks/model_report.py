@@ -15,7 +15,8 @@ import pandas as pd
 
 from meltwater.data.catalog import get_source
 from meltwater.data.cube import open_cube
-from meltwater.evaluation.evaluate import evaluate, make_predictors, results_table
+from meltwater.evaluation.evaluate import evaluate, results_table
+from meltwater.evaluation.predictors import make_predictors
 from meltwater.models.inference import UNetPredictor
 from meltwater.models.registry import MODEL_NAMES
 from meltwater.schema import CHANNELS

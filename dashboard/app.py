@@ -9,7 +9,8 @@ from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.keys import TabKeys
 from meltwater_dashboard.offline import serve_css_locally
 from meltwater_dashboard.opening import open_story
-from meltwater_dashboard.state import TABS, DashboardState
+from meltwater_dashboard.redraw import TABS
+from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.url import keep_query_raw, link_url
 from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 from meltwater_dashboard.views.curves import curves_tab

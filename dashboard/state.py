@@ -1,17 +1,9 @@
-"""The dashboard's state: one `param.Parameterized` that every view reads and writes.
-
-Views never hold state of their own. Views that follow the day, model or ablation redraw
-through tick counters: a change bumps only the ticks of views on the tab in view and marks the
-others stale, so hidden views cost nothing while the player runs and catch up when their tab
-opens. While the player runs, only the prediction maps follow each frame; the other maps of
-the Maps tab (SAR, error, difference) catch up on pause and name the day they show
-(`maps_date`).
-"""
+"""The dashboard's state: one `param.Parameterized` that every view reads and writes (views hold
+none); redraws in `meltwater_dashboard.redraw`, the live ablation in `.ablation_session`."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,53 +12,26 @@ import param
 
 from meltwater.data.cube import pixel_area_km2
 from meltwater.data.overviews import LevelWindow
-from meltwater.errors import CheckpointError, CubeError, MeltwaterError
+from meltwater.errors import CubeError, MeltwaterError
 from meltwater.evaluation.metrics import BINARY_THRESHOLD
 from meltwater.evaluation.scoring import Truth, score_day
 from meltwater.evaluation.summaries import models_in
 from meltwater.schema import CHANNELS, pred_var, run_name
+from meltwater_dashboard.ablation_session import FollowsAblation
 from meltwater_dashboard.escape import html_text
-from meltwater_dashboard.live_ablation import AblationJob
+from meltwater_dashboard.redraw import ANALYSIS_TABS, Redraws
 from meltwater_dashboard.store import Store
 from meltwater_dashboard.swipe import Swipe
 
-__all__ = [
-    "ABLATION_POLL_MS",
-    "ANALYSIS_TABS",
-    "CHANNELS",
-    "MONTHS",
-    "MONTH_NAMES",
-    "TABS",
-    "DashboardState",
-]
+__all__ = ["CHANNELS", "MONTHS", "MONTH_NAMES", "DashboardState"]
 
-ANALYSIS_TABS = (
-    "thresholds",
-    "scorecard",
-    "onset",
-    "climatology",
-    "conservation",
-    "regions",
-    "uncertainty",
-)  # issue 17, one view each
-TABS = ("maps", "inputs", "curves", "errors", *ANALYSIS_TABS)
 MONTHS = (4, 5, 6, 7, 8, 9)
 MONTH_NAMES = {4: "Apr", 5: "May", 6: "Jun", 7: "Jul", 8: "Aug", 9: "Sep"}
 NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
 NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
-ABLATION_POLL_MS = 400  # how often a session looks at its background ablation
-# views redrawn through a tick (``tick_<view>``; "maps" has two), by the tab they are on
-_VIEW_TAB = {
-    "maps": "maps",
-    "inputs": "inputs",
-    "curves": "curves",
-    "errors": "errors",
-    "series": "errors",
-    **{t: t for t in ANALYSIS_TABS},
-}
 
 
-class DashboardState(param.Parameterized):
+class DashboardState(FollowsAblation, Redraws):
     """Selected source, day, models, ablations, tab, pixel; data access for the current view."""
 
     source: param.Selector[str] = param.Selector(
@@ -80,7 +45,6 @@ class DashboardState(param.Parameterized):
         objects=[], doc="second model of the compare mode"
     )
     ablate = param.ListSelector(default=[], objects=list(CHANNELS), doc="UNet inputs switched off")
-    tab: param.Selector[str] = param.Selector(default="maps", objects=list(TABS))
     tour = param.Integer(default=0, bounds=(0, None), doc="guided-tour step shown (0: none)")
     months = param.ListSelector(default=list(MONTHS), objects=list(MONTHS))
     pixel = param.Tuple(default=None, length=2, allow_None=True, doc="tapped (x, y)")
@@ -89,32 +53,11 @@ class DashboardState(param.Parameterized):
         default=BINARY_THRESHOLD, bounds=(0.05, 0.9), doc="Thresholds tab: the melt threshold"
     )
     hover = param.Tuple(default=None, length=2, allow_None=True, doc="pointer (x, y) on a map")
-    busy = param.Boolean(default=False, doc="a live prediction is running")
     view = param.Tuple(
         default=None, length=4, allow_None=True, doc="(x0, y0, x1, y1) the maps show (None: all)"
     )
     map_detail = param.String(default="", doc="the cube level and window the maps read")
-    ablation_status = param.String(default="", doc="how far the live ablation has run")
-    ablation_pending = param.List(
-        default=[], doc="(x0, y0, x1, y1) boxes the live ablation has not computed yet"
-    )
     message = param.String(default="", doc="last notification shown to the user")
-    ablation_error = param.String(default="", doc="why the input switches are unavailable")
-    playing = param.Boolean(default=False, doc="the day player is running")
-    maps_date = param.String(default="", doc="day shown by the SAR, error and difference maps")
-    tick_pred = param.Integer(default=0, doc="redraw the prediction maps")
-    tick_maps = param.Integer(default=0, doc="redraw the other maps of the Maps tab")
-    tick_inputs = param.Integer(default=0)
-    tick_curves = param.Integer(default=0, doc="redraw the day's metrics table")
-    tick_errors = param.Integer(default=0, doc="redraw the per-pixel error maps")
-    tick_series = param.Integer(default=0, doc="redraw the tapped pixel's series")
-    tick_thresholds = param.Integer(default=0, doc="redraw the day's threshold curves")
-    tick_scorecard = param.Integer(default=0, doc="mark the day's month and model on the card")
-    tick_onset = param.Integer(default=0, doc="follow the season and model on the onset tab")
-    tick_climatology = param.Integer(default=0, doc="follow season, day, model (climatology)")
-    tick_conservation = param.Integer(default=0, doc="follow day and model (conservation)")
-    tick_regions = param.Integer(default=0, doc="follow day and model (regions)")
-    tick_uncertainty = param.Integer(default=0, doc="follow day and ablation (uncertainty)")
 
     def __init__(self, source: str | None = None, store: Store | None = None, **params):
         self.store = store or Store.shared()
@@ -125,13 +68,9 @@ class DashboardState(param.Parameterized):
                 "(and `meltwater precompute` for predictions) first"
             )
         self.param.source.objects = sources
-        self._stale: set[str] = set()
         self._notices: dict[str, float] = {}
         self._ablate_ok: list[str] = []  # the last accepted ablation (a refused one reverts)
         self._last_model = ""
-        self._job: AblationJob | None = None  # the live ablation this session follows
-        self._job_key: tuple = ()  # (source, day, ablation) of ``_job``
-        self._job_timer: Any = None
         self.swipe = Swipe()  # the swipe comparison's layers and divider
         super().__init__(source=source or sources[0])
         self._load_source()
@@ -174,14 +113,6 @@ class DashboardState(param.Parameterized):
     def ablation(self) -> tuple[str, ...]:
         """Switched-off channels in the canonical channel order."""
         return tuple(c for c in CHANNELS if c in self.ablate)
-
-    @property
-    def ablation_ready(self) -> bool:
-        """The live ablation of the shown day covers the whole domain (or there is none)."""
-        if not self.ablation:
-            return True
-        job, key = self._job, (self.source, self.date_str, self.ablation)
-        return job is not None and self._job_key == key and job.complete
 
     @property
     def models(self) -> list[str]:
@@ -410,107 +341,8 @@ class DashboardState(param.Parameterized):
     def _on_months(self) -> None:
         self._refresh(("errors",))
 
-    @param.depends("tab", watch=True)
-    def _on_tab(self) -> None:
-        for view in [v for v in self._stale if _VIEW_TAB.get(v) == self.tab]:
-            self._stale.discard(view)
-            self._bump(view)
-
-    @param.depends("playing", watch=True)
-    def _on_playing(self) -> None:
-        if not self.playing and "maps_rest" in self._stale:
-            self._stale.discard("maps_rest")
-            self._bump_maps()
-
-    def _compute_ablation(self) -> bool:
-        """Run the ablated UNet on the tiles under the maps' view of the shown day (at once) and
-        the rest of the domain in the background; False (and a message) on failure.
-
-        A view that needs every tile (the full view) runs wholly in the background. ``busy`` is
-        sent to the page at once (not with the callback's other changes), so its spinner shows
-        while the UNet runs; it stays on until the whole domain is done.
-        """
-        with pn.io.unlocked():
-            self.busy = True
-        try:
-            job = self.store.ablation_job(self.source, self.date_str, self.ablation)
-            box = self._view_box()
-            if job.run is not None and box is not None:
-                if len(job.run.plan.needed(box)) < job.run.total:
-                    job.compute(box)
-            self._job_key = (self.source, self.date_str, self.ablation)
-            self._follow(job)
-            return True
-        except MeltwaterError as e:
-            if isinstance(e, CheckpointError):  # the model cannot load: no switch will work
-                self.ablation_error = str(e)
-            self.notify(f"ablation unavailable: {e}", "error")
-            self._follow(None)
-            return False
-        finally:
-            self.busy = self._job is not None and not self._job.complete
-
-    def _view_box(self) -> tuple[int, int, int, int] | None:
-        if self.view is None:
-            return None
-        return self.store.view_box(self.source, self.view)
-
-    def _follow(self, job: AblationJob | None) -> None:
-        """Follow ``job`` (the shown day's ablation) instead of the previous one, whose
-        background run stops unless another session follows it."""
-        if self._job is not None and self._job is not job:
-            self._job.release(id(self))
-        self._job = job
-        if job is not None and not job.complete:
-            self.store.follow_ablation(job, id(self), self._view_box())
-            if self._job_timer is None and pn.state.curdoc is not None:
-                self._job_timer = pn.state.add_periodic_callback(
-                    self.poll_ablation, period=ABLATION_POLL_MS
-                )
-        self.poll_ablation(refresh=False)
-
-    def poll_ablation(self, refresh: bool = True) -> None:
-        """Show how far the followed live ablation has run; once it is whole, redraw the maps
-        and the day's metrics with it (``refresh``) and stop looking."""
-        job = self._job
-        finished = job is None or job.complete or not job.running
-        if finished:
-            if self._job_timer is not None:
-                self._job_timer.stop()
-                self._job_timer = None
-            self.busy = False
-        if job is not None and job.error:
-            self.notify(f"ablation: {job.error}", "error")
-        self.ablation_status = "" if job is None else job.describe(self.run_name("unet"))
-        boxes = [] if job is None else job.pending()
-        self.ablation_pending = [self.store.box_extent(self.source, b) for b in boxes]
-        if refresh and finished:
-            self._refresh(("maps", "curves"))
-
     @param.depends("view", watch=True)
     def _on_view(self) -> None:
         box = self._view_box()
         if self._job is not None and box is not None:
             self._job.refocus(box)
-
-    def _bump(self, view: str) -> None:
-        if view != "maps":
-            name = f"tick_{view}"
-            setattr(self, name, getattr(self, name) + 1)
-            return
-        self.tick_pred += 1
-        if self.playing:  # the other maps wait for the pause
-            self._stale.add("maps_rest")
-        else:
-            self._bump_maps()
-
-    def _bump_maps(self) -> None:
-        self.maps_date = self.date_str
-        self.tick_maps += 1
-
-    def _refresh(self, views: tuple[str, ...] = tuple(_VIEW_TAB)) -> None:
-        for view in views:
-            if _VIEW_TAB[view] == self.tab:
-                self._bump(view)
-            else:
-                self._stale.add(view)

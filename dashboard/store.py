@@ -14,7 +14,6 @@ import functools
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,7 +21,6 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import xarray as xr
-from pyproj import Transformer
 
 from meltwater.data.catalog import get_source, load_catalog
 from meltwater.data.cube import day_map, open_cube, open_level
@@ -38,12 +36,13 @@ from meltwater.evaluation import summaries
 from meltwater.evaluation.summary_store import season_onset, season_summary
 from meltwater.resources import data_dir
 from meltwater.schema import pred_var
+from meltwater_dashboard.grid import Grid
 from meltwater_dashboard.live_ablation import AblationJob
 
 if TYPE_CHECKING:
     from meltwater.models.tiles import TiledRun
 
-__all__ = ["Grid", "PredictFn", "Store", "TiledPredictor"]
+__all__ = ["PredictFn", "Store", "TiledPredictor"]
 
 PredictFn = Callable[[xr.Dataset, pd.Timestamp, tuple[str, ...]], np.ndarray]
 
@@ -52,33 +51,6 @@ class TiledPredictor(Protocol):
     """What runs live ablations tile by tile (`meltwater.models.inference.UNetPredictor`)."""
 
     def tiled(self, cube: xr.Dataset, date: Any, ablate: Sequence[str] = ()) -> TiledRun: ...
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Map geometry of a cube: image bounds, cell centres and a projected → lat/lon transform."""
-
-    bounds: tuple[float, float, float, float]
-    xs: np.ndarray
-    ys: np.ndarray
-    y_descending: bool
-    to_lonlat: Transformer | None
-
-    def lonlat(self, x: float, y: float) -> tuple[float, float] | None:
-        """(lon, lat) of a projected point, None when the cube has no CRS."""
-        if self.to_lonlat is None:
-            return None
-        lon, lat = self.to_lonlat.transform(x, y)
-        return float(lon), float(lat)
-
-    def index(self, x: float, y: float) -> tuple[int, int] | None:
-        """(row, col) of the cell holding (x, y), None outside the grid."""
-        left, bottom, right, top = self.bounds
-        if not (left <= x <= right and bottom <= y <= top):
-            return None
-        col = int(np.abs(self.xs - x).argmin())
-        row = int(np.abs(self.ys - y).argmin())
-        return row, col
 
 
 class Store:
@@ -173,14 +145,7 @@ class Store:
 
     def grid(self, source: str) -> Grid:
         """Geometry of the source's cube."""
-        cube = self.get_cube(source)
-        xs, ys = np.asarray(cube.x.values, float), np.asarray(cube.y.values, float)
-        dx, dy = abs(xs[1] - xs[0]), abs(ys[1] - ys[0])
-        bounds = (xs.min() - dx / 2, ys.min() - dy / 2, xs.max() + dx / 2, ys.max() + dy / 2)
-        crs = cube.rio.crs
-        tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True) if crs is not None else None
-        box = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
-        return Grid(box, xs, ys, bool(ys[0] > ys[-1]), tr)
+        return Grid.of(self.get_cube(source))
 
     def frame(self, source: str, var: str, date: str) -> np.ndarray:
         """One day of ``var`` as float32, rows north → south (static variables ignore ``date``)."""
@@ -354,29 +319,6 @@ class Store:
         arr = self.ablation_job(source, date, tuple(ablate)).values()
         out = coarsen(arr, win.factor)[slice(*win.rows), slice(*win.cols)]
         return out if self.grid(source).y_descending else out[::-1]
-
-    def view_box(
-        self, source: str, extent: tuple[float, float, float, float]
-    ) -> tuple[int, int, int, int]:
-        """Level-0 (row, row stop, column, column stop) of the cells under ``extent``, as stored."""
-        g = self.grid(source)
-        win = choose_level(extent, (1, 1), g.xs, g.ys, ())
-        return (*win.rows, *win.cols)
-
-    def box_extent(
-        self, source: str, box: tuple[int, int, int, int]
-    ) -> tuple[float, float, float, float]:
-        """(x0, y0, x1, y1) in map units of a `view_box`-style box of cells."""
-        g = self.grid(source)
-        r0, r1, c0, c1 = box
-        dx, dy = abs(g.xs[1] - g.xs[0]) / 2, abs(g.ys[1] - g.ys[0]) / 2
-        ys = (g.ys[r0], g.ys[r1 - 1])
-        return (
-            float(g.xs[c0] - dx),
-            float(min(ys) - dy),
-            float(g.xs[c1 - 1] + dx),
-            float(max(ys) + dy),
-        )
 
     def daily_summary(self, source: str, year: int) -> xr.Dataset:
         """`summaries.daily_summary` of every model over the season days of ``year``.

@@ -26,7 +26,8 @@ from panel.custom import JSComponent
 from meltwater.evaluation.metrics import BINARY_THRESHOLD
 from meltwater.evaluation.thresholds import THRESHOLDS
 from meltwater_dashboard.escape import shorten
-from meltwater_dashboard.state import CHANNELS, TABS, DashboardState
+from meltwater_dashboard.redraw import TABS
+from meltwater_dashboard.state import CHANNELS, DashboardState
 from meltwater_dashboard.tour import TOUR, step_values
 from meltwater_dashboard.views.regions import parse_region
 

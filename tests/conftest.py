@@ -52,6 +52,14 @@ def cube_copy(tiny_source, tmp_path):
     return dst
 
 
+@pytest.fixture(scope="session")
+def small_registry(tiny_cube, tmp_path_factory):
+    """A model registry of one small resnet18 UNet (`fixtures.smallmodel`). Treat as read-only."""
+    from fixtures.smallmodel import RESNET18_SMALL, write_small_registry
+
+    return write_small_registry(tmp_path_factory.mktemp("models"), tiny_cube, RESNET18_SMALL)
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``gpu`` run only where CUDA is available (never in CI)."""
     import torch

@@ -151,9 +151,9 @@ def test_full_disk_while_writing_results_names_the_file(done, capsys, monkeypatc
 
 
 def test_full_disk_while_precomputing_names_the_store(src, capsys, monkeypatch):
-    from meltwater import precompute as pc
+    from meltwater.precompute_jobs import DayRunner
 
-    monkeypatch.setattr(pc.DayRunner, "__call__", _no_space)
+    monkeypatch.setattr(DayRunner, "__call__", _no_space)
     assert main(["precompute", "--data-root", str(src.root.parent), *ONE_LINE]) == 2
     _one_line(capsys, "demo.zarr", "no space left on the device")
 

@@ -37,7 +37,8 @@ def test_precompute_ablation_names_are_checked(tiny_data_root, capsys):
 
 
 def test_serve_runs_panel_on_the_installed_app_bound_to_loopback():
-    from meltwater.cli import build_parser, serve_command
+    from meltwater.cli.entry import build_parser
+    from meltwater.cli.serve import serve_command
 
     cmd = serve_command(build_parser().parse_args(["serve", "--port", "5077"]))
     assert cmd[1:4] == ["-m", "panel", "serve"] and cmd[4].endswith("app.py")

@@ -5,26 +5,19 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
-import pytest
 import torch
 import xarray as xr
 import zarr
-from fixtures.smallmodel import write_small_registry
+from fixtures.smallmodel import RESNET18_SMALL
 
 from meltwater.data.preprocess import NormStats
 from meltwater.evaluation.summary_store import summary_key, summary_path
 from meltwater.models.checkpoint import CheckpointMeta, save_checkpoint
 from meltwater.models.registry import MODEL_NAMES
-from meltwater.models.unet import ModelConfig, build_model
+from meltwater.models.unet import build_model
 from meltwater.schema import CHANNELS
 
 MODELS = ("unet", "pmw_threshold", "sar_running_mean")
-SMALL = ModelConfig("resnet18", 3, (16, 8, 8))
-
-
-@pytest.fixture(scope="module")
-def models_dir(tiny_cube, tmp_path_factory):
-    return write_small_registry(tmp_path_factory.mktemp("models"), tiny_cube, SMALL)
 
 
 def _days(cube, n=6):
@@ -32,18 +25,18 @@ def _days(cube, n=6):
     return cube.indexes["time"][:n]
 
 
-def _run(path, models_dir, **kw):
+def _run(path, small_registry, **kw):
     from meltwater.precompute import precompute
 
     kw.setdefault("scheduler", "synchronous")
     cube = xr.open_zarr(path, chunks=None, consolidated=False)
-    return precompute(path, MODELS, models_dir=models_dir, dates=_days(cube), **kw)
+    return precompute(path, MODELS, models_dir=small_registry, dates=_days(cube), **kw)
 
 
-def test_precompute_writes_every_model_and_ablation(cube_copy, models_dir, tiny_cube):
+def test_precompute_writes_every_model_and_ablation(cube_copy, small_registry, tiny_cube):
     from meltwater.models.inference import UNetPredictor
 
-    done = _run(cube_copy, models_dir, scheduler=None, workers=2)
+    done = _run(cube_copy, small_registry, scheduler=None, workers=2)
     has_sar = tiny_cube["has_sar"].values.astype(bool)
     n_sar = int(has_sar[:6].sum())
     assert 0 < n_sar < 6
@@ -58,7 +51,7 @@ def test_precompute_writes_every_model_and_ablation(cube_copy, models_dir, tiny_
     assert np.isfinite(abl[:6][has_sar[:6]]).all()
     assert np.isfinite(out["pred_pmw_threshold"].values[:6]).all()
     # stored values equal a live prediction (to float16 precision)
-    unet = UNetPredictor.from_registry(models_dir=models_dir)
+    unet = UNetPredictor.from_registry(models_dir=small_registry)
     day = tiny_cube.indexes["time"][np.flatnonzero(has_sar[:6])[-1]]
     live = unet.predict(tiny_cube, day, ablate=("dem",)).values
     stored = out["pred_unet_no_dem"].sel(time=day).values.astype(np.float32)
@@ -71,10 +64,11 @@ def test_precompute_writes_every_model_and_ablation(cube_copy, models_dir, tiny_
             assert list(ds.model.values) == [m for m in MODEL_NAMES if m in MODELS]
 
 
-def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, models_dir, monkeypatch):
+def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, small_registry, monkeypatch):
     from meltwater import precompute as pc
+    from meltwater.precompute_jobs import DayRunner
 
-    _run(cube_copy, models_dir)
+    _run(cube_copy, small_registry)
     days = _days(xr.open_zarr(cube_copy, consolidated=False))
     assert pc.plan(cube_copy, MODELS, dates=days) == {}
     assert (
@@ -93,42 +87,43 @@ def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, models_dir, monkeypatch):
     assert all(v == "pred_unet" for jobs in todo.values() for v, _, _ in jobs)
 
     calls = []
-    real = pc.DayRunner.__call__
+    real = DayRunner.__call__
     monkeypatch.setattr(
-        pc.DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs)
+        DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs)
     )
-    _run(cube_copy, models_dir)
+    _run(cube_copy, small_registry)
     assert sorted(calls) == [0, 1, 2]
     after = xr.open_zarr(cube_copy, chunks=None, consolidated=False)["pred_unet"].values
     np.testing.assert_array_equal(after, before)
     assert group["pred_unet"].attrs[pc.DONE_ATTR] == sorted(done)
 
 
-def test_changed_checkpoint_recomputes(cube_copy, models_dir, tmp_path):
+def test_changed_checkpoint_recomputes(cube_copy, small_registry, tmp_path):
     from meltwater import precompute as pc
+    from meltwater.precompute_jobs import model_id
 
-    _run(cube_copy, models_dir, ablations=())
+    _run(cube_copy, small_registry, ablations=())
     other = tmp_path / "other"
-    shutil.copytree(models_dir, other)
+    shutil.copytree(small_registry, other)
     torch.manual_seed(1)
     meta = CheckpointMeta(
-        name="small", model=SMALL.to_dict(), norm_stats=NormStats.paper().to_dict()
+        name="small", model=RESNET18_SMALL.to_dict(), norm_stats=NormStats.paper().to_dict()
     )
-    save_checkpoint(build_model(SMALL).eval(), other / "small", meta)
+    save_checkpoint(build_model(RESNET18_SMALL).eval(), other / "small", meta)
     days = _days(xr.open_zarr(cube_copy, consolidated=False))
     assert pc.plan(cube_copy, MODELS, (), days) == {}
-    ids = {"pred_unet": pc._model_id("unet", str(other))}
+    ids = {"pred_unet": model_id("unet", str(other))}
     pc._ensure_variables(cube_copy, xr.open_zarr(cube_copy, consolidated=False), ids, False)
     todo = pc.plan(cube_copy, MODELS, (), days)
     assert {v for jobs in todo.values() for v, _, _ in jobs} == {"pred_unet"}
 
 
-def test_day_runner_loads_once_per_run_and_travels_without_its_models(cube_copy, models_dir):
+def test_day_runner_loads_once_per_run_and_travels_without_its_models(cube_copy, small_registry):
     import pickle
 
-    from meltwater.precompute import DayRunner
+    from meltwater.precompute_jobs import DayRunner
 
-    runner = DayRunner(str(cube_copy), ("pmw_threshold",), str(models_dir), "run-1")
+    runner = DayRunner(str(cube_copy), ("pmw_threshold",), str(small_registry), "run-1")
     first = runner.state()
     assert runner.state() is first  # threads of one run share the fitted models
     copy = pickle.loads(pickle.dumps(runner))
@@ -136,7 +131,7 @@ def test_day_runner_loads_once_per_run_and_travels_without_its_models(cube_copy,
     assert DayRunner(str(cube_copy), ("pmw_threshold",), None, "run-2").state() is not first
 
 
-def test_distributed_scheduler_address(cube_copy, models_dir):
+def test_distributed_scheduler_address(cube_copy, small_registry):
     from dask.distributed import Client, LocalCluster
 
     from meltwater.precompute import precompute
@@ -149,7 +144,7 @@ def test_distributed_scheduler_address(cube_copy, models_dir):
             (),
             dates=days,
             scheduler=cluster.scheduler_address,
-            models_dir=models_dir,
+            models_dir=small_registry,
         )
         with Client(cluster) as client:  # the run's models were dropped from the worker
             left = client.run(lambda dask_worker: len(dask_worker.__dict__["meltwater_runs"]))

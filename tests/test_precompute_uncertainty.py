@@ -5,20 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from fixtures.smallmodel import write_small_registry
 
 from meltwater.errors import InvalidArgumentError
-from meltwater.models.unet import ModelConfig
-
-SMALL = ModelConfig("resnet18", 3, (16, 8, 8))
 
 
-@pytest.fixture(scope="module")
-def models_dir(tiny_cube, tmp_path_factory):
-    return write_small_registry(tmp_path_factory.mktemp("models"), tiny_cube, SMALL)
-
-
-def test_spread_on_sar_days_with_its_model_id(cube_copy, models_dir, tiny_cube):
+def test_spread_on_sar_days_with_its_model_id(cube_copy, small_registry, tiny_cube):
     from meltwater.data.cube import open_cube
     from meltwater.models.inference import UNetPredictor
     from meltwater.models.tta import tta_predict
@@ -26,14 +17,14 @@ def test_spread_on_sar_days_with_its_model_id(cube_copy, models_dir, tiny_cube):
 
     days = tiny_cube.indexes["time"][:6]
     has_sar = tiny_cube["has_sar"].values[:6].astype(bool)
-    kw = dict(models_dir=models_dir, dates=days, scheduler="synchronous", ablations=())
+    kw = dict(models_dir=small_registry, dates=days, scheduler="synchronous", ablations=())
     done = precompute(cube_copy, ["unet"], uncertainty=4, **kw)
     assert done == {"pred_unet": 6, "unc_unet": int(has_sar.sum())}
     out = open_cube(cube_copy)
     unc = out["unc_unet"]
     assert unc.attrs["model_id"].startswith("unet_tta4:small:")
     assert unc.attrs["model_id"].split(":")[-1] == out["pred_unet"].attrs["model_id"].split(":")[-1]
-    model = UNetPredictor.from_registry(models_dir=models_dir, precision="fp32")
+    model = UNetPredictor.from_registry(models_dir=small_registry, precision="fp32")
     for i, day in enumerate(days):
         stored = unc.sel(time=day).values
         if not has_sar[i]:
@@ -58,10 +49,10 @@ def test_spread_on_sar_days_with_its_model_id(cube_copy, models_dir, tiny_cube):
     assert attrs["model_id"].startswith("unet_tta8:") and len(attrs["model_days"]) == 1
 
 
-def test_uncertainty_is_checked(cube_copy, models_dir):
+def test_uncertainty_is_checked(cube_copy, small_registry):
     from meltwater.precompute import precompute
 
     with pytest.raises(InvalidArgumentError, match="members: expected one of \\[4, 8\\], got 5"):
-        precompute(cube_copy, ["unet"], uncertainty=5, models_dir=models_dir)
+        precompute(cube_copy, ["unet"], uncertainty=5, models_dir=small_registry)
     with pytest.raises(InvalidArgumentError, match="add 'unet' to models"):
-        precompute(cube_copy, ["pmw_threshold"], uncertainty=4, models_dir=models_dir)
+        precompute(cube_copy, ["pmw_threshold"], uncertainty=4, models_dir=small_registry)

@@ -21,4 +21,4 @@ ANALYSIS_VIEWS = {
     "regions": ("Regions", regions_tab),
     "uncertainty": ("Uncertainty", uncertainty_tab),
 }
-"""In the order of `meltwater_dashboard.state.ANALYSIS_TABS`."""
+"""In the order of `meltwater_dashboard.redraw.ANALYSIS_TABS`."""

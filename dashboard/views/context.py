@@ -19,8 +19,8 @@ import panel as pn
 from bokeh.models import ColumnDataSource
 from matplotlib.figure import Figure
 
+from meltwater_dashboard.grid import Grid
 from meltwater_dashboard.state import DashboardState
-from meltwater_dashboard.store import Grid
 
 __all__ = [
     "GREENLAND",

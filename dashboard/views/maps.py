@@ -18,7 +18,6 @@ from collections.abc import Callable
 import holoviews as hv
 import numpy as np
 import panel as pn
-from bokeh.models import CustomJS
 from holoviews.operation.datashader import regrid
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
@@ -28,23 +27,21 @@ from meltwater_dashboard.live import LiveRaster, Windowed
 from meltwater_dashboard.progressive import progressive
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.context import map_context
+from meltwater_dashboard.views.frame_aspect import DECORATION_PX, keep_frame_aspect
 from meltwater_dashboard.views.grid import MAP_MIN_PX, responsive_grid
+from meltwater_dashboard.views.layers import KDIMS, hillshade_layer, pending_layer, pixel_marker
 
 __all__ = [
     "STYLES",
     "detail_text",
-    "palette",
-    "hillshade_layer",
     "input_maps",
     "map_panel",
     "map_view",
-    "pending_layer",
-    "pixel_marker",
+    "palette",
     "readout",
     "result_maps",
 ]
 
-KDIMS = [hv.Dimension("x", label="x", unit="m"), hv.Dimension("y", label="y", unit="m")]
 # key: (label, units, colormap, colour limits)
 STYLES: dict[str, tuple[str, str, str, tuple[float, float]]] = {
     "pmw": ("PMW brightness temperature", "K", "inferno", (150.0, 280.0)),
@@ -58,7 +55,6 @@ STYLES: dict[str, tuple[str, str, str, tuple[float, float]]] = {
     "mae": ("Per-pixel MAE vs SAR", "melt fraction", "magma_r", (0.0, 0.6)),
     "bias": ("Per-pixel mean bias vs SAR", "melt fraction", "RdBu_r", (-0.6, 0.6)),
 }
-BASE_PIXELS = 800
 FRAME_WIDTH = 380  # a first guess of the frame's width, before the browser reports its size
 # the plot fills its cell's width (Bokeh "stretch_width"); `keep_frame_aspect` sets its height
 MAP_OPTS = dict(
@@ -72,39 +68,6 @@ MAP_OPTS = dict(
 )
 
 
-DECORATION_PX = 90  # toolbar above, x axis below the frame: a first guess, the browser corrects it
-EVENT = "change:inner_width"
-FRAME_ASPECT_JS = """
-// only while the map shows its whole extent: a new height re-renders the map and would lose a
-// zoomed view (the first width seen is the full view's)
-const xr = plot.x_range
-if (xr._mw_full === undefined) { xr._mw_full = xr.end - xr.start }
-const zoomed = (xr.end - xr.start) < 0.999 * xr._mw_full
-const extra = plot.outer_height - plot.inner_height
-const height = Math.round(plot.inner_width / aspect) + extra
-if (!zoomed && plot.inner_width > 0 && Math.abs(plot.height - height) > 1) {
-  plot.height = height
-}
-"""
-
-
-def keep_frame_aspect(aspect: float) -> Callable:
-    """Plot hook: the plot's height follows its frame's width so that the frame (the map's
-    data area) keeps ``aspect`` (width / height) whatever width the page gives the plot; Bokeh's
-    own ``aspect_ratio`` would hold the whole figure's, colour bar and axes included."""
-
-    def hook(plot, element) -> None:  # runs on every render of the plot: attach once
-        fig = plot.state
-        if any(cb.tags == ["frame-aspect"] for cb in fig.js_property_callbacks.get(EVENT, [])):
-            return
-        code = CustomJS(
-            args={"plot": fig, "aspect": aspect}, code=FRAME_ASPECT_JS, tags=["frame-aspect"]
-        )
-        fig.js_on_change("inner_width", code)
-
-    return hook
-
-
 # maps whose low values fade out so the hillshade shows where there is no melt / no error
 FADING = {
     "pred": "linear",
@@ -114,23 +77,7 @@ FADING = {
     "error": "abs",
     "diff": "abs",
 }
-MARKER_OPTS = dict(marker="x", size=16, color="#ff00cc", line_width=3, tools=[])
 FADE_MIN_ALPHA = 0.25
-
-
-def _hatch(plot, element) -> None:
-    """Plot hook: hatch the pending boxes (HoloViews has no hatch option for Rectangles)."""
-    glyph = plot.handles["glyph"]
-    glyph.update(hatch_pattern="/", hatch_color="#303030", hatch_alpha=0.6, hatch_scale=8)
-
-
-PENDING_OPTS = dict(
-    fill_color="#808080",
-    fill_alpha=0.35,
-    line_alpha=0.0,
-    tools=[],
-    hooks=[_hatch],
-)
 
 
 def palette(key: str, n: int = 256, min_alpha: float = FADE_MIN_ALPHA) -> list[str]:
@@ -151,27 +98,6 @@ def palette(key: str, n: int = 256, min_alpha: float = FADE_MIN_ALPHA) -> list[s
 def _vdim(key: str) -> hv.Dimension:
     label, unit, _, _ = STYLES[key]
     return hv.Dimension(key, label=label, unit=unit)
-
-
-def hillshade_layer(state: DashboardState) -> hv.Image:
-    """The grey DEM hillshade under every map: static, decimated to at most `BASE_PIXELS` a side.
-
-    A plain Image (no regrid) is sent to the browser once and never recomputed per frame.
-    """
-    g = state.store.grid(state.source)
-    shade = state.store.hillshade(state.source)
-    step = max(1, -(-max(shade.shape) // BASE_PIXELS))
-    img = hv.Image(shade[::step, ::step], bounds=g.bounds, kdims=KDIMS, vdims=["hillshade"])
-    return img.opts(cmap="gray", clim=(0.0, 1.0), colorbar=False, tools=[])
-
-
-def pixel_marker(state: DashboardState) -> hv.DynamicMap:
-    """A cross on the tapped pixel (`state.pixel`), empty before the first tap."""
-
-    def marker(pixel) -> hv.Points:
-        return hv.Points([] if pixel is None else [pixel], kdims=KDIMS).opts(**MARKER_OPTS)
-
-    return hv.DynamicMap(marker, streams=[hv.streams.Params(state, ["pixel"])])
 
 
 def _windowed(state: DashboardState, reader: Callable[[LevelWindow], np.ndarray]) -> Windowed:
@@ -287,17 +213,6 @@ def map_panel(
     view = map_view(state, key, getter, tick, reader, extra)
     plot = pn.pane.HoloViews(view, linked_axes=True, margin=(0, 4), sizing_mode="stretch_width")
     return pn.Column(heading, plot, sizing_mode="stretch_width")
-
-
-def pending_layer(state: DashboardState, model: Callable[[], str]) -> hv.DynamicMap:
-    """Hatched grey boxes over the part of the map the live ablation has not computed yet
-    (`state.ablation_pending`), on a map of the UNet."""
-
-    def boxes(ablation_pending) -> hv.Rectangles:
-        shown = ablation_pending if model() == "unet" else []
-        return hv.Rectangles(shown, kdims=[*KDIMS, "x1", "y1"]).opts(**PENDING_OPTS)
-
-    return hv.DynamicMap(boxes, streams=[hv.streams.Params(state, ["ablation_pending"])])
 
 
 def held_title(state: DashboardState, text: str, note: str = "") -> str:

@@ -21,11 +21,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +32,7 @@ import zarr
 from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock, writing
-from meltwater.cluster import connect, forget_on_workers, is_distributed, worker_states
+from meltwater.cluster import connect, forget_on_workers, is_distributed
 from meltwater.data.overviews import level_group, stored_factors, write_day
 from meltwater.data.provenance import (
     DAYS_ATTR,
@@ -47,117 +45,20 @@ from meltwater.data.provenance import (
 )
 from meltwater.data.remote import is_url
 from meltwater.data.zarr_nodes import array_node, group_node
-from meltwater.errors import InvalidArgumentError, UnknownNameError
+from meltwater.errors import UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
-from meltwater.models.tta import members_of, tta_model_id, tta_predict
-from meltwater.schema import CHANNELS, UNET, is_unc_var, pred_var, unc_var
+from meltwater.precompute_jobs import DayRunner, check_uncertainty, job_ids, jobs, sar_days_only
+from meltwater.schema import CHANNELS, is_unc_var
 
 __all__ = ["DAYS_ATTR", "DONE_ATTR", "MODEL_ATTR", "forget_on_workers", "plan", "precompute"]
 
 log = logging.getLogger(__name__)
 
 
-def _model_id(name: str, models_dir: str | None) -> str:
-    if name != "unet":
-        return name
-    from meltwater.models.checkpoint import read_meta
-    from meltwater.models.inference import registry_entry
-
-    entry = registry_entry(None, models_dir)
-    return f"unet:{entry['name']}:{read_meta(entry['checkpoint']).weights_sha256[:16]}"
-
-
 def _days_done(arr: zarr.Array) -> set[str]:
     """The days a prediction array records as done."""
     done = arr.attrs.get(DONE_ATTR, [])
     return {str(d) for d in done} if isinstance(done, list) else set()
-
-
-def _jobs(
-    models: Sequence[str], ablations: Sequence[str], uncertainty: int = 0
-) -> dict[str, tuple[str, tuple]]:
-    """Variable name → (model, ablated channels); ``unc_unet`` when ``uncertainty`` members."""
-    jobs: dict[str, tuple[str, tuple]] = {pred_var(m): (m, ()) for m in models}
-    if UNET in models:
-        jobs.update({pred_var(UNET, (c,)): (UNET, (c,)) for c in ablations})
-        if uncertainty:
-            jobs[unc_var(UNET)] = (UNET, ())
-    return jobs
-
-
-def _sar_days_only(var: str, ablate: tuple) -> bool:
-    """Ablations and uncertainty are computed on SAR days only (what evaluation scores)."""
-    return bool(ablate) or is_unc_var(var)
-
-
-class DayRunner:
-    """Predicts and writes days of one precompute run; loads the cube and models once per process.
-
-    The loaded state belongs to the run, never to the module: a second run (a retrained
-    checkpoint, another store) builds its own. Threads of a local run share one runner; on a
-    dask.distributed cluster the runner is pickled without its state and each worker keeps one
-    state per run (`meltwater.cluster.worker_states`, emptied by `forget_on_workers` when the
-    run ends).
-    """
-
-    def __init__(
-        self,
-        path: str,
-        models: tuple[str, ...],
-        models_dir: str | None,
-        run: str,
-        uncertainty: int = 0,
-    ):
-        self.path, self.models, self.models_dir, self.run = path, models, models_dir, run
-        self.uncertainty = uncertainty
-        self._lock = threading.Lock()
-        self._state: tuple[xr.Dataset, dict[str, Any]] | None = None
-
-    def __reduce__(self) -> tuple[type, tuple[str, tuple[str, ...], str | None, str, int]]:
-        return DayRunner, (self.path, self.models, self.models_dir, self.run, self.uncertainty)
-
-    def _load(self) -> tuple[xr.Dataset, dict[str, Any]]:
-        from meltwater.data.cube import open_cube
-        from meltwater.models.registry import get_predictor
-
-        cube = open_cube(self.path)
-        extra = {"models_dir": self.models_dir} if self.models_dir else {}
-        preds = {m: get_predictor(m, cube, **(extra if m == "unet" else {})) for m in self.models}
-        return cube, preds
-
-    def state(self) -> tuple[xr.Dataset, dict[str, Any]]:
-        """The cube and fitted predictors of this run in this process, built once."""
-        states = worker_states()
-        with self._lock:
-            if states is not None:  # on a cluster worker: one state per run
-                if self.run not in states:
-                    states[self.run] = self._load()
-                return states[self.run]
-            if self._state is None:
-                self._state = self._load()
-            return self._state
-
-    def __call__(self, index: int, jobs: list[tuple[str, str, tuple]]) -> tuple[int, list[str]]:
-        """Predict the (variable, model, ablation) jobs of day ``index`` and write its chunks.
-
-        An ``unc_<model>`` job runs the TTA members (`meltwater.models.tta`); its identity
-        member is the day's plain prediction, reused when ``pred_<model>`` is due too.
-        """
-        cube, preds = self.state()
-        date = cube.indexes["time"][index]
-        group = zarr.open_group(self.path, mode="r+")
-        plain: dict[str, np.ndarray] = {}
-        for var, model, _ in jobs:
-            if is_unc_var(var):
-                pred, spread = tta_predict(preds[model], cube, date, self.uncertainty)
-                plain[pred_var(model)] = pred
-                write_day(group, var, index, spread.astype(np.float16))
-        for var, model, ablate in jobs:
-            if is_unc_var(var):
-                continue
-            pred = plain[var] if var in plain else preds[model].predict(cube, date, ablate=ablate)
-            write_day(group, var, index, np.asarray(pred, dtype=np.float16))  # and its levels
-        return index, [v for v, _, _ in jobs]
 
 
 def _day_strings(cube: xr.Dataset) -> pd.Index:
@@ -223,10 +124,10 @@ def plan(
     wanted = set(days if dates is None else pd.DatetimeIndex(dates).strftime("%Y-%m-%d"))
     has_sar = np.asarray(cube["has_sar"].values, dtype=bool)
     todo: dict[int, list[tuple[str, str, tuple]]] = {}
-    for var, (model, ablate) in _jobs(models, ablations, uncertainty).items():
+    for var, (model, ablate) in jobs(models, ablations, uncertainty).items():
         done = _days_done(array_node(group, var)) if var in group else set()
         for i, d in enumerate(days):
-            if d in wanted and d not in done and (not _sar_days_only(var, ablate) or has_sar[i]):
+            if d in wanted and d not in done and (not sar_days_only(var, ablate) or has_sar[i]):
                 todo.setdefault(i, []).append((var, model, ablate))
     return todo
 
@@ -341,17 +242,10 @@ def precompute(
     unknown = sorted(set(models) - set(MODEL_NAMES))
     if unknown:
         raise UnknownNameError(f"models: unknown {unknown}; valid: {list(MODEL_NAMES)}")
-    if uncertainty:
-        members_of(uncertainty)  # 4 or 8
-        if UNET not in models:
-            raise InvalidArgumentError(
-                f"uncertainty={uncertainty}: the TTA spread is the UNet's; add 'unet' to models"
-            )
+    check_uncertainty(models, uncertainty)
     mdir = str(models_dir) if models_dir else None
     cube = open_cube(path)
-    ids = {var: _model_id(m, mdir) for var, (m, _) in _jobs(models, ablations, uncertainty).items()}
-    if uncertainty:
-        ids[unc_var(UNET)] = tta_model_id(ids[pred_var(UNET)], uncertainty)
+    ids = job_ids(models, ablations, uncertainty, mdir)
     bad = _verify(path, cube, ids, dates) if verify else {}
     todo = plan(path, models, ablations, dates, uncertainty)
     if not overwrite and not bad and _up_to_date(path, ids, todo):

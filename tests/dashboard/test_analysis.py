@@ -5,7 +5,8 @@ from __future__ import annotations
 from fixtures.toycube import make_toy_cube
 
 from meltwater_dashboard.app import TAB_TITLES, build_app
-from meltwater_dashboard.state import ANALYSIS_TABS, TABS, DashboardState
+from meltwater_dashboard.redraw import ANALYSIS_TABS, TABS
+from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
 from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 

@@ -78,7 +78,7 @@ def whole_day(state: DashboardState, ablate=("dem",)) -> np.ndarray:
 
 def test_view_first_equals_whole_domain_then_rest(live, standin):
     zoom(live, (4, 10), (20, 30))
-    assert live.store.view_box("toy", live.view) == (3, 11, 19, 31)  # plus one cell each side
+    assert live.store.grid("toy").view_box(live.view) == (3, 11, 19, 31)  # plus one cell each side
     standin.gate.clear()  # the background waits before its first batch
     live.ablate = ["dem"]
     job = live._job

@@ -47,4 +47,4 @@ def test_pan_zoom_sets_the_detail_and_the_view(tmp_path, monkeypatch):
     streams["RangeXY"].event(x_range=(10_300, 10_500), y_range=(19_500, 19_700))
     inner[()]
     assert state.map_detail == "Maps read full resolution: 100 m cells, 4 × 4 cells."
-    assert state.store.view_box("demo", state.view) == (2, 6, 2, 6)
+    assert state.store.grid("demo").view_box(state.view) == (2, 6, 2, 6)

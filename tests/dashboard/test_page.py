@@ -16,7 +16,8 @@ from meltwater_dashboard.store import Store
 from meltwater_dashboard.url import apply_url
 from meltwater_dashboard.views.ablation import ablation_panel
 from meltwater_dashboard.views.curves import metrics_text
-from meltwater_dashboard.views.maps import pixel_marker, result_maps
+from meltwater_dashboard.views.layers import pixel_marker
+from meltwater_dashboard.views.maps import result_maps
 from meltwater_dashboard.views.player import DayPlayer
 
 

@@ -100,7 +100,8 @@ def _mix(path) -> None:
 
 
 def test_a_mixed_variable_is_refused_by_every_reader(micro_cube):
-    from meltwater.evaluation.evaluate import evaluate, make_predictors
+    from meltwater.evaluation.evaluate import evaluate
+    from meltwater.evaluation.predictors import make_predictors
 
     _mix(micro_cube)
     cube = open_cube(micro_cube)
@@ -136,12 +137,12 @@ def test_an_open_cube_follows_a_precompute_beside_it(tmp_path):
 
 
 def test_overwrite_of_some_days_keeps_the_others_done(micro_cube, monkeypatch):
-    from meltwater import precompute as pc
+    from meltwater.precompute_jobs import DayRunner
 
     calls = []
-    real = pc.DayRunner.__call__
+    real = DayRunner.__call__
     monkeypatch.setattr(
-        pc.DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs)
+        DayRunner, "__call__", lambda s, i, jobs: calls.append(i) or real(s, i, jobs)
     )
     done = precompute(micro_cube, BASE, (), dates=DAYS[:1], overwrite=True,
                       scheduler="synchronous")  # fmt: skip

@@ -11,6 +11,7 @@ from fixtures.scicube import NX, NY, OCEAN_COLS, cube_dates, make_cube
 from meltwater.cli import main
 from meltwater.errors import CubeError
 from meltwater.evaluation import evaluate as E
+from meltwater.evaluation.predictors import make_predictors
 from meltwater.evaluation.thresholds import split_scores
 
 LAND_PX = NY * (NX - OCEAN_COLS)
@@ -225,7 +226,7 @@ def test_cli_evaluate(tiny_source, tiny_data_root, capsys):
 def test_slow_live_models_area_on_scored_days_only():
     cube = make_cube()
     models = ["random_forest", "pmw_threshold"]
-    preds = E.make_predictors(
+    preds = make_predictors(
         cube,
         models,
         cube.time.to_index()[cube.split.values == "train"],

@@ -12,6 +12,7 @@ from meltwater.cli import main
 from meltwater.data.cube import open_cube
 from meltwater.errors import InvalidArgumentError
 from meltwater.evaluation import evaluate as E
+from meltwater.evaluation import predictors as P
 from meltwater.precompute import precompute
 
 MODELS = ["mar_interp", "pmw_threshold", "linear_dem"]
@@ -41,10 +42,16 @@ def test_cluster_results_equal_threads(stored, monkeypatch):
     cube = open_cube(stored)
     threads = E.evaluate(cube, MODELS, "test", workers=2, progress=False)
     loads = []
-    make = E.make_predictors
-    monkeypatch.setattr(
-        E, "make_predictors", lambda *a, **k: loads.append(1) or make(*a, **k)
-    )  # counts every predictor set built, on the client and on the workers (same process)
+    make = P.make_predictors
+
+    def counted(*a, **k):
+        loads.append(1)
+        return make(*a, **k)
+
+    # counts every predictor set built, on the client (evaluate) and on the workers (scaleout,
+    # from predictors; same process)
+    monkeypatch.setattr(E, "make_predictors", counted)
+    monkeypatch.setattr(P, "make_predictors", counted)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster:
         dist = E.evaluate(cube, MODELS, "test", scheduler=cluster.scheduler_address, progress=False)
         with Client(cluster) as client:

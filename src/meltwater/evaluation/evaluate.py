@@ -3,9 +3,9 @@
 `evaluate` predicts every model on every day it needs (the cube's ``pred_<model>`` when
 precompute stored it, else live), scores the split's SAR days with `metrics` and
 builds the fixed results schema of `results` (documented in ``docs/results.md``). The UNet's
-input ablations are scored as models of their own (``unet_no_dem``, `AblatedPredictor`), and
-where the cube holds the scored UNet's spread ``unc_unet`` its errors are binned by it
-(`meltwater.evaluation.calibration`).
+input ablations are scored as models of their own (``unet_no_dem``; the predictors are made in
+`meltwater.evaluation.predictors`), and where the cube holds the scored UNet's spread
+``unc_unet`` its errors are binned by it (`meltwater.evaluation.calibration`).
 Days can be processed in a thread pool (``workers``; numpy, scipy and zarr release the GIL) or
 on a dask.distributed cluster (``scheduler``; `meltwater.evaluation.scaleout`).
 The results constants and writers are re-exported here for convenience.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time as _time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +29,16 @@ from tqdm.auto import tqdm
 from meltwater import __version__
 from meltwater.cluster import is_distributed
 from meltwater.data.cube import day_map, pixel_area_km2, split_dates
-from meltwater.data.provenance import model_days, same_model, stored_model
-from meltwater.errors import CheckpointError, CubeError, InvalidArgumentError, UnknownNameError
+from meltwater.errors import CheckpointError, CubeError, InvalidArgumentError
 from meltwater.evaluation import metrics
 from meltwater.evaluation.calibration import spread_sums
+from meltwater.evaluation.predictors import (
+    AblatedPredictor,
+    ablation_predictors,
+    describe,
+    make_predictors,
+    spread_source,
+)
 from meltwater.evaluation.results import (
     ELEVATION_STEP_M,
     GAP_BINS,
@@ -52,15 +57,8 @@ from meltwater.evaluation.results import (
 from meltwater.evaluation.scorecard import group_sums
 from meltwater.evaluation.scoring import day_truth, score_day
 from meltwater.evaluation.thresholds import THRESHOLDS, contingency
-from meltwater.models.registry import (
-    MODEL_NAMES,
-    BaselinePredictor,
-    CubePredictor,
-    Predictor,
-    check_stored_model,
-    get_predictor,
-)
-from meltwater.schema import CHANNELS, UNET, pred_var, run_name, unc_var
+from meltwater.models.registry import MODEL_NAMES, CubePredictor, Predictor
+from meltwater.schema import UNET, pred_var, unc_var
 
 __all__ = [
     "GAP_BINS",
@@ -69,13 +67,10 @@ __all__ = [
     "SEASON_DAYS",
     "SLOW_LIVE",
     "TABLE_METRICS",
-    "AblatedPredictor",
-    "ablation_predictors",
     "day_context",
     "default_models",
     "evaluate",
     "gap_bin",
-    "make_predictors",
     "results_path",
     "results_table",
     "save_results",
@@ -89,157 +84,12 @@ log = logging.getLogger(__name__)
 SLOW_LIVE = ("unet", "random_forest")
 
 
-def make_predictors(
-    cube: xr.Dataset,
-    models: Sequence[str],
-    train_dates: pd.DatetimeIndex,
-    *,
-    use_cube: bool = True,
-    baseline_kwargs: dict[str, dict] | None = None,
-) -> dict[str, Predictor]:
-    """Predictors of ``models``: the cube's ``pred_<model>`` when present, else live ones.
-
-    Live predictors are built lazily (a baseline is fitted only when a day lacks a stored map).
-
-    Raises:
-        KeyError: an unknown model name (lists the valid names).
-    """
-    unknown = [m for m in models if m not in MODEL_NAMES]
-    if unknown:
-        raise UnknownNameError(f"unknown model(s) {unknown}; valid: {list(MODEL_NAMES)}")
-    kwargs = baseline_kwargs or {}
-    out: dict[str, Predictor] = {}
-    for m in models:
-        live = _LazyPredictor(m, cube, train_dates, kwargs.get(m, {}))
-        var = pred_var(m)
-        if use_cube and var in cube:  # refuse a variable that mixes models before any work
-            stored_model(var, cube[var].attrs, cube.encoding.get("source", ""))
-            out[m] = CubePredictor(m, live)
-        else:
-            out[m] = live
-    return out
-
-
-class _LazyPredictor:
-    """Builds (and fits) the live predictor on first use; thread-safe enough for a pool."""
-
-    def __init__(self, name: str, cube: xr.Dataset, train: pd.DatetimeIndex, kwargs: dict):
-        self.name = name
-        self._args = (cube, train, kwargs)
-        self._lock = threading.Lock()
-        self._p: Predictor | None = None
-
-    @property
-    def predictor(self) -> Predictor:
-        with self._lock:
-            if self._p is None:
-                cube, train, kwargs = self._args
-                self._p = get_predictor(self.name, cube, train, **kwargs)
-        return self._p
-
-    @property
-    def model_id(self) -> str | None:
-        return getattr(self.predictor, "model_id", None)
-
-    def predict(self, cube, date, ablate=()):
-        return self.predictor.predict(cube, date, ablate)
-
-
-class AblatedPredictor:
-    """The UNet with ``ablate`` channels off, named as a model of its own (``unet_no_dem``).
-
-    ``unet`` runs it: a `CubePredictor` reads the cube's ``pred_unet_no_<channel>`` where stored
-    and runs the UNet live on other days. A live UNet is first checked to be the model of the
-    cube's ``pred_unet`` (when stored), so that the ablation table compares one model.
-    """
-
-    def __init__(self, unet: Predictor, ablate: Sequence[str]) -> None:
-        self.unet = unet
-        self.ablate = tuple(ablate)
-        self.name = run_name(UNET, self.ablate)
-        self._checked = isinstance(unet, CubePredictor)  # CubePredictor checks its own fills
-
-    def predict(self, cube, date, ablate=()):
-        if not self._checked and pred_var(UNET) in cube:
-            check_stored_model(cube, pred_var(UNET), self.unet, f" (ablation {self.name})")
-        self._checked = True
-        return self.unet.predict(cube, date, self.ablate + tuple(ablate))
-
-
-def ablation_predictors(
-    cube: xr.Dataset, unet: Predictor, ablations: Sequence[str], use_cube: bool = True
-) -> dict[str, AblatedPredictor]:
-    """Predictors of the UNet with each channel of ``ablations`` off, by run name.
-
-    With ``use_cube``, each reads the cube's ``pred_unet_no_<channel>`` on the days it stores
-    (checked to hold the UNet that fills the other days live); else ``unet`` runs on every day.
-
-    Raises:
-        UnknownNameError: a channel not in `meltwater.schema.CHANNELS` (lists them).
-    """
-    unknown = [c for c in ablations if c not in CHANNELS]
-    if unknown:
-        raise UnknownNameError(f"ablations: unknown channel(s) {unknown}; valid: {list(CHANNELS)}")
-    live = (unet.live or unet) if isinstance(unet, CubePredictor) else unet
-    out: dict[str, AblatedPredictor] = {}
-    for c in dict.fromkeys(ablations):
-        var = pred_var(UNET, (c,))
-        stored = use_cube and var in cube
-        if stored:  # refuse a variable that mixes models before any work
-            stored_model(var, cube[var].attrs, cube.encoding.get("source", ""))
-        out[run_name(UNET, (c,))] = AblatedPredictor(
-            CubePredictor(UNET, live) if stored else live, (c,)
-        )
-    return out
-
-
-def _describe(p: Predictor, cube: xr.Dataset) -> tuple[str, str]:
-    """(where predictions come from, fitted params as JSON) of a predictor."""
-    where = "live"
-    inner: Predictor | None
-    if isinstance(p, AblatedPredictor):
-        if not isinstance(p.unet, CubePredictor):
-            return where, json.dumps({"ablate": list(p.ablate)})
-        var = pred_var(UNET, p.ablate)
-        live = p.unet.live
-        used = isinstance(live, _LazyPredictor) and live._p is not None
-        stored = stored_model(var, cube[var].attrs)
-        params = {"ablate": list(p.ablate), **({"model_id": stored} if stored else {})}
-        return ("cube+live" if used else "cube"), json.dumps(params)
-    if isinstance(p, CubePredictor):
-        stored = stored_model(pred_var(p.name), cube[pred_var(p.name)].attrs)
-        where, live = "cube", p.live
-        if not isinstance(live, _LazyPredictor) or live._p is None:
-            return where, json.dumps({"model_id": stored} if stored else {})
-        where, inner = "cube+live", live._p  # some days were missing from the store
-    else:
-        inner = p._p if isinstance(p, _LazyPredictor) else p
-    if isinstance(inner, BaselinePredictor):
-        return where, json.dumps(inner.baseline.params())
-    meta = getattr(getattr(inner, "model", None), "meta", None)  # UNetWrapper → UNetPredictor
-    if meta is not None:
-        return where, json.dumps(_checkpoint_summary(meta))
-    return where, "{}"
-
-
-def _checkpoint_summary(meta) -> dict:
-    """Provenance of a UNet checkpoint for the results attributes."""
-    return {
-        "checkpoint": meta.name,
-        "created": meta.created,
-        "weights_sha256": meta.weights_sha256,
-        "encoder": meta.model.get("encoder_name"),
-        "epochs": meta.training.get("epochs"),
-        "data": meta.data,
-    }
-
-
 def day_context(cube: xr.Dataset, preds: dict[str, Predictor], ssim_sigma: float) -> dict:
     """What `_one_day` needs besides the day: land, elevation bands, pixel area, SSIM σ, the
     models whose melt area is computed on days that are not scored, and whether the UNet's
     spread is binned (``spread``, with ``spread_note`` saying why not)."""
     band, edges = elevation_bands(cube["dem"].values)
-    spread, note = _spread_source(cube, preds.get(UNET))
+    spread, note = spread_source(cube, preds.get(UNET))
     return {
         "land": np.asarray(cube["land"].values, dtype=bool),
         "band": band,
@@ -294,30 +144,6 @@ def _one_day(
                 if np.isfinite(spread).any():  # a day the store records
                     out["spread_sums"] = spread_sums(pred, scored.sar, spread, valid)
     return out
-
-
-def _spread_source(cube: xr.Dataset, unet: Predictor | None) -> tuple[bool, str]:
-    """Whether evaluation bins the UNet's errors by the cube's ``unc_unet``, and why not.
-
-    The spread must be of the UNet that is scored: its model id (``unet_tta<N>:…``) must name
-    the checkpoint of the stored ``pred_unet`` (or of the live UNet).
-    """
-    var = unc_var(UNET)
-    if unet is None or var not in cube:
-        return False, "" if unet is None else f"the cube has no {var} (meltwater precompute)"
-    if model_days(cube[var].attrs) == {}:
-        return False, f"{var} records no day"
-    spread_id = stored_model(var, cube[var].attrs, cube.encoding.get("source", ""))
-    if spread_id is None:  # a cube made by hand, without records
-        return True, var
-    if isinstance(unet, CubePredictor):
-        unet_id = stored_model(pred_var(UNET), cube[pred_var(UNET)].attrs)
-    else:
-        unet_id = getattr(unet, "model_id", None)
-    rest = spread_id.partition(":")[2]
-    if unet_id is not None and not same_model(f"{UNET}:{rest}", unet_id):
-        return False, f"{var} is of {spread_id}, the scored UNet is {unet_id}"
-    return True, spread_id
 
 
 def evaluate(
@@ -420,7 +246,7 @@ def evaluate(
             jobs = pool.map(lambda d: _one_day(cube, d, preds, d in scored, ctx), all_days)
             bar = tqdm(jobs, total=len(all_days), desc="evaluate", disable=not progress)
             rows = dict(zip(all_days, bar, strict=True))
-        source = {m: _describe(p, cube) for m, p in preds.items()}
+        source = {m: describe(p, cube) for m, p in preds.items()}
     elapsed = _time.perf_counter() - t0
     ds = assemble(
         models, dates, train_dates, all_days, rows, ctx["edges"], n_boot=n_boot, seed=seed

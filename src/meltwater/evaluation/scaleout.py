@@ -50,12 +50,9 @@ class DayScorer:
 
     def _load(self) -> tuple[Any, dict, dict]:
         from meltwater.data.cube import open_cube
-        from meltwater.evaluation.evaluate import (
-            UNET,
-            ablation_predictors,
-            day_context,
-            make_predictors,
-        )
+        from meltwater.evaluation.evaluate import day_context
+        from meltwater.evaluation.predictors import ablation_predictors, make_predictors
+        from meltwater.schema import UNET
 
         cube = open_cube(self.path)
         preds = make_predictors(cube, self.models, self.train, use_cube=self.use_cube)
@@ -77,13 +74,13 @@ class DayScorer:
 
 def _describe_run(dask_worker: Any, run: str) -> dict[str, tuple[str, str]]:
     """(prediction source, fitted params) of each model of ``run`` on this worker."""
-    from meltwater.evaluation.evaluate import _describe
+    from meltwater.evaluation.predictors import describe
 
     state = dask_worker.__dict__.get("meltwater_runs", {}).get(run)
     if state is None:  # this worker scored no day
         return {}
     cube, preds, _ = state
-    return {m: _describe(p, cube) for m, p in preds.items()}
+    return {m: describe(p, cube) for m, p in preds.items()}
 
 
 def _merge(found: Sequence[dict[str, tuple[str, str]]], models: Sequence[str]) -> dict:
