@@ -117,6 +117,20 @@ def test_a_mixed_variable_is_refused_by_every_reader(micro_cube):
     np.testing.assert_array_equal(day_map(cube, "pmw", DAYS[0]), cube["pmw"].values[0])
 
 
+def test_baseline_settings_are_never_read_from_the_stored_maps(micro_cube):
+    from meltwater.evaluation.predictors import make_predictors
+
+    zarr.open_group(micro_cube, mode="r+")["pred_pmw_threshold"][0] = np.float16(0.5)  # a marker
+    cube = open_cube(micro_cube)
+    stored = make_predictors(cube, ["pmw_threshold"], DAYS[:2])["pmw_threshold"]
+    assert (np.asarray(stored.predict(cube, DAYS[0])) == 0.5).all()
+    own = make_predictors(
+        cube, ["pmw_threshold"], DAYS[:2], baseline_kwargs={"pmw_threshold": {"slope": 0.45}}
+    )["pmw_threshold"]
+    live = np.asarray(own.predict(cube, DAYS[0]))
+    assert np.isfinite(live).all() and not (live == 0.5).any()
+
+
 def test_an_unrecorded_day_reads_as_missing(micro_cube):
     arr = zarr.open_group(micro_cube, mode="r+")["pred_pmw_threshold"]
     arr.attrs.update({DONE_ATTR: ["2019-06-01"]})  # e.g. a store whose model changed before

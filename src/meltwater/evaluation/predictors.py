@@ -48,6 +48,8 @@ def make_predictors(
     """Predictors of ``models``: the cube's ``pred_<model>`` when present, else live ones.
 
     Live predictors are built lazily (a baseline is fitted only when a day lacks a stored map).
+    A model given ``baseline_kwargs`` is always live: the stored maps were made with its
+    defaults.
 
     Raises:
         KeyError: an unknown model name (lists the valid names).
@@ -60,7 +62,7 @@ def make_predictors(
     for m in models:
         live = LazyPredictor(m, cube, train_dates, kwargs.get(m, {}))
         var = pred_var(m)
-        if use_cube and var in cube:  # refuse a variable that mixes models before any work
+        if use_cube and var in cube and m not in kwargs:  # refuse a mixed variable up front
             stored_model(var, cube[var].attrs, cube.encoding.get("source", ""))
             out[m] = CubePredictor(m, live)
         else:
