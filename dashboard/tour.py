@@ -70,11 +70,16 @@ what every model predicts and SAR observes."""
 
 
 def tour_day(state: DashboardState) -> pd.Timestamp:
-    """The tour's day: the first SAR scene from mid-June of the last season (its middle day
-    without one)."""
-    year = max(int(y) for y in state.param.year.objects)
+    """The tour's day: the first SAR scene from mid-June of its season (that season's middle day
+    without one). Its season is the last one with SAR scenes in June and in September, which
+    the bias-curve step points at (the release's last season has no September scene), else the
+    last season."""
+    years = sorted(int(y) for y in state.param.year.objects)
+    sar = state.store.sar_days(state.source)
+    both = [y for y in years if {6, 9} <= {d.month for d in sar if d.year == y}]
+    year = both[-1] if both else years[-1]
     days = state.store.season_days(state.source, year)
-    scenes = sorted(d for d in state.store.sar_days(state.source) if d.year == year)
+    scenes = sorted(d for d in sar if d.year == year)
     june = [d for d in scenes if d >= pd.Timestamp(year, 6, 15)]
     return june[0] if june else days[len(days) // 2]
 

@@ -21,7 +21,7 @@ from bokeh.plotting import figure
 from meltwater.data.cube import season_day
 from meltwater.evaluation.climatology import melt_area_series, weekly_climatology
 from meltwater_dashboard.state import DashboardState
-from meltwater_dashboard.views.thresholds import model_color
+from meltwater_dashboard.views.curves import model_color
 from meltwater_dashboard.views.ticks import follow
 
 __all__ = ["ClimatologyPlots", "climatology", "climatology_tab"]
@@ -62,7 +62,7 @@ class ClimatologyPlots:
             lo, hi = c.sel(stat="min").values, c.sel(stat="max").values
             fig.varea(x=x, y1=lo, y2=hi, fill_color="grey", fill_alpha=0.3)
             fig.line(x, c.sel(stat="mean").values, color="black", line_dash="dashed")
-            colour = "black" if name == "sar" else model_color(state, name)
+            colour = "black" if name == "sar" else model_color(name)
             src = ColumnDataSource({"x": x, "y": np.full(x.size, np.nan)})
             fig.line("x", "y", source=src, color=colour, line_width=2.5)
             fig.scatter("x", "y", source=src, color=colour, size=4)

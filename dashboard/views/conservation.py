@@ -29,8 +29,8 @@ from meltwater.schema import pred_var
 from meltwater_dashboard.escape import html_text, markdown_text
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.bokeh_parts import grid_image, season_figure
+from meltwater_dashboard.views.curves import model_color
 from meltwater_dashboard.views.scorecard import CSS
-from meltwater_dashboard.views.thresholds import model_color
 from meltwater_dashboard.views.ticks import follow
 
 __all__ = ["ConservationView", "cells", "conservation_tab", "season_curve"]
@@ -134,7 +134,7 @@ class ConservationView:
             src = ColumnDataSource({"x": [], "y": []})
             self.lines[m] = src
             self.renderers[m] = self.curve.line(
-                "x", "y", source=src, color=model_color(state, m), legend_label=m
+                "x", "y", source=src, color=model_color(m), legend_label=m
             )
         self.sar_points = ColumnDataSource({"x": [], "y": []})
         self.curve.scatter("x", "y", source=self.sar_points, color="black", legend_label="SAR")

@@ -15,6 +15,8 @@ import pandas as pd
 import panel as pn
 import xarray as xr
 
+from meltwater.models.registry import MODEL_NAMES
+from meltwater.schema import CHANNELS, UNET, run_name
 from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import MONTH_NAMES, DashboardState
 from meltwater_dashboard.views.grid import PLOT_MIN_PX, responsive_grid
@@ -23,6 +25,7 @@ __all__ = [
     "curves_tab",
     "day_line",
     "metrics_text",
+    "model_color",
     "named_series",
     "monthly_plot",
     "results_section",
@@ -42,8 +45,22 @@ PLOTS = {
 SAR_VAR = {"melt_fraction": "sar_melt_fraction", "valid_melt_area_km2": "sar_melt_area_km2"}
 
 PLOT_HEIGHT = 280
-# Category10, spelled out so the module does not need a plotting backend at import
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+# Category10 without its grey, then Category20b's darkest: one colour per model of
+# `MODEL_ORDER` (spelled out so the module does not need a plotting backend at import)
+PALETTE = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#843c39",
+]  # fmt: skip
+# every model the dashboard can plot, in the order of their colours: the same colour for a
+# model in every plot, whichever others are shown
+MODEL_ORDER = (*MODEL_NAMES, *(run_name(UNET, (c,)) for c in CHANNELS))
+
+
+def model_color(model: str) -> str:
+    """The colour of ``model`` (a `MODEL_ORDER` name) in every plot; grey for another name."""
+    return PALETTE[MODEL_ORDER.index(model) % len(PALETTE)] if model in MODEL_ORDER else "grey"
+
+
 # plots fill their grid cell's width (`views.grid`) at a fixed height
 SIZE = dict(responsive=True, height=PLOT_HEIGHT, min_width=PLOT_MIN_PX)
 OPTS = dict(**SIZE, show_grid=True, tools=["hover", "tap"])
@@ -90,9 +107,9 @@ def _curves(ds: xr.Dataset, var: str) -> hv.Overlay:
     _, label, unit = PLOTS[var]
     vdim = hv.Dimension(var, label=label, unit=unit)
     layers = []
-    for i, m in enumerate(ds.model.values):
+    for m in ds.model.values:
         s = ds[var].sel(model=m).to_series().dropna()
-        layers += named_series(s, "date", vdim, str(m), PALETTE[i % len(PALETTE)], 4)
+        layers += named_series(s, "date", vdim, str(m), model_color(str(m)), 4)
     if var in SAR_VAR:
         s = ds[SAR_VAR[var]].to_series().dropna()
         layers.append(named_series(s, "date", vdim, "SAR", "black", 6)[1])
@@ -138,10 +155,7 @@ def monthly_plot(state: DashboardState, var: str) -> hv.Overlay:
     mon = monthly_curves(state.store.daily_summary(state.source, int(state.year)))
     label = {"bias": "monthly mean bias", "melt_fraction": "monthly mean melt fraction"}[var]
     vdim = hv.Dimension(var, label=label, unit="melt fraction")
-    series = [
-        (str(m), PALETTE[i % len(PALETTE)], mon[var].sel(model=m))
-        for i, m in enumerate(mon.model.values)
-    ]
+    series = [(str(m), model_color(str(m)), mon[var].sel(model=m)) for m in mon.model.values]
     if var == "melt_fraction":
         series.append(("SAR", "black", mon["sar_melt_fraction"]))
     layers = []
@@ -166,8 +180,8 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
         )
     layers: dict[str, list[hv.Element]] = {"month": [], "season_day": []}
     vdim = hv.Dimension("bias", label="mean bias vs SAR", unit="melt fraction")
-    for i, m in enumerate(res.model.values):
-        color = PALETTE[i % len(PALETTE)]
+    for m in res.model.values:
+        color = model_color(str(m))
         month = _by_month(res["month_bias"].sel(model=m).to_series().dropna())
         layers["month"] += named_series(month, "month", vdim, str(m), color, 6)
         sday = res["season_day_bias"].sel(model=m).to_series().dropna()

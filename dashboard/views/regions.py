@@ -33,8 +33,8 @@ from meltwater.evaluation.regions import (
 from meltwater_dashboard.escape import html_text, markdown_text
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.bokeh_parts import grid_image, season_figure
+from meltwater_dashboard.views.curves import model_color
 from meltwater_dashboard.views.scorecard import CSS
-from meltwater_dashboard.views.thresholds import model_color
 from meltwater_dashboard.views.ticks import follow
 
 __all__ = ["RegionView", "parse_region", "regions", "regions_tab", "summary"]
@@ -153,7 +153,7 @@ class RegionView:
         }
         self.lines = {
             m: self.plot.line(
-                "x", "y", source=self.sources[m], color=model_color(state, m), legend_label=m
+                "x", "y", source=self.sources[m], color=model_color(m), legend_label=m
             )
             for m in state.models
         }

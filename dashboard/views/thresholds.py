@@ -25,13 +25,12 @@ from meltwater.evaluation.thresholds import SCORES, THRESHOLDS, split_scores, th
 from meltwater.schema import pred_var
 from meltwater_dashboard.escape import markdown_text
 from meltwater_dashboard.state import DashboardState
-from meltwater_dashboard.views.curves import PALETTE
+from meltwater_dashboard.views.curves import model_color
 from meltwater_dashboard.views.ticks import follow
 
 __all__ = [
     "DayScores",
     "ThresholdPlots",
-    "model_color",
     "split_curves",
     "threshold_table",
     "thresholds_tab",
@@ -93,12 +92,6 @@ def threshold_table(day: xr.DataArray | None, split: xr.DataArray | None, t: flo
     return pd.DataFrame(cols).round(3)
 
 
-def model_color(state: DashboardState, model: str) -> str:
-    """The model's colour in every plot (the Curves tab's palette, by the state's model order)."""
-    models = state.models
-    return PALETTE[models.index(model) % len(PALETTE)] if model in models else "grey"
-
-
 class ThresholdPlots:
     """Bokeh figures of the four scores against the threshold, one line per model.
 
@@ -112,6 +105,7 @@ class ThresholdPlots:
         self.sources: dict[tuple[str, str], ColumnDataSource] = {}
         self.lines: dict[tuple[str, str], GlyphRenderer] = {}
         self.spans: list[Span] = []
+        self.split_lines: dict[tuple[str, str], GlyphRenderer] = {}
         for score in SCORES:
             fig = figure(
                 title=TITLES[score],
@@ -122,16 +116,16 @@ class ThresholdPlots:
             fig.xaxis.axis_label, fig.yaxis.axis_label = "melt threshold", TITLES[score]
             for m in state.models:
                 src = ColumnDataSource(self._data(m, None))
-                line = fig.line("threshold", "value", source=src, color=model_color(state, m))
+                line = fig.line("threshold", "value", source=src, color=model_color(m))
                 line.glyph.line_width = 1.5
                 self.sources[score, m], self.lines[score, m] = src, line
             if split is not None:
                 for m in split.model.values:
                     y = split.sel(model=m, score=score).values
-                    fig.line(
+                    self.split_lines[score, str(m)] = fig.line(
                         split.threshold.values,
                         y,
-                        color=model_color(state, str(m)),
+                        color=model_color(str(m)),
                         line_dash="dashed",
                         line_width=1.5,
                     )
@@ -152,9 +146,13 @@ class ThresholdPlots:
             self.figures[score] = fig
         last = self.figures[SCORES[-1]]
         last.width = (last.width or 0) + 150  # room for the legend
-        last.add_layout(
-            Legend(items=[(m, [self.lines[SCORES[-1], m]]) for m in state.models]), "right"
-        )
+        items = [(m, [self.lines[SCORES[-1], m]]) for m in state.models]
+        items += [  # models scored over the split only (not in the cube): their dashed line
+            (f"{m} (split)", [line])
+            for (score, m), line in self.split_lines.items()
+            if score == SCORES[-1] and m not in state.models
+        ]
+        last.add_layout(Legend(items=items), "right")
         self.update()
 
     @staticmethod

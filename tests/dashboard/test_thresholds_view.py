@@ -93,3 +93,28 @@ def test_tab_renders_and_follows_day_only_in_view(state, tmp_path):
     state.day = 3
     assert "no SAR scene" in tab[2].object
     assert np.isnan(lines["unet"].data_source.data["value"]).all()
+
+
+def test_every_model_keeps_one_colour_and_split_only_models_are_in_the_legend(state, tmp_path):
+    from bokeh.models import Legend
+
+    from meltwater_dashboard.views.curves import MODEL_ORDER, model_color
+    from meltwater_dashboard.views.thresholds import ThresholdPlots
+
+    assert len(MODEL_ORDER) == 10 and len({model_color(m) for m in MODEL_ORDER}) == 10
+    assert model_color("not_a_model") == "grey"
+    ds = evaluate(state.cube, ["unet", "mar_interp"], "test", progress=False)
+    # an ablation scored over the split only: the cube holds no pred_unet_no_dem
+    ds = ds.assign_coords(model=["unet", "unet_no_dem"]).assign_attrs(source="toy")
+    save_results(ds, tmp_path)
+    split, _ = split_curves(state)
+    plots = ThresholdPlots(state, DayScores(state), split)
+    legend = next(x for x in plots.figures["csi"].right if isinstance(x, Legend))
+    assert [item.label.value for item in legend.items] == [
+        "unet",
+        "mar_interp",
+        "unet_no_dem (split)",
+    ]
+    dashed = plots.split_lines["csi", "unet_no_dem"].glyph
+    assert dashed.line_dash == [6] and dashed.line_color == model_color("unet_no_dem")
+    assert plots.lines["csi", "mar_interp"].glyph.line_color == model_color("mar_interp")

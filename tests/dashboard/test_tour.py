@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from meltwater.errors import InvalidArgumentError
@@ -35,6 +36,15 @@ def test_each_step_sets_its_view_in_any_order(state):
         assert state.compare == (other is not None) and state.ablation == off
         if other:
             assert state.model_b == other
+
+
+def test_the_tour_season_has_june_and_september_scenes(state, monkeypatch):
+    sar = state.store.sar_days("toy")
+    assert {d.month for d in sar if d.year == 2020} >= {6, 9}
+    no_late_2020 = [d for d in sar if not (d.year == 2020 and d.month == 9)]
+    monkeypatch.setattr(state.store, "sar_days", lambda source: no_late_2020)
+    day = tour_day(state)
+    assert day.year == 2019 and day in no_late_2020 and day >= pd.Timestamp(2019, 6, 15)
 
 
 def test_a_step_is_a_shareable_link(state, store):
