@@ -14,6 +14,7 @@ point sources.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,41 +37,73 @@ from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.bokeh_parts import grid_image
 from meltwater_dashboard.views.ticks import follow
 
-__all__ = ["LIVE_MEMBERS", "LiveSpread", "UncertaintyView", "live_spread", "uncertainty_tab"]
+__all__ = [
+    "LIVE_MEMBERS",
+    "LiveSpread",
+    "Superseded",
+    "UncertaintyView",
+    "live_spread",
+    "superseded",
+    "uncertainty_tab",
+]
 
 LIVE_MEMBERS = 4  # TTA members of a live spread (the shape-keeping flips and rotation)
 LIVE_DAYS = 16  # live spreads kept per process
 POLL_MS = 300  # how often a waiting tab looks for its live spread
+SETTLE_S = 0.5  # a day shown this long starts its live spread (scrubbed-past days start none)
 SPREAD_MAX = 0.3  # top of the spread colour scale (the std of fractions is at most 0.5)
 
 SpreadFn = Callable[[str, str, tuple[str, ...]], np.ndarray]
 """``fn(source, date, ablate) -> spread`` (rows north → south)."""
 
 
-class LiveSpread:
-    """Spreads computed one at a time in a background thread; the last `LIVE_DAYS` kept."""
+class Superseded(Exception):
+    """Another day was asked for while this one waited to settle: it was not computed."""
 
-    def __init__(self, compute: SpreadFn):
-        self.compute = compute
+
+def superseded(future: Future) -> bool:
+    """Whether ``future`` ended without a spread because another day was asked for."""
+    return future.done() and not future.cancelled() and isinstance(future.exception(), Superseded)
+
+
+class LiveSpread:
+    """Spreads computed one at a time in a background thread; the last `LIVE_DAYS` kept.
+
+    A day's computation waits ``settle_s`` first and is dropped (`Superseded`) when another
+    day was asked for meanwhile: scrubbing or playing past days starts no UNet run that would
+    compete with the day steps for the CPU; the day the user stops on starts ``settle_s`` later.
+    """
+
+    def __init__(self, compute: SpreadFn, settle_s: float = SETTLE_S):
+        self.compute, self.settle_s = compute, settle_s
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-spread")
         self._done: OrderedDict[tuple, Future] = OrderedDict()
         self._lock = threading.Lock()
+        self._latest: tuple | None = None
 
     def get(self, source: str, date: str, ablate: tuple[str, ...]) -> Future:
         """The (maybe running) computation of one day's spread. Days asked for earlier and
         not started yet are dropped: scrubbing or playing queues at most one day."""
         key = (source, date, ablate)
         with self._lock:
-            if key in self._done:
+            self._latest = key
+            if key in self._done and not superseded(self._done[key]):
                 self._done.move_to_end(key)
                 return self._done[key]
-            for old in [k for k, f in self._done.items() if f.cancel()]:
+            for old in [k for k, f in self._done.items() if f.cancel() or superseded(f)]:
                 del self._done[old]
-            future = self._pool.submit(self.compute, source, date, ablate)
+            future = self._pool.submit(self._settled, key)
             self._done[key] = future
             while len(self._done) > LIVE_DAYS:
                 self._done.popitem(last=False)
             return future
+
+    def _settled(self, key: tuple) -> np.ndarray:
+        time.sleep(self.settle_s)
+        with self._lock:
+            if self._latest != key:
+                raise Superseded(key)
+        return self.compute(*key)
 
 
 def live_spread(state: DashboardState) -> LiveSpread:
@@ -224,7 +257,7 @@ class UncertaintyView:
             if not future.done() or (s.source, s.date_str, s.ablation) != key:
                 return
             self._stop()
-            if future.cancelled():  # another session's day went first: ask again
+            if future.cancelled() or superseded(future):  # another day went first: ask again
                 self.update()
             else:
                 self._done(future)

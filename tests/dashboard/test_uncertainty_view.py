@@ -160,3 +160,20 @@ def test_scrubbing_queues_at_most_one_live_day():
     assert first.result(10).shape == (NY, NX) and queued[-1].result(10) is not None
     assert calls == ["2019-06-02", "2019-06-05"]
     assert spreads.get("toy", "2019-06-05", ()) is queued[-1]  # kept: not computed again
+
+
+def test_days_scrubbed_past_start_no_live_spread():
+    from meltwater_dashboard.views.uncertainty import Superseded, superseded
+
+    live = FakeLive()
+    spreads = LiveSpread(live, settle_s=0.3)
+    passed = spreads.get("toy", "2019-06-02", ())  # settling when the next day is asked for
+    shown = spreads.get("toy", "2019-06-03", ())
+    assert shown.result(10).shape == (NY, NX)
+    with pytest.raises(Superseded):
+        passed.result(10)
+    assert superseded(passed) and not superseded(shown)
+    assert live.calls == [("toy", "2019-06-03", ())]  # the day passed was never computed
+    again = spreads.get("toy", "2019-06-02", ())  # back on it: computed now
+    assert again is not passed and again.result(10) is not None
+    assert live.calls[-1] == ("toy", "2019-06-02", ())
