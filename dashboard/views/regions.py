@@ -315,8 +315,9 @@ def regions_tab(state: DashboardState) -> pn.layout.Panel:
     intro = (
         "<p>Mean melt fraction over a region: each model, SAR on its scene days (dots), MAR "
         "(its WA1 mapped as the MAR interpolation baseline, dashed) and PMW (Colosio "
-        "threshold, dotted). Regions: 500 m elevation bands and the coast (land within 5 km of "
-        "the ocean), or a box drawn on the map. The table scores each model against SAR over "
+        "threshold, dotted). Regions: 500 m elevation bands, the coast (land within 5 km of "
+        "the ocean), on the demo the glacier trunk and its tributaries (the generator's own "
+        "outline), or a box drawn on the map. The table scores each model against SAR over "
         "the region's valid pixels, averaged over the season's SAR days.</p>"
     )
     return pn.Column(
