@@ -6,6 +6,11 @@ and the UNet; maps read through `window` only the coarsest overview level of the
 still fills the plot and only the part shown (`choose`). With ``--num-procs N`` each process
 holds its own. Tests and notebooks make their own `Store` with in-memory cubes and a stand-in
 predictor: there is no module-level state. Torch is imported only when a live ablation first runs.
+
+A precompute may run beside the server (``make serve`` fills the other seasons in the
+background): a prediction day the store does not record yet (`done`) reads as NaN and is not
+cached, and what is computed over a season (summaries, per-pixel errors, onset, a pixel's series)
+is cached under the season's current records (`season_key`), so days written later are read.
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ from meltwater.data.overviews import (
     level_coords,
     stored_factors,
 )
+from meltwater.data.progress import done_days, writer_active
+from meltwater.data.reads import current_attrs
 from meltwater.errors import CubeError, MeltwaterError
 from meltwater.evaluation import summaries
-from meltwater.evaluation.summary_store import season_onset, season_summary
+from meltwater.evaluation.summary_store import season_onset, season_summary, summary_key
 from meltwater.resources import data_dir
-from meltwater.schema import pred_var
+from meltwater.schema import is_pred_var, is_unc_var, pred_var
 from meltwater_dashboard.grid import Grid
 from meltwater_dashboard.live_ablation import AblationJob
 
@@ -79,6 +86,7 @@ class Store:
         )
         self._recent: dict[str, dict[LevelWindow, None]] = {}  # windows read lately, per source
         self._recent_lock = threading.Lock()
+        self._done: dict[tuple[str, str], tuple[dict, np.ndarray]] = {}  # (attrs, mask) per var
         for name, size in self._CACHED.items():
             setattr(self, name, functools.lru_cache(maxsize=size)(getattr(self, name)))
 
@@ -89,15 +97,15 @@ class Store:
         "season_days": 64,
         "season_day_labels": 64,
         "grid": 8,
-        "frame": 48,
+        "_frame": 48,
         "level": 16,
         "_window": 96,
         "hillshade": 8,
         "ablation_job": 6,
-        "daily_summary": 16,
-        "season_timing": 8,
-        "pixel_errors": 16,
-        "pixel_series": 32,
+        "_daily_summary": 16,
+        "_season_timing": 8,
+        "_pixel_errors": 16,
+        "_pixel_series": 32,
         "_read_results": 8,
     }
 
@@ -147,8 +155,52 @@ class Store:
         """Geometry of the source's cube."""
         return Grid.of(self.get_cube(source))
 
+    def cube_path(self, source: str) -> Path | None:
+        """Where the source's cube is on disk (None for in-memory cubes)."""
+        return None if source in self._cubes else get_source(source).cube_path
+
+    def done(self, source: str, var: str) -> np.ndarray:
+        """Per day of the source's cube, whether ``var`` holds it (a prediction or spread: its
+        day recorded by `meltwater precompute`, as the store holds it now; else every day)."""
+        cube = self.get_cube(source)
+        if not (is_pred_var(var) or is_unc_var(var)):
+            return np.ones(cube.sizes["time"], bool)
+        attrs = current_attrs(cube, var) if var in cube else None
+        cached = self._done.get((source, var))
+        if cached is not None and attrs is not None and cached[0] is attrs:
+            return cached[1]
+        mask = done_days(cube, var)
+        if attrs is not None:
+            self._done[(source, var)] = (attrs, mask)
+        return mask
+
+    def is_done(self, source: str, var: str, date: str) -> bool:
+        """Whether ``var`` holds ``date`` (`done`; static variables: always)."""
+        if not date or not (is_pred_var(var) or is_unc_var(var)):
+            return True
+        try:
+            i = self.times(source).get_loc(pd.Timestamp(date))
+        except KeyError:
+            return True  # not a day of the cube: the read names it
+        return bool(self.done(source, var)[i])
+
+    def writer_active(self, source: str) -> bool:
+        """Whether a precompute (or a cube build) is writing the source's cube now."""
+        return writer_active(self.cube_path(source))
+
+    def season_key(self, source: str, year: int) -> str:
+        """What the season's summaries depend on, now (`summary_store.summary_key`)."""
+        return summary_key(self.get_cube(source), year)
+
     def frame(self, source: str, var: str, date: str) -> np.ndarray:
-        """One day of ``var`` as float32, rows north → south (static variables ignore ``date``)."""
+        """One day of ``var`` as float32, rows north → south (static variables ignore ``date``);
+        a prediction day not computed yet is NaN (and not cached)."""
+        if not self.is_done(source, var, date):
+            g = self.grid(source)
+            return np.full((len(g.ys), len(g.xs)), np.nan, np.float32)
+        return self._frame(source, var, date)
+
+    def _frame(self, source: str, var: str, date: str) -> np.ndarray:
         arr = day_map(self.get_cube(source), var, date)
         return arr if self.grid(source).y_descending else arr[::-1]
 
@@ -157,7 +209,7 @@ class Store:
         windows the maps showed lately (`window`), else whole frames."""
         with self._recent_lock:
             windows = list(self._recent.get(source, ()))
-        for var in variables:
+        for var in [v for v in variables if self.is_done(source, v, date)]:
             for win in windows:
                 self._prefetch.submit(self._window, source, var, date, win)
             if not windows:
@@ -195,6 +247,8 @@ class Store:
         The whole level-0 grid is read through `frame` (and its cache and prefetch); a single
         cell (the pointer readout) is read directly, neither cached nor prefetched.
         """
+        if not self.is_done(source, var, date):  # not computed yet: NaN, not cached
+            return np.full((win.rows[1] - win.rows[0], win.cols[1] - win.cols[0]), np.nan, "f4")
         if win.rows[1] - win.rows[0] == 1 and win.cols[1] - win.cols[0] == 1:
             return Store._window(self, source, var, date, win)  # the uncached method
         with self._recent_lock:  # what `prefetch` reads for the next day
@@ -325,8 +379,10 @@ class Store:
 
         Read from beside the cube when `meltwater precompute` stored it (`summary_store`).
         """
-        path = None if source in self._cubes else get_source(source).cube_path
-        return season_summary(self.get_cube(source), year, path)
+        return self._daily_summary(source, year, self.season_key(source, year))
+
+    def _daily_summary(self, source: str, year: int, key: str) -> xr.Dataset:
+        return season_summary(self.get_cube(source), year, self.cube_path(source))
 
     def season_timing(self, source: str, year: int) -> xr.Dataset:
         """`onset.season_timing` of every model over the SAR days of ``year``.
@@ -336,13 +392,20 @@ class Store:
         Raises:
             CubeError: the season has no SAR scene.
         """
-        path = None if source in self._cubes else get_source(source).cube_path
-        return season_onset(self.get_cube(source), year, path)
+        return self._season_timing(source, year, self.season_key(source, year))
+
+    def _season_timing(self, source: str, year: int, key: str) -> xr.Dataset:
+        return season_onset(self.get_cube(source), year, self.cube_path(source))
 
     def pixel_errors(
         self, source: str, model: str, year: int, months: tuple[int, ...]
     ) -> xr.Dataset:
         """Per-pixel MAE and bias of ``model`` over the SAR days of ``months`` of ``year``."""
+        return self._pixel_errors(source, model, year, months, self.season_key(source, year))
+
+    def _pixel_errors(
+        self, source: str, model: str, year: int, months: tuple[int, ...], key: str
+    ) -> xr.Dataset:
         days = self.season_days(source, year)
         return summaries.pixel_errors(self.get_cube(source), model, days[days.month.isin(months)])
 
@@ -350,6 +413,12 @@ class Store:
         self, source: str, x: float, y: float, variables: tuple[str, ...], year: int
     ) -> pd.DataFrame:
         """Time series of ``variables`` at the pixel nearest (x, y) over the season of ``year``."""
+        key = self.season_key(source, year)
+        return self._pixel_series(source, x, y, variables, year, key)
+
+    def _pixel_series(
+        self, source: str, x: float, y: float, variables: tuple[str, ...], year: int, key: str
+    ) -> pd.DataFrame:
         days = self.season_days(source, year)
         return summaries.pixel_series(self.get_cube(source), x, y, list(variables), days)
 
