@@ -25,15 +25,16 @@ EVAL_MODELS := $(DEMO_MODELS),linear_dem,random_forest
 # Each step is idempotent: a second run finds everything done and returns at once.
 # `demo` builds what the page needs to open: the demo, its cube, the four models on the test
 # split's days (what `evaluate` scores, and where the opening story day is chosen), their
-# evaluation, then every day of the season the page opens on (`meltwater_dashboard.opening`).
-# The other seasons are left to `rest`.
+# evaluation (melt area on the scored days only: the other days are not precomputed yet), then
+# every day of the season the page opens on (`meltwater_dashboard.opening`). The other seasons
+# are left to `rest`, the melt area of every day to the full evaluation of `extras`.
 PRECOMPUTE := $(BIN)/meltwater precompute --source demo --models $(DEMO_MODELS) --ablations none
 demo: install
 	$(BIN)/meltwater demo --size $(SIZE)
 	$(BIN)/meltwater cube --source demo
 	$(PRECOMPUTE) --split test
 	@[ -f data/results/demo_test.nc ] || \
-		$(BIN)/meltwater evaluate --source demo --split test --models $(DEMO_MODELS)
+		$(BIN)/meltwater evaluate --source demo --split test --models $(DEMO_MODELS) --area-days split
 	$(PRECOMPUTE) --years $$($(BIN)/python -m meltwater_dashboard.opening demo)
 
 # Every other day of the four models (and each completed season's summary): the cube complete.
