@@ -8,9 +8,9 @@ holds its own. Tests and notebooks make their own `Store` with in-memory cubes a
 predictor: there is no module-level state. Torch is imported only when a live ablation first runs.
 
 A precompute may run beside the server (``make serve`` fills the other seasons in the
-background): a prediction day the store does not record yet (`done`) reads as NaN and is not
-cached, and what is computed over a season (summaries, per-pixel errors, onset, a pixel's series)
-is cached under the season's current records (`season_key`), so days written later are read.
+background): a prediction day the store does not record yet (`SeasonReads.done`) reads as NaN and
+is not cached, and what is computed over a season is cached under the season's current records
+(`SeasonReads`), so days written later are read.
 """
 
 from __future__ import annotations
@@ -36,15 +36,12 @@ from meltwater.data.overviews import (
     level_coords,
     stored_factors,
 )
-from meltwater.data.progress import done_days, writer_active
-from meltwater.data.reads import current_attrs
 from meltwater.errors import CubeError, MeltwaterError
-from meltwater.evaluation import summaries
-from meltwater.evaluation.summary_store import season_onset, season_summary, summary_key
 from meltwater.resources import data_dir
-from meltwater.schema import is_pred_var, is_unc_var, pred_var
+from meltwater.schema import pred_var
 from meltwater_dashboard.grid import Grid
 from meltwater_dashboard.live_ablation import AblationJob
+from meltwater_dashboard.season_store import SeasonReads
 
 if TYPE_CHECKING:
     from meltwater.models.tiles import TiledRun
@@ -60,7 +57,7 @@ class TiledPredictor(Protocol):
     def tiled(self, cube: xr.Dataset, date: Any, ablate: Sequence[str] = ()) -> TiledRun: ...
 
 
-class Store:
+class Store(SeasonReads):
     """Cached loaders over the catalog's cubes (and in-memory ones) for one process.
 
     Args:
@@ -158,39 +155,6 @@ class Store:
     def cube_path(self, source: str) -> Path | None:
         """Where the source's cube is on disk (None for in-memory cubes)."""
         return None if source in self._cubes else get_source(source).cube_path
-
-    def done(self, source: str, var: str) -> np.ndarray:
-        """Per day of the source's cube, whether ``var`` holds it (a prediction or spread: its
-        day recorded by `meltwater precompute`, as the store holds it now; else every day)."""
-        cube = self.get_cube(source)
-        if not (is_pred_var(var) or is_unc_var(var)):
-            return np.ones(cube.sizes["time"], bool)
-        attrs = current_attrs(cube, var) if var in cube else None
-        cached = self._done.get((source, var))
-        if cached is not None and attrs is not None and cached[0] is attrs:
-            return cached[1]
-        mask = done_days(cube, var)
-        if attrs is not None:
-            self._done[(source, var)] = (attrs, mask)
-        return mask
-
-    def is_done(self, source: str, var: str, date: str) -> bool:
-        """Whether ``var`` holds ``date`` (`done`; static variables: always)."""
-        if not date or not (is_pred_var(var) or is_unc_var(var)):
-            return True
-        try:
-            i = self.times(source).get_loc(pd.Timestamp(date))
-        except KeyError:
-            return True  # not a day of the cube: the read names it
-        return bool(self.done(source, var)[i])
-
-    def writer_active(self, source: str) -> bool:
-        """Whether a precompute (or a cube build) is writing the source's cube now."""
-        return writer_active(self.cube_path(source))
-
-    def season_key(self, source: str, year: int) -> str:
-        """What the season's summaries depend on, now (`summary_store.summary_key`)."""
-        return summary_key(self.get_cube(source), year)
 
     def frame(self, source: str, var: str, date: str) -> np.ndarray:
         """One day of ``var`` as float32, rows north → south (static variables ignore ``date``);
@@ -373,54 +337,6 @@ class Store:
         arr = self.ablation_job(source, date, tuple(ablate)).values()
         out = coarsen(arr, win.factor)[slice(*win.rows), slice(*win.cols)]
         return out if self.grid(source).y_descending else out[::-1]
-
-    def daily_summary(self, source: str, year: int) -> xr.Dataset:
-        """`summaries.daily_summary` of every model over the season days of ``year``.
-
-        Read from beside the cube when `meltwater precompute` stored it (`summary_store`).
-        """
-        return self._daily_summary(source, year, self.season_key(source, year))
-
-    def _daily_summary(self, source: str, year: int, key: str) -> xr.Dataset:
-        return season_summary(self.get_cube(source), year, self.cube_path(source))
-
-    def season_timing(self, source: str, year: int) -> xr.Dataset:
-        """`onset.season_timing` of every model over the SAR days of ``year``.
-
-        Read from beside the cube when `meltwater precompute` stored it (`summary_store`).
-
-        Raises:
-            CubeError: the season has no SAR scene.
-        """
-        return self._season_timing(source, year, self.season_key(source, year))
-
-    def _season_timing(self, source: str, year: int, key: str) -> xr.Dataset:
-        return season_onset(self.get_cube(source), year, self.cube_path(source))
-
-    def pixel_errors(
-        self, source: str, model: str, year: int, months: tuple[int, ...]
-    ) -> xr.Dataset:
-        """Per-pixel MAE and bias of ``model`` over the SAR days of ``months`` of ``year``."""
-        return self._pixel_errors(source, model, year, months, self.season_key(source, year))
-
-    def _pixel_errors(
-        self, source: str, model: str, year: int, months: tuple[int, ...], key: str
-    ) -> xr.Dataset:
-        days = self.season_days(source, year)
-        return summaries.pixel_errors(self.get_cube(source), model, days[days.month.isin(months)])
-
-    def pixel_series(
-        self, source: str, x: float, y: float, variables: tuple[str, ...], year: int
-    ) -> pd.DataFrame:
-        """Time series of ``variables`` at the pixel nearest (x, y) over the season of ``year``."""
-        key = self.season_key(source, year)
-        return self._pixel_series(source, x, y, variables, year, key)
-
-    def _pixel_series(
-        self, source: str, x: float, y: float, variables: tuple[str, ...], year: int, key: str
-    ) -> pd.DataFrame:
-        days = self.season_days(source, year)
-        return summaries.pixel_series(self.get_cube(source), x, y, list(variables), days)
 
     def results(self, source: str, split: str = "test") -> xr.Dataset | None:
         """The evaluation results of `meltwater evaluate` (docs/results.md), None when absent.

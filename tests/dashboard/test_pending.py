@@ -93,3 +93,15 @@ def test_the_notice_is_escaped_text():
     assert "<img" not in shown and "<b>" not in shown
     assert "&lt;img src=x onerror=alert(1)&gt;" in shown and "&amp;" in shown
     assert pending_html("") == ""
+
+
+def test_season_views_follow_the_records(partial):
+    from meltwater_dashboard.views.climatology import climatology
+    from meltwater_dashboard.views.onset import timing
+
+    state, cube_path, times = partial
+    onset, clim = timing(state)[0], climatology(state)
+    assert timing(state)[0] is onset and climatology(state) is clim  # cached while unchanged
+    _precompute(cube_path, times[5:8])
+    assert timing(state)[0] is not onset  # recomputed with the new days
+    assert climatology(state) is not clim
