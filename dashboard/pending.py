@@ -30,8 +30,8 @@ PENDING_POLL_MS = 5000  # how often a session looks at the records while a seaso
 
 
 def count(n: int) -> str:
-    """``n`` with thousands apart, as the docs write them (``1 281``)."""
-    return f"{n:,}".replace(",", " ")
+    """``n`` with thousands apart by a no-break space, as the docs write them (``1 281``)."""
+    return f"{n:,}".replace(",", "\u00a0")
 
 
 def pending_text(store: Store, source: str, models: list[str], year: int, date: str) -> str:

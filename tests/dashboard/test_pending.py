@@ -16,6 +16,7 @@ from meltwater.data.catalog import get_source
 from meltwater.data.cube import open_cube
 from meltwater.evaluation.summary_store import summary_path
 from meltwater.precompute import precompute
+from meltwater_dashboard.pending import count
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
 from meltwater_dashboard.views.pending import pending_html
@@ -93,6 +94,7 @@ def test_the_notice_is_escaped_text():
     assert "<img" not in shown and "<b>" not in shown
     assert "&lt;img src=x onerror=alert(1)&gt;" in shown and "&amp;" in shown
     assert pending_html("") == ""
+    assert count(1281) == "1\u00a0281" and count(366) == "366"  # never split across lines
 
 
 def test_season_views_follow_the_records(partial):
