@@ -107,3 +107,20 @@ def test_season_views_follow_the_records(partial):
     _precompute(cube_path, times[5:8])
     assert timing(state)[0] is not onset  # recomputed with the new days
     assert climatology(state) is not clim
+
+
+def test_a_hostile_source_name_stays_text(toasts):
+    from fixtures.toycube import make_toy_cube
+
+    cube = make_toy_cube()
+    days = [str(d.date()) for d in cube.indexes["time"] if d.year == 2019]
+    cube["pred_unet"].attrs.update(model_days={"unet:a:1": days}, days_done=days)
+    name = '<img src=x onerror="alert(1)">'
+    state = DashboardState(source=name, store=Store({name: cube}), year=2020)
+    assert state.pending.startswith("Predictions for 2020 are not computed: 0 of 12 days")
+    assert f"--source {name} --years 2020" in state.pending
+    shown = pending_html(state.pending)
+    assert "<img" not in shown and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in shown
+    assert toasts.shown and "<img" not in toasts.shown[-1]
+    state.year = 2019
+    assert state.pending == ""
