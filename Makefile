@@ -8,7 +8,7 @@ PORT ?= 5006
 PROCS ?= 1
 SIZE ?= default
 
-.PHONY: install demo extras serve test browser lint bench notebooks clean-data
+.PHONY: install demo rest extras serve test browser lint bench notebooks clean-data
 
 install: $(VENV)/.installed
 
@@ -23,29 +23,41 @@ DEMO_MODELS := unet,mar_interp,pmw_threshold,sar_running_mean
 EVAL_MODELS := $(DEMO_MODELS),linear_dem,random_forest
 
 # Each step is idempotent: a second run finds everything done and returns at once.
-# `demo` builds what the page needs to open: the demo, its cube, every day of the four models,
-# and their evaluation (the opening view is chosen from it).
+# `demo` builds what the page needs to open: the demo, its cube, the four models on the test
+# split's days (what `evaluate` scores, and where the opening story day is chosen), their
+# evaluation (melt area on the scored days only: the other days are not precomputed yet), then
+# every day of the season the page opens on (`meltwater_dashboard.opening`). The other seasons
+# are left to `rest`, the melt area of every day to the full evaluation of `extras`.
+PRECOMPUTE := $(BIN)/meltwater precompute --source demo --models $(DEMO_MODELS) --ablations none
 demo: install
 	$(BIN)/meltwater demo --size $(SIZE)
 	$(BIN)/meltwater cube --source demo
-	$(BIN)/meltwater precompute --source demo --models $(DEMO_MODELS) --ablations none
+	$(PRECOMPUTE) --split test
 	@[ -f data/results/demo_test.nc ] || \
-		$(BIN)/meltwater evaluate --source demo --split test --models $(DEMO_MODELS)
+		$(BIN)/meltwater evaluate --source demo --split test --models $(DEMO_MODELS) --area-days split
+	$(PRECOMPUTE) --years $$($(BIN)/python -m meltwater_dashboard.opening demo)
+
+# Every other day of the four models (and each completed season's summary): the cube complete.
+# `serve` runs it in the background, first part of `extras`; the page says which seasons are
+# still being computed and picks them up as they are written.
+rest: demo
+	$(PRECOMPUTE)
 
 # The full table: the UNet's input ablations and its TTA spread (unc_unet) on the test split's
 # days (the dashboard computes other days live, on demand), then every model, the optional
 # baselines and the ablations evaluated. The results file is replaced atomically and the served
-# dashboard re-reads it when it changes, so `serve` runs this in the background.
-extras: demo
+# dashboard re-reads it when it changes, so `serve` runs this in the background, after `rest`.
+extras: rest
 	@[ -f data/results/.demo_test_full ] || { \
 		$(BIN)/meltwater precompute --source demo --models unet --ablations all --uncertainty 4 --split test && \
 		$(BIN)/meltwater evaluate --source demo --split test --models $(EVAL_MODELS) --ablations all && \
 		touch data/results/.demo_test_full; }
 
+# `-o demo`: the background run does not check the demo again (serve has just built it).
 serve: demo
-	@echo "the full results table is computed in the background (log: data/extras.log)"
-	@$(MAKE) --no-print-directory extras > data/extras.log 2>&1 &
-	$(BIN)/panel serve dashboard/app.py --warm --unused-session-lifetime 120000 --num-procs $(PROCS) --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
+	@echo "the other seasons and the full results table are computed in the background (log: data/extras.log)"
+	@$(MAKE) --no-print-directory -o demo extras > data/extras.log 2>&1 &
+	$(BIN)/python -m panel serve dashboard/app.py --warm --unused-session-lifetime 120000 --num-procs $(PROCS) --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
 
 # Debian's chromium for the browser tests (skipped with a reason when it is absent).
 browser:

@@ -15,6 +15,7 @@ from meltwater_dashboard.url import keep_query_raw, link_url
 from meltwater_dashboard.views.analysis import ANALYSIS_VIEWS
 from meltwater_dashboard.views.curves import curves_tab
 from meltwater_dashboard.views.maps import input_maps
+from meltwater_dashboard.views.pending import pending_banner
 from meltwater_dashboard.views.pixel_errors import errors_tab
 from meltwater_dashboard.views.sidebar import sidebar
 from meltwater_dashboard.views.swipe import maps_tab
@@ -56,7 +57,8 @@ def build_app(state: DashboardState | None = None, sync_url: bool = False) -> pn
     tabs.param.watch(lambda e: setattr(state, "tab", TABS[e.new]), "active")
     state.param.watch(lambda e: setattr(tabs, "active", TABS.index(e.new)), "tab")
     keys = TabKeys(width=0, height=0, margin=0)
-    page = pn.Row(sidebar(state), tabs, keys, sizing_mode="stretch_width")
+    main = pn.Column(pending_banner(state), tabs, sizing_mode="stretch_width")
+    page = pn.Row(sidebar(state), main, keys, sizing_mode="stretch_width")
     if sync_url:
         keep_query_raw()
         location = pn.state.location

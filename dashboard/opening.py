@@ -63,3 +63,17 @@ def open_story(state: DashboardState) -> bool:
     a, b = STORY_MODELS
     state.param.update(model=a, model_b=b, compare=True)
     return True
+
+
+def opening_year(source: str | None = None) -> int:
+    """The season a link without values opens on: `story_day`'s, else the last season (what
+    ``make demo`` precomputes first, `__main__`)."""
+    state = DashboardState(source)
+    day = story_day(state)
+    return int(day.year) if day is not None else int(state.times.year.max())
+
+
+if __name__ == "__main__":  # `python -m meltwater_dashboard.opening [SOURCE]` prints the year
+    import sys
+
+    print(opening_year(sys.argv[1] if len(sys.argv) > 1 else None))

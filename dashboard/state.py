@@ -1,5 +1,6 @@
 """The dashboard's state: one `param.Parameterized` that every view reads and writes (views hold
-none); redraws in `meltwater_dashboard.redraw`, the live ablation in `.ablation_session`."""
+none); redraws in `meltwater_dashboard.redraw`, the live ablation in `.ablation_session`, the
+seasons still being precomputed in `.pending`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from meltwater.evaluation.summaries import models_in
 from meltwater.schema import CHANNELS, pred_var, run_name
 from meltwater_dashboard.ablation_session import FollowsAblation
 from meltwater_dashboard.escape import html_text
+from meltwater_dashboard.pending import FollowsPrecompute
 from meltwater_dashboard.redraw import ANALYSIS_TABS, Redraws
 from meltwater_dashboard.store import Store
 from meltwater_dashboard.swipe import Swipe
@@ -31,7 +33,7 @@ NOTICE_REPEAT_S = 10.0  # the same notice is not shown again within this time
 NOTICE_BURST = 3  # notices shown at most per NOTICE_REPEAT_S
 
 
-class DashboardState(FollowsAblation, Redraws):
+class DashboardState(FollowsPrecompute, FollowsAblation, Redraws):
     """Selected source, day, models, ablations, tab, pixel; data access for the current view."""
 
     source: param.Selector[str] = param.Selector(
@@ -76,6 +78,7 @@ class DashboardState(FollowsAblation, Redraws):
         self._load_source()
         self.param.update(**params)
         self.maps_date = self.date_str
+        self.check_pending()
 
     # ----- derived values
     @property
@@ -274,6 +277,7 @@ class DashboardState(FollowsAblation, Redraws):
             self.notify(f"source {self.source!r} unavailable: {e}", "error")
             self.source = self._loaded
             return
+        self.check_pending()
         self._refresh()
 
     @param.depends("year", watch=True)
@@ -311,6 +315,7 @@ class DashboardState(FollowsAblation, Redraws):
             nxt = self.days[self.day + 1].strftime("%Y-%m-%d")
             rest = [] if self.playing else ["sar", "valid"]
             self.store.prefetch(self.source, [pred_var(m) for m in self.shown_models] + rest, nxt)
+        self.check_pending()
         self._refresh(("maps", "inputs", "curves", "series", *ANALYSIS_TABS))
 
     @param.depends("model", "model_b", "compare", watch=True)

@@ -6,6 +6,11 @@ and the UNet; maps read through `window` only the coarsest overview level of the
 still fills the plot and only the part shown (`choose`). With ``--num-procs N`` each process
 holds its own. Tests and notebooks make their own `Store` with in-memory cubes and a stand-in
 predictor: there is no module-level state. Torch is imported only when a live ablation first runs.
+
+A precompute may run beside the server (``make serve`` fills the other seasons in the
+background): a prediction day the store does not record yet (`SeasonReads.done`) reads as NaN and
+is not cached, and what is computed over a season is cached under the season's current records
+(`SeasonReads`), so days written later are read.
 """
 
 from __future__ import annotations
@@ -32,12 +37,11 @@ from meltwater.data.overviews import (
     stored_factors,
 )
 from meltwater.errors import CubeError, MeltwaterError
-from meltwater.evaluation import summaries
-from meltwater.evaluation.summary_store import season_onset, season_summary
 from meltwater.resources import data_dir
 from meltwater.schema import pred_var
 from meltwater_dashboard.grid import Grid
 from meltwater_dashboard.live_ablation import AblationJob
+from meltwater_dashboard.season_store import SeasonReads
 
 if TYPE_CHECKING:
     from meltwater.models.tiles import TiledRun
@@ -53,7 +57,7 @@ class TiledPredictor(Protocol):
     def tiled(self, cube: xr.Dataset, date: Any, ablate: Sequence[str] = ()) -> TiledRun: ...
 
 
-class Store:
+class Store(SeasonReads):
     """Cached loaders over the catalog's cubes (and in-memory ones) for one process.
 
     Args:
@@ -79,6 +83,7 @@ class Store:
         )
         self._recent: dict[str, dict[LevelWindow, None]] = {}  # windows read lately, per source
         self._recent_lock = threading.Lock()
+        self._done: dict[tuple[str, str], tuple[dict, np.ndarray]] = {}  # (attrs, mask) per var
         for name, size in self._CACHED.items():
             setattr(self, name, functools.lru_cache(maxsize=size)(getattr(self, name)))
 
@@ -89,15 +94,15 @@ class Store:
         "season_days": 64,
         "season_day_labels": 64,
         "grid": 8,
-        "frame": 48,
+        "_frame": 48,
         "level": 16,
         "_window": 96,
         "hillshade": 8,
         "ablation_job": 6,
-        "daily_summary": 16,
-        "season_timing": 8,
-        "pixel_errors": 16,
-        "pixel_series": 32,
+        "_daily_summary": 16,
+        "_season_timing": 8,
+        "_pixel_errors": 16,
+        "_pixel_series": 32,
         "_read_results": 8,
     }
 
@@ -147,8 +152,19 @@ class Store:
         """Geometry of the source's cube."""
         return Grid.of(self.get_cube(source))
 
+    def cube_path(self, source: str) -> Path | None:
+        """Where the source's cube is on disk (None for in-memory cubes)."""
+        return None if source in self._cubes else get_source(source).cube_path
+
     def frame(self, source: str, var: str, date: str) -> np.ndarray:
-        """One day of ``var`` as float32, rows north → south (static variables ignore ``date``)."""
+        """One day of ``var`` as float32, rows north → south (static variables ignore ``date``);
+        a prediction day not computed yet is NaN (and not cached)."""
+        if not self.is_done(source, var, date):
+            g = self.grid(source)
+            return np.full((len(g.ys), len(g.xs)), np.nan, np.float32)
+        return self._frame(source, var, date)
+
+    def _frame(self, source: str, var: str, date: str) -> np.ndarray:
         arr = day_map(self.get_cube(source), var, date)
         return arr if self.grid(source).y_descending else arr[::-1]
 
@@ -157,7 +173,7 @@ class Store:
         windows the maps showed lately (`window`), else whole frames."""
         with self._recent_lock:
             windows = list(self._recent.get(source, ()))
-        for var in variables:
+        for var in [v for v in variables if self.is_done(source, v, date)]:
             for win in windows:
                 self._prefetch.submit(self._window, source, var, date, win)
             if not windows:
@@ -195,6 +211,8 @@ class Store:
         The whole level-0 grid is read through `frame` (and its cache and prefetch); a single
         cell (the pointer readout) is read directly, neither cached nor prefetched.
         """
+        if not self.is_done(source, var, date):  # not computed yet: NaN, not cached
+            return np.full((win.rows[1] - win.rows[0], win.cols[1] - win.cols[0]), np.nan, "f4")
         if win.rows[1] - win.rows[0] == 1 and win.cols[1] - win.cols[0] == 1:
             return Store._window(self, source, var, date, win)  # the uncached method
         with self._recent_lock:  # what `prefetch` reads for the next day
@@ -319,39 +337,6 @@ class Store:
         arr = self.ablation_job(source, date, tuple(ablate)).values()
         out = coarsen(arr, win.factor)[slice(*win.rows), slice(*win.cols)]
         return out if self.grid(source).y_descending else out[::-1]
-
-    def daily_summary(self, source: str, year: int) -> xr.Dataset:
-        """`summaries.daily_summary` of every model over the season days of ``year``.
-
-        Read from beside the cube when `meltwater precompute` stored it (`summary_store`).
-        """
-        path = None if source in self._cubes else get_source(source).cube_path
-        return season_summary(self.get_cube(source), year, path)
-
-    def season_timing(self, source: str, year: int) -> xr.Dataset:
-        """`onset.season_timing` of every model over the SAR days of ``year``.
-
-        Read from beside the cube when `meltwater precompute` stored it (`summary_store`).
-
-        Raises:
-            CubeError: the season has no SAR scene.
-        """
-        path = None if source in self._cubes else get_source(source).cube_path
-        return season_onset(self.get_cube(source), year, path)
-
-    def pixel_errors(
-        self, source: str, model: str, year: int, months: tuple[int, ...]
-    ) -> xr.Dataset:
-        """Per-pixel MAE and bias of ``model`` over the SAR days of ``months`` of ``year``."""
-        days = self.season_days(source, year)
-        return summaries.pixel_errors(self.get_cube(source), model, days[days.month.isin(months)])
-
-    def pixel_series(
-        self, source: str, x: float, y: float, variables: tuple[str, ...], year: int
-    ) -> pd.DataFrame:
-        """Time series of ``variables`` at the pixel nearest (x, y) over the season of ``year``."""
-        days = self.season_days(source, year)
-        return summaries.pixel_series(self.get_cube(source), x, y, list(variables), days)
 
     def results(self, source: str, split: str = "test") -> xr.Dataset | None:
         """The evaluation results of `meltwater evaluate` (docs/results.md), None when absent.

@@ -56,12 +56,26 @@ def test_precompute_writes_every_model_and_ablation(cube_copy, small_registry, t
     live = unet.predict(tiny_cube, day, ablate=("dem",)).values
     stored = out["pred_unet_no_dem"].sel(time=day).values.astype(np.float32)
     np.testing.assert_allclose(stored, live, atol=2e-3)
-    # the season summaries the dashboard plots are stored beside the cube and current
-    for year in sorted(set(out.indexes["time"].year)):
-        path = summary_path(cube_copy, year)
-        with xr.open_dataset(path) as ds:
-            assert ds.attrs["summary_key"] == summary_key(out)
-            assert list(ds.model.values) == [m for m in MODEL_NAMES if m in MODELS]
+    # a season summary is stored only for a season every model has completed: none yet
+    assert not any(summary_path(cube_copy, y).exists() for y in set(out.indexes["time"].year))
+
+
+def test_a_completed_season_gets_its_summary(cube_copy, small_registry):
+    from meltwater.data.cube import open_cube
+    from meltwater.precompute import precompute
+
+    cube = open_cube(cube_copy)
+    first = cube.indexes["time"].year.min()
+    season = cube.indexes["time"][cube.indexes["time"].year == first]
+    models = ("pmw_threshold", "sar_running_mean")
+    precompute(cube_copy, models, (), dates=season, scheduler="synchronous")
+    out = open_cube(cube_copy)
+    path = summary_path(cube_copy, first)
+    with xr.open_dataset(path) as ds:
+        assert ds.attrs["summary_key"] == summary_key(out, first)
+        assert list(ds.model.values) == [m for m in MODEL_NAMES if m in models]
+        assert int(np.isfinite(ds["melt_area_km2"].values).all(axis=0).sum()) == len(season)
+    assert not summary_path(cube_copy, first + 1).exists()  # the next season has no day yet
 
 
 def test_rerun_is_a_no_op_and_kill_resumes(cube_copy, small_registry, monkeypatch):

@@ -32,7 +32,8 @@ FIGURE: dict[str, Any] = dict(
 
 
 def climatology(state: DashboardState) -> xr.Dataset:
-    """`weekly_climatology` of the melt area of SAR and every model, cached per process."""
+    """`weekly_climatology` of the melt area of SAR and every model, cached per process under
+    the seasons' prediction records (recomputed once a precompute beside has written more)."""
     store, source = state.store, state.source
     years = sorted({int(y) for y in state.times.year})
 
@@ -40,7 +41,8 @@ def climatology(state: DashboardState) -> xr.Dataset:
         series = melt_area_series([store.daily_summary(source, y) for y in years])
         return weekly_climatology(series)
 
-    return pn.state.as_cached(f"meltwater-climatology-{id(store)}-{source}", compute)
+    records = "".join(store.season_key(source, y)[:8] for y in years)
+    return pn.state.as_cached(f"meltwater-climatology-{id(store)}-{source}-{records}", compute)
 
 
 class ClimatologyPlots:

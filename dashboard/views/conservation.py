@@ -55,7 +55,8 @@ def cells(state: DashboardState) -> np.ndarray:
 
 
 def season_curve(state: DashboardState) -> Future:
-    """The shown season's `season_residuals`, computed once per process in the background."""
+    """The shown season's `season_residuals`, computed once per process (and season records,
+    `Store.season_key`) in the background."""
     store, source, year = state.store, state.source, int(state.year)
     pool = pn.state.as_cached(
         "meltwater-conservation-pool",
@@ -69,7 +70,8 @@ def season_curve(state: DashboardState) -> Future:
         cube = store.get_cube(source)
         return pool.submit(cons.season_residuals, cube, days, models, cube_cells)
 
-    return pn.state.as_cached(f"meltwater-conservation-{id(store)}-{source}-{year}", submit)
+    key = f"meltwater-conservation-{id(store)}-{source}-{year}-{store.season_key(source, year)}"
+    return pn.state.as_cached(key, submit)
 
 
 def _map(state: DashboardState, title: str) -> tuple[figure, ColumnDataSource]:

@@ -23,6 +23,7 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from meltwater.data.overviews import LevelWindow
+from meltwater.schema import pred_var
 from meltwater_dashboard.live import LiveRaster, Windowed
 from meltwater_dashboard.progressive import progressive
 from meltwater_dashboard.state import DashboardState
@@ -234,7 +235,9 @@ def result_maps(state: DashboardState) -> pn.GridBox:
             return state.prediction(model())
 
         def title() -> str:
-            return f"Prediction {state.run_name(model())} — {state.date_str}"
+            todo = not state.store.is_done(state.source, pred_var(model()), state.date_str)
+            note = " (not computed yet)" if todo else ""
+            return f"Prediction {state.run_name(model())} — {state.date_str}{note}"
 
         return map_panel(
             state,

@@ -41,14 +41,15 @@ TABLES = {
 
 def timing(state: DashboardState) -> tuple[xr.Dataset, xr.Dataset]:
     """The shown season's per-pixel timing (stored by `meltwater precompute` beside the cube,
-    `Store.season_timing`) and its band summary, cached per process."""
+    `Store.season_timing`) and its band summary, cached per process and season records."""
     store, source, year = state.store, state.source, int(state.year)
 
     def compute() -> tuple[xr.Dataset, xr.Dataset]:
         t = store.season_timing(source, year)
         return t, timing_by_band(t, store.get_cube(source)["dem"].values)
 
-    return pn.state.as_cached(f"meltwater-onset-{id(store)}-{source}-{year}", compute)
+    key = f"meltwater-onset-{id(store)}-{source}-{year}-{store.season_key(source, year)}"
+    return pn.state.as_cached(key, compute)
 
 
 def _cell(value: float, signed: bool) -> str:

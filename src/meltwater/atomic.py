@@ -18,6 +18,7 @@ __all__ = [
     "atomic_path",
     "check_writable",
     "exclusive_lock",
+    "is_locked",
     "remove_path",
     "sha256_file",
     "writing",
@@ -102,6 +103,22 @@ def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def is_locked(target: Path | str) -> bool:
+    """Whether a process holds `exclusive_lock` on ``target`` now (never waits, creates nothing)."""
+    target = Path(target)
+    try:
+        handle = open(target.with_name(f".{target.name}.lock"))
+    except FileNotFoundError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 @contextlib.contextmanager

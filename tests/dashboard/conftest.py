@@ -56,6 +56,7 @@ class Toasts:
         self.shown.append(msg)
 
     error = warning
+    info = warning
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import panel as pn
 from fixtures.toycube import make_toy_cube
 
 from meltwater_dashboard.app import TAB_TITLES, build_app
@@ -23,5 +24,5 @@ def test_registry_matches_the_state_and_the_page():
         "Uncertainty",
     ]
     state = DashboardState(source="toy", store=Store({"toy": make_toy_cube()}))
-    tabs = build_app(state)[1]
+    (tabs,) = build_app(state).select(pn.Tabs)
     assert tabs._names[-7:] == [TAB_TITLES[t] for t in ANALYSIS_TABS]

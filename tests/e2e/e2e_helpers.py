@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import time
 from collections.abc import Iterator
 
 import panel as pn
@@ -63,6 +65,20 @@ def serve_app(store: Store, source: str) -> Iterator[tuple[str, list[DashboardSt
         show=False,
     )
     try:
+        _listening(port)
         yield f"http://127.0.0.1:{port}/app", states
     finally:
         server.stop()
+
+
+def _listening(port: int, timeout_s: float = 30.0) -> None:
+    """Wait until the threaded server accepts connections (it starts in its own thread)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

@@ -114,3 +114,22 @@ def test_precompute_writes_the_onset_of_seasons_with_sar(tmp_path, timed, monkey
     onsets = sorted(p.name for p in paths if p.name.startswith("onset_"))
     years = sorted({int(y) for y in cube.time.dt.year[cube.has_sar.values].values})
     assert onsets == [f"onset_{y}.nc" for y in years] and all(p.is_file() for p in paths)
+
+
+def test_a_season_key_ignores_other_seasons_and_only_complete_seasons_are_written(
+    tmp_path, monkeypatch
+):
+    cube = make_toy_cube()
+    days = [str(d.date()) for d in cube.indexes["time"]]
+    done_2019 = [d for d in days if d.startswith("2019")]
+    cube["pred_unet"].attrs.update(model_days={"unet:a:1": done_2019}, days_done=done_2019)
+    key_2019, key_2020 = (summary_cache.summary_key(cube, y) for y in (2019, 2020))
+    cube_path = tmp_path / "demo.zarr"
+    monkeypatch.setattr("meltwater.data.cube.open_cube", lambda path: cube)
+    paths = summary_cache.write_season_summaries(cube_path, progress=False)
+    assert sorted(p.name for p in paths) == ["2019.nc", "onset_2019.nc"]  # 2020 has no UNet day
+    assert not summary_cache.summary_path(cube_path, 2020).exists()
+    cube["pred_unet"].attrs.update(model_days={"unet:a:1": days}, days_done=days)
+    assert summary_cache.summary_key(cube, 2019) == key_2019  # 2020's days leave 2019 current
+    assert summary_cache.summary_key(cube, 2020) != key_2020
+    assert summary_cache.season_complete(cube, 2020)

@@ -10,7 +10,8 @@ gets the same two checks without knowing about them:
   (`meltwater.data.provenance`): a day no model recorded reads as NaN (missing), and a
   variable holding several models' days raises `MixedModelsError`. The records are re-read
   from the store when it changes, so a long-lived reader (the dashboard) follows a
-  precompute that runs beside it.
+  precompute that runs beside it; `current_attrs` gives those records as attributes (what
+  `progress` counts and the season summaries are keyed by).
 
 `read_netcdf` opens a small netCDF file (summary, results) and names the file when it is
 damaged.
@@ -34,7 +35,7 @@ from meltwater.data.provenance import model_days, stored_model
 from meltwater.errors import CorruptDataError, MeltwaterError
 from meltwater.schema import is_pred_var, is_unc_var
 
-__all__ = ["guard", "read_netcdf"]
+__all__ = ["current_attrs", "guard", "read_netcdf"]
 
 _RETRIES = 3
 
@@ -54,6 +55,7 @@ class _Records:
         self._meta = next((p for p in meta if p.is_file()), None)
         self._lock = threading.Lock()
         self._key: tuple | None = self._stat()
+        self.attrs = dict(attrs)
         self._state = self._parse(attrs)
 
     def _stat(self) -> tuple | None:
@@ -72,6 +74,11 @@ class _Records:
         days = model_days(attrs) or {}
         return np.isin(self._days, sum(days.values(), [])), model
 
+    def current(self) -> dict:
+        """The variable's attributes as last recorded in the store (re-read when changed)."""
+        self.state()
+        return self.attrs
+
     def state(self):
         """The current records (the same object while the store's records do not change)."""
         key = self._stat()
@@ -82,7 +89,7 @@ class _Records:
                 except (OSError, ValueError):  # being rewritten: keep the last records
                     return self._state
                 attrs = doc.get("attributes", {}) if self._meta.name == "zarr.json" else doc
-                self._key, self._state = key, self._parse(attrs)
+                self._key, self._state, self.attrs = key, self._parse(attrs), dict(attrs)
             return self._state
 
 
@@ -177,6 +184,21 @@ def guard(ds: xr.Dataset, store: Path | str) -> xr.Dataset:
             data = indexing.MemoryCachedArray(data)
         out[name] = xr.Variable(var.dims, data, attrs=var.attrs, encoding=var.encoding)
     return out
+
+
+def current_attrs(ds: xr.Dataset, var: str) -> dict:
+    """The attributes of ``ds[var]`` with its per-day records as the store holds them now.
+
+    A ``pred_*`` / ``unc_*`` variable of a cube opened from a local store (`guard`) re-reads its
+    records when the store's metadata file changed (one ``stat`` otherwise); any other variable
+    (an in-memory cube, a store on object storage) gives the attributes it was opened with.
+    """
+    data: Any = ds[var].variable._data
+    for _ in range(4):  # CopyOnWriteArray → LazilyIndexedArray → _Guarded, as `guard` built it
+        if isinstance(data, _Guarded):
+            return data.records.current() if data.records is not None else dict(ds[var].attrs)
+        data = getattr(data, "array", None)
+    return dict(ds[var].attrs)
 
 
 def read_netcdf(path: Path | str, what: str) -> xr.Dataset:

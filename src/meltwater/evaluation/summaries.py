@@ -16,7 +16,8 @@ Daily summary schema (`daily_summary`), dims ``(model, time)`` and ``(time,)``:
 * ``sar_melt_area_km2`` (time): valid SAR pixels > 0.1 times the pixel area (SAR days only).
 * ``valid_pixels`` (time): number of valid SAR pixels.
 
-NaN marks "not defined that day" (no SAR scene, or no valid pixel).
+NaN marks "not defined that day" (no SAR scene, no valid pixel, or a model's prediction not
+computed yet: an unrecorded day reads as NaN everywhere).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def _one_day(cube: xr.Dataset, models: list[str], t: pd.Timestamp, land: np.ndar
         day["sar_melt_area_km2"] = truth.melt_area_km2(area)
     for i, m in enumerate(models):
         pred = day_map(cube, schema.pred_var(m), t)
+        if not np.isfinite(pred[land]).any():  # not computed yet: undefined, not "no melt"
+            continue
         scores = score_day(pred, truth, land, area)
         for k in keys:
             out[k][i] = scores.get(k, np.nan)

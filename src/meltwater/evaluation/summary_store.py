@@ -2,10 +2,13 @@
 
 `summaries.daily_summary` reads every prediction of a season (seconds per season). The
 result is written to ``<cube stem>.summary/<year>.nc`` next to the cube, tagged with a key made
-of the cube's source fingerprint and the attributes of its ``pred_*`` variables (model id and
-days done), so a rebuilt cube or new predictions make the stored summary stale and it is
-recomputed. `meltwater precompute` writes them; the dashboard only reads them (it computes a
-missing or stale one in memory: data flows one way, DESIGN.md).
+of the cube's source fingerprint and, per model, the model id and the days of that season its
+``pred_*`` variable records as done, read from the store as it is now
+(`meltwater.data.reads.current_attrs`): a rebuilt cube or new predictions in that season make
+the stored summary stale and it is recomputed, while predictions added to other seasons leave it
+current. `meltwater precompute` writes the summaries of the seasons it has completed for every
+model (a season still being filled is left to the dashboard, which computes a missing or stale
+one in memory: data flows one way, DESIGN.md).
 
 The season's melt onset / freeze-up maps (`onset.season_timing`, ~1 s a season: it reads every
 SAR day of the season) are kept the same way in ``<cube stem>.summary/onset_<year>.nc``
@@ -26,7 +29,9 @@ import pandas as pd
 import xarray as xr
 
 from meltwater.atomic import atomic_path
-from meltwater.data.reads import read_netcdf
+from meltwater.data.progress import progress as prediction_progress
+from meltwater.data.provenance import model_days
+from meltwater.data.reads import current_attrs, read_netcdf
 from meltwater.errors import CorruptDataError
 from meltwater.evaluation.metrics import BINARY_THRESHOLD
 from meltwater.evaluation.onset import TIMING_VARS, season_timing
@@ -37,6 +42,7 @@ __all__ = [
     "ONSET_VERSION",
     "SUMMARY_VERSION",
     "onset_path",
+    "season_complete",
     "season_onset",
     "season_summary",
     "summary_key",
@@ -55,14 +61,31 @@ ONSET_VERSION = 1
 """Schema version of `onset.season_timing` as stored (float32 days, int16 counts)."""
 
 
-def summary_key(cube: xr.Dataset) -> str:
-    """Hash of what a season summary depends on: its schema, the cube's source and its
-    predictions."""
-    preds = {m: dict(cube[pred_var(m)].attrs) for m in models_in(cube)}
+def summary_key(cube: xr.Dataset, year: int) -> str:
+    """Hash of what the summary of season ``year`` depends on: its schema, the cube's source
+    and each model's predictions of that season (model id → recorded days of ``year``, as the
+    store holds them now; a cube made by hand without records: the variable's attributes)."""
+    prefix = f"{int(year):04d}-"
+    preds = {}
+    for m in models_in(cube):
+        attrs = current_attrs(cube, pred_var(m))
+        days = model_days(attrs)
+        if days is None:
+            preds[m] = attrs
+        else:
+            preds[m] = {k: [d for d in v if d.startswith(prefix)] for k, v in days.items()}
     blob = json.dumps(
-        [SUMMARY_VERSION, cube.attrs.get("source_fingerprint"), preds], sort_keys=True, default=str
+        [SUMMARY_VERSION, cube.attrs.get("source_fingerprint"), int(year), preds],
+        sort_keys=True,
+        default=str,
     ).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def season_complete(cube: xr.Dataset, year: int) -> bool:
+    """Whether every model's ``pred_*`` variable records every day of season ``year``."""
+    variables = [pred_var(m) for m in models_in(cube)]
+    return prediction_progress(cube, variables, _season(cube, year)).complete
 
 
 def summary_path(cube_path: Path | str, year: int) -> Path:
@@ -128,7 +151,7 @@ def season_summary(
     def compute() -> xr.Dataset:
         return daily_summary(cube, dates=_season(cube, year), progress=progress)
 
-    return _stored(path, summary_key(cube), compute, write, "season summary")
+    return _stored(path, summary_key(cube, year), compute, write, "season summary")
 
 
 def onset_path(cube_path: Path | str, year: int) -> Path:
@@ -153,7 +176,7 @@ def season_onset(
         CorruptDataError: the stored file is damaged and ``write`` is off.
     """
     path = onset_path(cube_path, year) if cube_path is not None else None
-    blob = json.dumps([summary_key(cube), "onset", ONSET_VERSION, threshold]).encode()
+    blob = json.dumps([summary_key(cube, year), "onset", ONSET_VERSION, threshold]).encode()
     key = hashlib.sha256(blob).hexdigest()
 
     def compute() -> xr.Dataset:
@@ -171,7 +194,8 @@ def season_onset(
 
 def write_season_summaries(cube_path: Path | str, *, progress: bool = True) -> list[Path]:
     """Compute and store the summary and the onset timing (seasons with SAR scenes) of every
-    season of the cube at ``cube_path``; returns the paths."""
+    season of the cube at ``cube_path`` whose predictions are complete (`season_complete`; a
+    current stored one is only read); returns the paths."""
     from meltwater.data.cube import open_cube
 
     cube = open_cube(cube_path)
@@ -181,6 +205,9 @@ def write_season_summaries(cube_path: Path | str, *, progress: bool = True) -> l
     years = sorted({int(y) for y in times.year})
     paths = []
     for year in years:
+        if not season_complete(cube, year):
+            log.info("season %d of %s: predictions incomplete, summary not stored", year, cube_path)
+            continue
         season_summary(cube, year, cube_path, write=True, progress=progress)
         paths.append(summary_path(cube_path, year))
         if np.asarray(cube["has_sar"].values, bool)[times.year == year].any():
