@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,13 +16,16 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def _plan(*targets: str) -> list[str]:
-    """The commands ``make -n`` would run (the install taken as done)."""
+    """The commands ``make -n`` would run (the install taken as done), also when the tests
+    run under make (`make test`: a sub-make would print its directory changes)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     done = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed", *targets],
+        ["make", "-n", "--no-print-directory", "-o", ".venv/.installed", *targets],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
