@@ -20,8 +20,6 @@ import param
 from meltwater.schema import pred_var
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from meltwater_dashboard.store import Store
 
 __all__ = ["PENDING_POLL_MS", "FollowsPrecompute", "count", "pending_text"]
@@ -34,7 +32,9 @@ def count(n: int) -> str:
     return f"{n:,}".replace(",", "\u00a0")
 
 
-def pending_text(store: Store, source: str, models: list[str], year: int, date: str) -> str:
+def pending_text(
+    store: Store, source: str, models: list[str], year: int, date: str, day_ok: bool
+) -> str:
     """What is missing of season ``year`` for ``models`` and how far the precompute is; ``""``
     when every day of the season is there.
 
@@ -44,6 +44,7 @@ def pending_text(store: Store, source: str, models: list[str], year: int, date: 
         models: the models whose ``pred_*`` variables must hold a day.
         year: the season shown.
         date: the day shown (``YYYY-MM-DD``).
+        day_ok: whether every model holds ``date`` (`Store.is_done`).
     """
     times = store.times(source)
     done = np.ones(len(times), bool)
@@ -54,7 +55,7 @@ def pending_text(store: Store, source: str, models: list[str], year: int, date: 
         return ""
     have, days = int(done[season].sum()), int(season.sum())
     overall = f"{count(int(done.sum()))} of {count(len(times))} days of every season"
-    shown = "" if day_done(done, times, date) else f" (not yet {date}, the day shown)"
+    shown = "" if day_ok else f" (not yet {date}, the day shown)"
     if store.writer_active(source):
         return (
             f"Predictions for {year} are still being computed in the background: {have} of "
@@ -66,12 +67,6 @@ def pending_text(store: Store, source: str, models: list[str], year: int, date: 
         f"{shown}, {overall}. Run `make rest`, or `meltwater precompute --source {source} "
         f"--years {year}`, to compute them."
     )
-
-
-def day_done(done: np.ndarray, times: pd.DatetimeIndex, date: str) -> bool:
-    """Whether ``done`` (per day of ``times``) holds ``date``."""
-    i = np.flatnonzero(np.asarray(times.strftime("%Y-%m-%d")) == date)
-    return bool(len(i) and done[i[0]])
 
 
 class FollowsPrecompute(param.Parameterized):
@@ -100,8 +95,8 @@ class FollowsPrecompute(param.Parameterized):
         with ``refresh``, redraw the views when the shown day or the whole season was written
         since the last check. While something is pending, check every `PENDING_POLL_MS`."""
         models, date = self.models, self.date_str
-        text = pending_text(self.store, self.source, models, int(self.year), date)
         day_ok = all(self.store.is_done(self.source, pred_var(m), date) for m in models)
+        text = pending_text(self.store, self.source, models, int(self.year), date, day_ok)
         where = (self.source, int(self.year), date)
         before, self._pending_state = self._pending_state, (*where, bool(text), day_ok)
         self.pending = text
