@@ -24,6 +24,7 @@ from meltwater_dashboard.views.grid import PLOT_MIN_PX, responsive_grid
 __all__ = [
     "curves_tab",
     "day_line",
+    "legend_height",
     "metrics_text",
     "model_color",
     "named_series",
@@ -45,6 +46,15 @@ PLOTS = {
 SAR_VAR = {"melt_fraction": "sar_melt_fraction", "valid_melt_area_km2": "sar_melt_area_km2"}
 
 PLOT_HEIGHT = 280
+LEGEND_ROW_PX = 23  # one legend entry of a Bokeh plot at the default font
+PLOT_CHROME_PX = 100  # title, x axis and the legend's padding around the frame
+
+
+def legend_height(entries: int) -> int:
+    """A plot height whose frame holds a right-hand legend of ``entries`` rows (≥ PLOT_HEIGHT)."""
+    return max(PLOT_HEIGHT, PLOT_CHROME_PX + LEGEND_ROW_PX * entries)
+
+
 # Category10 without its grey, then Category20b's darkest: one colour per model of
 # `MODEL_ORDER` (spelled out so the module does not need a plotting backend at import)
 PALETTE = [
@@ -188,6 +198,7 @@ def results_section(state: DashboardState) -> pn.viewable.Viewable:
         layers["season_day"].append(named_series(sday, "season_day", vdim, str(m), color, 0)[0])
     split = res.attrs.get("split", "test")
     opts = dict(**SIZE, show_grid=True, legend_position="right")
+    opts["height"] = legend_height(res.sizes["model"])  # ten models with the ablations
     month = (hv.Overlay(layers["month"]) * hv.HLine(0).opts(color="grey")).opts(
         hv.opts.Overlay(title=f"Monthly bias, {split} split, all years", **opts),
         hv.opts.Scatter(size=6, tools=["hover"]),

@@ -16,6 +16,8 @@ from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
 from meltwater_dashboard.url import apply_url
 from meltwater_dashboard.views.curves import (
+    PLOT_HEIGHT,
+    legend_height,
     monthly_plot,
     results_section,
     season_plot,
@@ -260,6 +262,13 @@ def test_results_file_section(state, tmp_path, monkeypatch):
     curve = next(c for c in month.traverse(lambda e: e, [hv.Curve]) if c.label == "mar_interp")
     assert list(curve.dimension_values(1)) == [0.2, 0.0]
     assert list(curve.dimension_values(0)) == ["Jun", "Sep"]
+    assert hv.render(month).height == legend_height(2) == PLOT_HEIGHT
+
+
+def test_a_long_legend_gets_a_taller_plot():
+    # ten models (six + four ablations) on the right of a 280 px plot overflowed its frame
+    assert legend_height(10) == 100 + 23 * 10 == 330
+    assert legend_height(5) == PLOT_HEIGHT
 
 
 def test_ablation_without_unet_in_cube(unet, store):
