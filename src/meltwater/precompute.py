@@ -33,8 +33,10 @@ from tqdm.auto import tqdm
 
 from meltwater.atomic import exclusive_lock, writing
 from meltwater.cluster import connect, forget_on_workers, is_distributed
+from meltwater.data.chunk_files import ChunkFiles
 from meltwater.data.overviews import level_group, stored_factors, write_day
 from meltwater.data.provenance import (
+    CHUNKS_ATTR,
     DAYS_ATTR,
     DONE_ATTR,
     MODEL_ATTR,
@@ -44,8 +46,8 @@ from meltwater.data.provenance import (
     same_model,
 )
 from meltwater.data.remote import is_url
-from meltwater.data.zarr_nodes import array_node, group_node
-from meltwater.errors import UnknownNameError
+from meltwater.data.zarr_nodes import array_node
+from meltwater.errors import CorruptDataError, UnknownNameError
 from meltwater.evaluation.summary_store import write_season_summaries
 from meltwater.precompute_jobs import DayRunner, check_uncertainty, job_ids, jobs, sar_days_only
 from meltwater.schema import CHANNELS, is_unc_var
@@ -147,22 +149,28 @@ def _record(
 
 def _verify(path: Path | str, cube: xr.Dataset, ids: dict[str, str], dates) -> dict[str, list[str]]:
     """Days recorded as done (among ``dates``) whose chunks (full resolution or an overview
-    level) cannot be decoded, per variable."""
+    level) cannot be decoded or, in a local store that stores every chunk, are missing, per
+    variable."""
     group = zarr.open_group(str(path), mode="r")
     days = _day_strings(cube)
     wanted = set(days if dates is None else pd.DatetimeIndex(dates).strftime("%Y-%m-%d"))
-    levels = [group_node(group, level_group(f)) for f in stored_factors(group.attrs)]
+    names = [""] + [level_group(f) for f in stored_factors(group.attrs)]
     bad: dict[str, list[str]] = {}
     for var in ids:
         if var not in group:
             continue
         arr = array_node(group, var)
         done = _days_done(arr)
-        arrays = [arr] + [array_node(level, var) for level in levels if var in level]
+        arrays = [array_node(group, f"{n}/{var}" if n else var) for n in names]
+        files = [ChunkFiles(Path(path) / n / var) for n in names]
+        stored = bool(arr.attrs.get(CHUNKS_ATTR)) and not is_url(path)
         for i, d in enumerate(days):
             if d in done and d in wanted:
                 try:
-                    for a in arrays:
+                    for a, f in zip(arrays, files, strict=True):
+                        if stored and f.missing(np.array([i])):
+                            lost = f"its chunk in {f.dir} is missing"
+                            raise CorruptDataError(lost, path=str(path), variable=var, day=d)
                         a[i]
                 except OSError:
                     raise

@@ -45,7 +45,7 @@ from meltwater.data.overviews import (
     write_levels,
 )
 from meltwater.data.preprocess import time_interpolated_sar
-from meltwater.data.provenance import DAYS_ATTR, DONE_ATTR, MODEL_ATTR
+from meltwater.data.provenance import CHUNKS_ATTR, DAYS_ATTR, DONE_ATTR, MODEL_ATTR
 from meltwater.data.reads import guard
 from meltwater.data.remote import has_cube, is_url, publish, reachable
 from meltwater.errors import CubeError, InvalidArgumentError
@@ -323,9 +323,9 @@ def open_level(path: Path | str, factor: int) -> xr.Dataset:
         raise CubeError(f"{path} level {factor} cannot be read ({type(e).__name__}: {e})") from None
     for name in ds.data_vars:
         if is_pred_var(str(name)) and name in root:
-            keep = (DAYS_ATTR, DONE_ATTR, MODEL_ATTR)
+            keep = (DAYS_ATTR, DONE_ATTR, MODEL_ATTR, CHUNKS_ATTR)
             ds[name].attrs.update({k: v for k, v in root[name].attrs.items() if k in keep})
-    return guard(ds, path)  # pred_* records: path/<var> is level 0's
+    return guard(ds, path, level_group(factor))  # pred_* records: path/<var> is level 0's
 
 
 def day_map(cube: xr.Dataset, var: str, date: pd.Timestamp | str) -> np.ndarray:

@@ -227,11 +227,16 @@ def write_levels(
 
 
 def write_day(group: zarr.Group, var: str, index: int, values: np.ndarray) -> None:
-    """Write day ``index`` of ``var`` at full resolution and into every level of the store."""
-    array_node(group, var)[index] = values
+    """Write day ``index`` of ``var`` at full resolution and into every level of the store.
+
+    Every chunk is stored, an all-NaN one too (zarr would skip it), so that a recorded day
+    whose chunk is missing can be told from an empty region (`provenance.CHUNKS_ATTR`)."""
+    array_node(group, var).with_config({"write_empty_chunks": True})[index] = values
     levels = coarsen_levels(np.asarray(values), stored_factors(group.attrs), _rule(var))
     for f, coarse in levels.items():
-        target = array_node(group, f"{level_group(f)}/{var}")
+        target = array_node(group, f"{level_group(f)}/{var}").with_config(
+            {"write_empty_chunks": True}
+        )
         target[index] = coarse.astype(target.dtype)
 
 

@@ -25,6 +25,7 @@ import xarray as xr
 from meltwater.errors import CubeError, MixedModelsError
 
 __all__ = [
+    "CHUNKS_ATTR",
     "DAYS_ATTR",
     "DONE_ATTR",
     "MODEL_ATTR",
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 DONE_ATTR = "days_done"
+# every chunk of a recorded day is stored, all-NaN ones too (`overviews.write_day`): a missing
+# chunk file of a recorded day is damage, not an empty region (`meltwater.data.chunk_files`)
+CHUNKS_ATTR = "chunks_stored"
 MODEL_ATTR = "model_id"
 DAYS_ATTR = "model_days"
 
@@ -119,7 +123,7 @@ def create_prediction_variables(
         new = {}
         for var, a in attrs.items():
             data = da.full((nt, ny, nx), np.nan, dtype=np.float16, chunks=chunks)
-            level_attrs = {} if name else dict(a)  # records live on level 0 only
+            level_attrs = {} if name else {**a, CHUNKS_ATTR: 1}  # records live on level 0
             new[var] = xr.DataArray(data, dims=("time", "y", "x"), attrs=level_attrs)
         # xarray rewrites the group's attributes: hand it the existing ones
         xr.Dataset(new, attrs=dict(g.attrs)).to_zarr(

@@ -8,7 +8,9 @@ gets the same two checks without knowing about them:
   naming the variable, the day and the store, instead of a codec traceback;
 * a ``pred_*`` or ``unc_*`` variable is read through its per-day provenance
   (`meltwater.data.provenance`): a day no model recorded reads as NaN (missing), and a
-  variable holding several models' days raises `MixedModelsError`. The records are re-read
+  variable holding several models' days raises `MixedModelsError`; a recorded day whose chunk
+  file is missing from a local store raises `CorruptDataError` (`chunk_files`: zarr would read
+  it as NaN, a silently blank map). The records are re-read
   from the store when it changes, so a long-lived reader (the dashboard) follows a
   precompute that runs beside it; `current_attrs` gives those records as attributes (what
   `progress` counts and the season summaries are keyed by).
@@ -31,7 +33,9 @@ import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
 
-from meltwater.data.provenance import model_days, stored_model
+from meltwater.data.chunk_files import ChunkFiles
+from meltwater.data.provenance import CHUNKS_ATTR, model_days, stored_model
+from meltwater.data.remote import is_url
 from meltwater.errors import CorruptDataError, MeltwaterError
 from meltwater.schema import is_pred_var, is_unc_var
 
@@ -96,12 +100,15 @@ class _Records:
 class _Guarded(BackendArray):
     """A cube variable whose reads name the bad chunk and honour the prediction records."""
 
-    def __init__(self, name: str, inner: xr.Variable, store: str, times, records=None):
+    def __init__(
+        self, name: str, inner: xr.Variable, store: str, times, records=None, files=None
+    ) -> None:
         self.name, self.inner, self.store = name, inner, store
         self._data: Any = inner._data  # xarray's lazy, decoded backend array of the variable
         self.shape, self.dtype = inner.shape, inner.dtype
         self.times = times if "time" in inner.dims else None
         self.records = records
+        self.files: ChunkFiles | None = files
 
     def __getitem__(self, key):
         return indexing.explicit_indexing_adapter(
@@ -152,6 +159,9 @@ class _Guarded(BackendArray):
             if self.records.state() is before:
                 break
         recorded = before[0][key[0]]
+        if self.files is not None:
+            days = np.atleast_1d(np.arange(self.shape[0])[key[0]])
+            self._check_stored(days[np.atleast_1d(recorded)], key[1:])
         if np.ndim(recorded) == 0:
             return values if recorded else np.full_like(values, np.nan)
         if not recorded.all():
@@ -159,11 +169,26 @@ class _Guarded(BackendArray):
             values[~recorded] = np.nan
         return values
 
+    def _check_stored(self, days: np.ndarray, window: tuple) -> None:
+        assert self.files is not None
+        lost = self.files.missing(days, window)
+        if lost:
+            i, key = lost[0]
+            raise CorruptDataError(
+                f"{self.name} of {self._day(i)} in {self.store} is recorded as computed but its "
+                f"stored chunk {key} is missing; {_hint(self.name)}",
+                path=self.store,
+                variable=self.name,
+                day=self._day(i),
+            )
 
-def guard(ds: xr.Dataset, store: Path | str) -> xr.Dataset:
-    """``ds`` (opened lazily from the zarr ``store``) with every data variable read checked.
 
-    A store on object storage (a URL) keeps the prediction records it was opened with."""
+def guard(ds: xr.Dataset, store: Path | str, group: str = "") -> xr.Dataset:
+    """``ds`` (opened lazily from the zarr ``store``, its ``group``) with every data variable
+    read checked.
+
+    A store on object storage (a URL) keeps the prediction records it was opened with, and its
+    chunk files are not looked for."""
     where = str(store)  # a URL stays a URL
     store = Path(store)
     times = ds.indexes["time"] if "time" in ds.indexes else None
@@ -173,12 +198,15 @@ def guard(ds: xr.Dataset, store: Path | str) -> xr.Dataset:
         name = str(key)
         if var.ndim == 0:
             continue
-        records = None
+        records = files = None
         recorded_var = is_pred_var(name) or is_unc_var(name)
         if recorded_var and var.dims[0] == "time" and model_days(var.attrs) is not None:
             records = _Records(store, name, dict(var.attrs), days)
+            if var.attrs.get(CHUNKS_ATTR) and not is_url(where):
+                files = ChunkFiles(store / group / name)
+        guarded = _Guarded(name, var.variable, where, times, records, files)
         # xarray's indexing adapters are not typed as the arrays they wrap
-        lazy: Any = indexing.LazilyIndexedArray(_Guarded(name, var.variable, where, times, records))
+        lazy: Any = indexing.LazilyIndexedArray(guarded)
         data: Any = indexing.CopyOnWriteArray(lazy)
         if "time" not in var.dims:  # static maps are read often: keep them once read
             data = indexing.MemoryCachedArray(data)
