@@ -9,7 +9,7 @@ range and mean |bias|, and accuracy / MAE / SSIM (means over the test images). T
 hypothesis: the small-crop model sees too little context to correct MAR's seasonal biases, so
 its monthly bias range is larger.
 
-    python -m benchmarks.receptive_field [--epochs 105] [--steps 10] [--crops 64,192]
+    python -m benchmarks.receptive_field [--epochs 35] [--steps 10] [--crops 64,192]
                                          [--work data/runs/receptive_field]
 """
 
@@ -41,6 +41,7 @@ def _config(base: TrainConfig, crop: int, epochs: int, steps: int, work: Path) -
         batch_size=batch,
         epochs=epochs,
         steps_per_epoch=steps,
+        t0=epochs,  # one cosine cycle over the run, whatever its length
         out=str(work / f"unet_crop{crop}"),
         work_dir=str(work / f"crop{crop}.run"),
         max_minutes=0,
@@ -49,7 +50,7 @@ def _config(base: TrainConfig, crop: int, epochs: int, steps: int, work: Path) -
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=105)
+    p.add_argument("--epochs", type=int, default=35)
     p.add_argument("--steps", type=int, default=10, help="optimizer steps per epoch")
     p.add_argument("--crops", default="64,192", help="comma-separated crop sides (px)")
     p.add_argument("--work", default="data/runs/receptive_field", help="checkpoints go here")
