@@ -11,7 +11,7 @@ import torch
 from meltwater.data.cube import split_dates
 from meltwater.data.preprocess import NormStats
 from meltwater.models.checkpoint import load_checkpoint
-from meltwater.models.train import TrainConfig, TrainData, masked_l1, train
+from meltwater.models.train import TrainConfig, TrainData, masked_l1, masked_mse, train
 
 SMALL = {"encoder_name": "resnet18", "encoder_depth": 3, "decoder_channels": [16, 8, 8]}
 
@@ -29,6 +29,30 @@ def test_masked_l1_hand_computed():
     mask = torch.tensor([[True, True], [False, True]])
     assert masked_l1(pred, target, mask).item() == pytest.approx((0.5 + 0.0 + 0.2) / 3)
     assert masked_l1(pred, target, torch.zeros_like(mask)).item() == 0.0
+    assert masked_mse(pred, target, mask).item() == pytest.approx((0.25 + 0.0 + 0.04) / 3)
+    assert masked_mse(pred, target, torch.zeros_like(mask)).item() == 0.0
+
+
+def test_the_loss_is_chosen_by_name(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("loss: huber\n")
+    with pytest.raises(ValueError, match=r"loss must be one of \['l1', 'mse'\], got 'huber'"):
+        TrainConfig.from_yaml(p)
+    assert TrainConfig().loss == "l1" and TrainConfig(loss="mse").loss == "mse"
+
+
+def test_training_steps_use_the_configured_loss(tiny_cube, tmp_path, monkeypatch):
+    from meltwater.models import train as training
+
+    steps: list[float] = []
+
+    def spy(pred, target, mask):
+        steps.append(1.0)
+        return masked_mse(pred, target, mask)
+
+    monkeypatch.setitem(training.LOSSES, "mse", spy)
+    train(_cfg(tmp_path, loss="mse", epochs=1, steps_per_epoch=3), cube=tiny_cube)
+    assert len(steps) == 3
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     opts.update({"--data-root": args.data_root, "--out": args.out, "--epochs": args.epochs})
     opts["--max-minutes"] = args.max_minutes
     words = [w for k, v in opts.items() if v is not None for w in (k, str(v))]
+    words += ["--resume"] if args.resume else []
     command = "meltwater train " + shlex.join(words)
     path = train(cfg, resume=args.resume, command=command)
     print(f"best checkpoint: {path}")

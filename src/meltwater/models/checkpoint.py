@@ -101,7 +101,8 @@ def render_card(meta: CheckpointMeta) -> str:
     lines += [f"- {k}: `{v}`" for k, v in meta.training.items() if k not in skip]
     history = meta.training.get("history", [])
     if history:
-        lines += ["", "| epoch | train L1 | val MAE | val accuracy |", "|---|---|---|---|"]
+        loss = meta.training.get("config", {}).get("loss", "l1").upper()
+        lines += ["", f"| epoch | train {loss} | val MAE | val accuracy |", "|---|---|---|---|"]
         lines += [
             f"| {h['epoch']} | {_fmt(h['train_loss'])} | {_fmt(h.get('mae'))} "
             f"| {_fmt(h.get('accuracy'))} |"

@@ -63,6 +63,8 @@ class TrainConfig:
         device, precision: ``auto`` (CUDA → CPU; bf16 autocast on CUDA) or explicit.
         val_days: at most this many val days per validation (evenly spaced; 0 = all).
         max_minutes: stop after the epoch that passes this wall time (0 = no limit).
+        loss: the training loss over valid pixels, ``l1`` (fits the median) or ``mse`` (fits
+            the mean; see `LOSSES`).
     """
 
     model: Any = "default"
@@ -87,6 +89,11 @@ class TrainConfig:
     precision: str = "auto"
     val_days: int = 0
     max_minutes: float = 0.0
+    loss: str = "l1"
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
 
     @classmethod
     def from_yaml(cls, path: Path | str, **overrides: Any) -> TrainConfig:
@@ -107,6 +114,17 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> t
     """Mean |pred − target| over the pixels where ``mask`` is True (0 when none is)."""
     m = mask.to(pred.dtype)
     return (torch.abs(pred - target) * m).sum() / m.sum().clamp_min(1.0)
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean (pred − target)² over the pixels where ``mask`` is True (0 when none is)."""
+    m = mask.to(pred.dtype)
+    return ((pred - target) ** 2 * m).sum() / m.sum().clamp_min(1.0)
+
+
+# L1 fits the conditional median: where melt is uncertain (sparse patches) it predicts 0; the
+# squared error fits the conditional mean, a fraction there (docs/model.md, "Loss")
+LOSSES = {"l1": masked_l1, "mse": masked_mse}
 
 
 class TrainData:
@@ -312,7 +330,7 @@ def train(
             )
             with _autocast(device, bf16):
                 pred = model(x)
-            loss = masked_l1(pred.float(), t, m)
+            loss = LOSSES[cfg.loss](pred.float(), t, m)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -326,7 +344,8 @@ def train(
         state["history"].append(
             {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), **metrics}
         )
-        log.info("epoch %d: train L1 %.4f, val %s", epoch + 1, np.mean(losses), _short(metrics))
+        loss = f"{cfg.loss.upper()} {np.mean(losses):.4f}"
+        log.info("epoch %d: train %s, val %s", epoch + 1, loss, _short(metrics))
         if metrics["mae"] < state["best_mae"]:
             state["best_mae"] = metrics["mae"]
             meta.metrics = {"val": metrics}
