@@ -26,7 +26,7 @@ from meltwater_dashboard.app import build_app
 from meltwater_dashboard.opening import story_day
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
-from meltwater_dashboard.views.curves import curves_tab, monthly_plot, season_plot
+from meltwater_dashboard.views.curves import curves_tab, monthly_plot, season_plot, summary_notice
 from meltwater_dashboard.views.maps import map_view
 
 PRED = "pred_pmw_threshold"
@@ -165,3 +165,13 @@ def test_results_are_read_beside_the_cube(local, endpoint, tmp_path, monkeypatch
     store = _serve(url, endpoint, tmp_path, monkeypatch)
     xr.testing.assert_equal(store.results("demo", "test"), res)
     assert store.results("demo", "val") is None
+
+
+def test_summary_notice_is_escaped_text(state, monkeypatch):
+    def missing(source, year):
+        raise DataNotFoundError("season summary s3://b/<img src=x onerror=alert(1)>.nc is missing")
+
+    monkeypatch.setattr(state.store, "daily_summary", missing)
+    notice = summary_notice(state)
+    assert notice.startswith("No season curves for 2019: season summary")
+    assert "<img" not in notice and "&lt;img" in notice
