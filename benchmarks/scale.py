@@ -18,13 +18,16 @@ days. Then, as ratios naive / default:
   rest of the domain, against the whole-domain path (`UNetPredictor.predict`, what the
   dashboard ran before it showed anything), with the window's max |Δ| to that path.
 * precompute and evaluate days/s on 1, 2 and 4 dask.distributed workers (a LocalCluster) and
-  on the threaded path, on a subset of days (`benchmarks.scale_workers`);
+  on the threaded path, on a subset of days (`benchmarks.scale_workers`; ``--scaleout-models
+  unet``: the shipped UNet, loaded once per worker; ``--scaleout-workers 1,2`` and
+  ``--scaleout-precompute-only`` keep such a run short);
 * the dashboard day step's read (level + window) on the demo, release and a whole-ice-sheet
   grid (15 000 × 27 000 px, three days, only the chunks read are written:
   `benchmarks.scale_icesheet`).
 
 Usage: python -m benchmarks.scale --data-root DIR [--frames 30] [--skip-build]
-       [--scaleout-days 12] [--scaleout-models pmw_threshold,mar_interp] [--scaleout-only]
+       [--scaleout-days 12] [--scaleout-models pmw_threshold,mar_interp|unet] [--scaleout-only]
+       [--scaleout-workers 1,2,4] [--scaleout-precompute-only]
        [--icesheet-only] [--live-only]
 """
 
@@ -233,7 +236,17 @@ def main() -> None:
     p.add_argument("--live-repeats", type=int, default=3, help="window-first live ablations")
     p.add_argument("--live-only", action="store_true", help="only the live ablation (no writes)")
     p.add_argument("--scaleout-days", type=int, default=12, help="days per scale-out run")
-    p.add_argument("--scaleout-models", default="pmw_threshold,mar_interp,linear_dem")
+    p.add_argument(
+        "--scaleout-models",
+        default="pmw_threshold,mar_interp,linear_dem",
+        help="models of the scale-out table (any of meltwater's, e.g. unet: the shipped UNet)",
+    )
+    p.add_argument("--scaleout-workers", default="1,2,4", help="LocalCluster sizes, e.g. 1,2")
+    p.add_argument(
+        "--scaleout-precompute-only",
+        action="store_true",
+        help="time precompute only (evaluating the UNet scores its SAR days live)",
+    )
     p.add_argument("--scaleout-only", action="store_true", help="only the scale-out table")
     p.add_argument("--icesheet-only", action="store_true", help="only the ice-sheet table")
     args = p.parse_args()
@@ -248,9 +261,13 @@ def main() -> None:
         print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
         return
     scale_models = args.scaleout_models.split(",")
+    scale_args = (
+        [int(n) for n in args.scaleout_workers.split(",")],
+        not args.scaleout_precompute_only,
+    )
     if args.scaleout_only:
         source = get_source("demo", data_root=Path(args.data_root).resolve())
-        scaleout(source.cube_path, scale_models, args.scaleout_days)
+        scaleout(source.cube_path, scale_models, args.scaleout_days, *scale_args)
         print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
         return
     roots = _layouts(Path(args.data_root).resolve())
@@ -286,7 +303,7 @@ def main() -> None:
             rows.append((label, steps["naive"][q, k], steps["default"][q, k]))
     _print_rows(rows + live)
     loads.append(os.getloadavg()[0])
-    scaleout(source.cube_path, scale_models, args.scaleout_days)
+    scaleout(source.cube_path, scale_models, args.scaleout_days, *scale_args)
     loads.append(os.getloadavg()[0])
     icesheet()
     _print_loads(loads)

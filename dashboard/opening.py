@@ -3,7 +3,8 @@
 It is a mid-season (June–August) test day with a SAR scene on which MAR interpolation and the
 UNet differ most (absolute difference of their mean melt fraction over the scene's valid
 pixels), shown in compare mode. The numbers come from the evaluation results of the test split
-when they hold both models (a small file), else from the season summaries.
+when they hold both models (a small file), else from the season summaries (a season whose
+summary a remote cube lacks counts as unknown).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from meltwater.errors import DataNotFoundError
 from meltwater_dashboard.state import DashboardState
 
 __all__ = ["STORY_MODELS", "open_story", "story_day"]
@@ -36,9 +38,12 @@ def _melt_gap(state: DashboardState, days: pd.DatetimeIndex) -> pd.Series:
         return gap.reindex(days)
     parts = []
     for year in sorted(set(days.year)):
-        mf = state.store.daily_summary(state.source, int(year))["melt_fraction"]
+        try:
+            mf = state.store.daily_summary(state.source, int(year))["melt_fraction"]
+        except DataNotFoundError:  # a remote cube without this season's summary: unknown
+            continue
         parts.append(abs(mf.sel(model=a) - mf.sel(model=b)).to_series())
-    return pd.concat(parts).reindex(days)
+    return pd.concat(parts).reindex(days) if parts else pd.Series(np.nan, index=days)
 
 
 def story_day(state: DashboardState) -> pd.Timestamp | None:

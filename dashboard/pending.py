@@ -56,6 +56,13 @@ def pending_text(
     have, days = int(done[season].sum()), int(season.sum())
     overall = f"{count(int(done.sum()))} of {count(len(times))} days of every season"
     shown = "" if day_ok else f" (not yet {date}, the day shown)"
+    if store.remote(source):
+        return (
+            f"Predictions for {year} are not all in the cube at {store.cube_location(source)}: "
+            f"{have} of {days} days of the season{shown}, {overall}. This server reads that cube "
+            "read-only and computes nothing; run `meltwater precompute --source "
+            f"{source} --years {year}` where the cube is written."
+        )
     if store.writer_active(source):
         return (
             f"Predictions for {year} are still being computed in the background: {have} of "

@@ -1,6 +1,10 @@
 """`SeasonReads`, a base of `Store`: what the cube's per-day prediction records say now, and
 what is computed over a season (summaries, onset, per-pixel errors, a pixel's series), cached
-under the season's current records so that days a precompute writes later are read."""
+under the season's current records so that days a precompute writes later are read.
+
+A cube on object storage (`Store.remote`) is served read-only: nothing writes it while it is
+shown (`writer_active` is False) and its summaries and onset timings are read from beside it,
+never computed (a missing one is a `DataNotFoundError` naming the object)."""
 
 from __future__ import annotations
 
@@ -28,7 +32,8 @@ class SeasonReads:
         def get_cube(self, name: str) -> xr.Dataset: ...
         def times(self, source: str) -> pd.DatetimeIndex: ...
         def season_days(self, source: str, year: int) -> pd.DatetimeIndex: ...
-        def cube_path(self, source: str) -> Path | None: ...
+        def cube_location(self, source: str) -> Path | str | None: ...
+        def remote(self, source: str) -> bool: ...
 
     _done: dict[tuple[str, str], tuple[dict, np.ndarray]]  # (attrs, mask) per source and var
 
@@ -58,8 +63,9 @@ class SeasonReads:
         return bool(self.done(source, var)[i])
 
     def writer_active(self, source: str) -> bool:
-        """Whether a precompute (or a cube build) is writing the source's cube now."""
-        return writer_active(self.cube_path(source))
+        """Whether a precompute (or a cube build) is writing the source's local cube now (a
+        remote cube is served read-only: no lock is looked at)."""
+        return not self.remote(source) and writer_active(self.cube_location(source))
 
     def season_key(self, source: str, year: int) -> str:
         """What the season's summaries depend on, now (`summary_store.summary_key`)."""
@@ -69,11 +75,15 @@ class SeasonReads:
         """`summaries.daily_summary` of every model over the season days of ``year``.
 
         Read from beside the cube when `meltwater precompute` stored it (`summary_store`).
+
+        Raises:
+            DataNotFoundError: the cube is remote and no current summary is stored beside it.
         """
         return self._daily_summary(source, year, self.season_key(source, year))
 
     def _daily_summary(self, source: str, year: int, key: str) -> xr.Dataset:
-        return season_summary(self.get_cube(source), year, self.cube_path(source))
+        where, remote = self.cube_location(source), self.remote(source)
+        return season_summary(self.get_cube(source), year, where, compute_missing=not remote)
 
     def season_timing(self, source: str, year: int) -> xr.Dataset:
         """`onset.season_timing` of every model over the SAR days of ``year``.
@@ -82,11 +92,13 @@ class SeasonReads:
 
         Raises:
             CubeError: the season has no SAR scene.
+            DataNotFoundError: the cube is remote and no current timing is stored beside it.
         """
         return self._season_timing(source, year, self.season_key(source, year))
 
     def _season_timing(self, source: str, year: int, key: str) -> xr.Dataset:
-        return season_onset(self.get_cube(source), year, self.cube_path(source))
+        where, remote = self.cube_location(source), self.remote(source)
+        return season_onset(self.get_cube(source), year, where, compute_missing=not remote)
 
     def pixel_errors(
         self, source: str, model: str, year: int, months: tuple[int, ...]

@@ -11,6 +11,11 @@ A precompute may run beside the server (``make serve`` fills the other seasons i
 background): a prediction day the store does not record yet (`SeasonReads.done`) reads as NaN and
 is not cached, and what is computed over a season is cached under the season's current records
 (`SeasonReads`), so days written later are read.
+
+A catalog ``cube:`` that is an fsspec URL (``s3://…``, `meltwater.data.remote`) is served
+read-only: the cube and its overview levels are read through fsspec (options from the
+catalog's ``cube_options`` or fsspec's environment variables), season summaries and evaluation
+results from beside it; no lock is taken and nothing is written.
 """
 
 from __future__ import annotations
@@ -36,7 +41,10 @@ from meltwater.data.overviews import (
     level_coords,
     stored_factors,
 )
+from meltwater.data.reads import read_netcdf
+from meltwater.data.remote import beside, has_cube, is_url, stamp
 from meltwater.errors import CubeError, MeltwaterError
+from meltwater.evaluation.results import results_path
 from meltwater.resources import data_dir
 from meltwater.schema import pred_var
 from meltwater_dashboard.grid import Grid
@@ -112,12 +120,23 @@ class Store(SeasonReads):
         return pn.state.as_cached("meltwater-store", cls)
 
     def available_sources(self) -> list[str]:
-        """In-memory cubes, then catalog sources whose cube exists on disk."""
+        """In-memory cubes, then catalog sources whose cube exists (on disk, or at its URL: a
+        URL that does not answer is listed, so that opening it names the error)."""
         names = list(self._cubes)
         for name in load_catalog()["sources"]:
-            if name not in names and get_source(name).cube_path.exists():
+            if name not in names and self._cube_exists(name):
                 names.append(name)
         return names
+
+    @staticmethod
+    def _cube_exists(name: str) -> bool:
+        source = get_source(name)
+        if not source.cube_url:
+            return source.cube_path.exists()
+        try:
+            return has_cube(source.cube_url)
+        except Exception:  # botocore/aiohttp raise many types: open_cube names the endpoint
+            return True
 
     def get_cube(self, name: str) -> xr.Dataset:
         """The analysis cube of source ``name``, opened once.
@@ -152,9 +171,14 @@ class Store(SeasonReads):
         """Geometry of the source's cube."""
         return Grid.of(self.get_cube(source))
 
-    def cube_path(self, source: str) -> Path | None:
-        """Where the source's cube is on disk (None for in-memory cubes)."""
-        return None if source in self._cubes else get_source(source).cube_path
+    def cube_location(self, source: str) -> Path | str | None:
+        """Where the source's cube is: its path on disk, its URL on object storage (None for
+        in-memory cubes)."""
+        return None if source in self._cubes else get_source(source).cube
+
+    def remote(self, source: str) -> bool:
+        """Whether the source's cube is on object storage (served read-only)."""
+        return is_url(self.cube_location(source) or "")
 
     def frame(self, source: str, var: str, date: str) -> np.ndarray:
         """One day of ``var`` as float32, rows north → south (static variables ignore ``date``);
@@ -189,7 +213,7 @@ class Store(SeasonReads):
         """Overview level ``factor`` of the source's cube (1: the cube), opened once."""
         if factor == 1:
             return self.get_cube(source)
-        return open_level(get_source(source).cube_path, factor)
+        return open_level(get_source(source).cube, factor)
 
     def choose(
         self, source: str, extent: tuple[float, float, float, float], plot_px: tuple[int, int]
@@ -339,15 +363,21 @@ class Store(SeasonReads):
         return out if self.grid(source).y_descending else out[::-1]
 
     def results(self, source: str, split: str = "test") -> xr.Dataset | None:
-        """The evaluation results of `meltwater evaluate` (docs/results.md), None when absent.
+        """The evaluation results of `meltwater evaluate` (docs/results.md), None when absent:
+        ``<data>/results/<source>_<split>.nc``, or ``results/<source>_<split>.nc`` beside a
+        remote cube (`meltwater evaluate` uploads it there).
 
         Read again when the file changes (an evaluation run while the server is up).
         """
-        path = data_dir() / "results" / f"{source}_{split}.nc"
+        where = self.cube_location(source)
+        if isinstance(where, str):  # a URL
+            url = beside(where, f"results/{source}_{split}.nc")
+            tag = stamp(url)
+            return None if tag is None else self._read_results(url, tag)
+        path = results_path(data_dir(), source, split)
         if not path.is_file():
             return None
         return self._read_results(path, path.stat().st_mtime_ns)
 
-    def _read_results(self, path: Path, mtime_ns: int) -> xr.Dataset:
-        with xr.open_dataset(path) as ds:
-            return ds.load()
+    def _read_results(self, path: Path | str, version: object) -> xr.Dataset:
+        return read_netcdf(path, "evaluation results")

@@ -1,8 +1,9 @@
 """Season curves: daily bias and melt fraction vs SAR, melt area, monthly bias, day metrics.
 
 Curves come from `Store.daily_summary` (computed from the cube's predictions once per source and
-year). The current day is a VLine in its own DynamicMap, so scrubbing only moves the line; a tap
-on a curve plot selects the nearest day.
+year; a remote cube's are only read, and a missing one leaves the plots empty under a notice
+that names it, `summary_notice`). The current day is a VLine in its own DynamicMap, so
+scrubbing only moves the line; a tap on a curve plot selects the nearest day.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 import panel as pn
 import xarray as xr
 
+from meltwater.errors import MeltwaterError
 from meltwater.models.registry import MODEL_NAMES
 from meltwater.schema import CHANNELS, UNET, run_name
 from meltwater_dashboard.escape import markdown_text
@@ -32,6 +34,7 @@ __all__ = [
     "results_section",
     "season_plot",
     "summary_frame",
+    "summary_notice",
 ]
 
 PLOTS = {
@@ -90,6 +93,20 @@ def summary_frame(state: DashboardState) -> pd.DataFrame:
     return pd.DataFrame(cols).rename_axis("date")
 
 
+def summary_notice(state: DashboardState) -> str:
+    """Why the season's curves are empty (its summary cannot be had: a remote cube without the
+    stored one), as escaped Markdown; ``""`` when they are drawn."""
+    try:
+        state.store.daily_summary(state.source, int(state.year))
+    except MeltwaterError as e:
+        return f"No season curves for {state.year}: {markdown_text(e, limit=400)}"
+    return ""
+
+
+def _no_curves(kdim: str, vdim: str) -> hv.Overlay:
+    return hv.Overlay([hv.Curve([], kdim, vdim)])
+
+
 def named_series(
     s: pd.Series,
     kdim: str,
@@ -146,9 +163,11 @@ def season_plot(state: DashboardState, var: str) -> hv.DynamicMap:
     """Curves of ``var`` per model for the season, with the day line; tap to select a day."""
 
     def plot(source: str, year: int) -> hv.Overlay:
-        return _curves(state.store.daily_summary(source, int(year)), var).opts(
-            hv.opts.Curve(**OPTS), hv.opts.Scatter(**OPTS)
-        )
+        try:
+            ds = state.store.daily_summary(source, int(year))
+        except MeltwaterError:  # said by `summary_notice` above the plots
+            return _no_curves("date", var)
+        return _curves(ds, var).opts(hv.opts.Curve(**OPTS), hv.opts.Scatter(**OPTS))
 
     dmap = hv.DynamicMap(plot, streams=[hv.streams.Params(state, ["source", "year"])])
     line = day_line(state)
@@ -162,8 +181,11 @@ def monthly_plot(state: DashboardState, var: str) -> hv.Overlay:
     """Monthly means of ``var`` (``bias`` or ``melt_fraction``) per model; SAR for the latter."""
     from meltwater.evaluation.summaries import monthly_curves
 
-    mon = monthly_curves(state.store.daily_summary(state.source, int(state.year)))
     label = {"bias": "monthly mean bias", "melt_fraction": "monthly mean melt fraction"}[var]
+    try:
+        mon = monthly_curves(state.store.daily_summary(state.source, int(state.year)))
+    except MeltwaterError:  # said by `summary_notice` above the plots
+        return _no_curves("month", var).opts(title=label.capitalize())
     vdim = hv.Dimension(var, label=label, unit="melt fraction")
     series = [(str(m), model_color(str(m)), mon[var].sel(model=m)) for m in mon.model.values]
     if var == "melt_fraction":
@@ -264,7 +286,9 @@ def curves_tab(state: DashboardState) -> pn.layout.Panel:
         sizing_mode="stretch_width",
         max_width=520,
     )
+    notice = pn.bind(lambda *_: summary_notice(state), state.param.source, state.param.year)
     return pn.Column(
+        pn.pane.Alert(notice, alert_type="warning", visible=pn.bind(bool, notice), **stretch),
         pn.pane.Markdown("**Metrics of the shown day vs SAR**"),
         table,
         pn.pane.Markdown("Click a curve plot to jump to that day."),

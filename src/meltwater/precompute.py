@@ -258,7 +258,7 @@ def precompute(
     todo = plan(path, models, ablations, dates, uncertainty)
     if not overwrite and not bad and _up_to_date(path, ids, todo):
         if summaries:
-            _summaries(path)  # reads them; writes only a stale one (if it can)
+            write_season_summaries(path)  # reads them; writes only a stale one (if it can)
         return _counts(path, ids)
     args = (
         path,
@@ -277,17 +277,8 @@ def precompute(
     with writing(path), lock:
         done = _precompute_locked(*args, ids, bad)
         if summaries:
-            _summaries(path)  # the dashboard's season curves, stored beside the cube
+            write_season_summaries(path)  # the dashboard's curves, beside the cube
     return done
-
-
-def _summaries(path: Path | str) -> None:
-    """Store the season summaries beside a local cube (a remote one has none: the dashboard
-    computes them when first shown)."""
-    if isinstance(path, Path):
-        write_season_summaries(path)
-    else:
-        log.info("%s is on object storage: season summaries are not stored beside it", path)
 
 
 def _run(tasks, group, dates, ids, bar, scheduler, workers, batch_days, run) -> None:

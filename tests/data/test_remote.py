@@ -7,54 +7,29 @@ clear error for an endpoint nobody answers.
 
 from __future__ import annotations
 
-import socket
-
 import fsspec.config
 import numpy as np
 import pytest
-import yaml
+import xarray as xr
 from fixtures.microsource import micro
+from fixtures.s3server import catalog_with_cube, free_port, s3_server
 
 from meltwater.cli import main
 from meltwater.data import remote
 from meltwater.data.catalog import get_source
 from meltwater.data.cube import open_cube, open_level, update_cube
+from meltwater.data.reads import read_netcdf
 from meltwater.errors import CubeError
 from meltwater.precompute import precompute
-from meltwater.resources import catalog_path
 
 URL = "s3://cubes/demo.zarr"
 VARS = ("pmw", "sar", "valid", "sar_interp", "dem", "land")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def endpoint():
     """An S3-compatible server on 127.0.0.1 with an empty bucket ``cubes``."""
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    saved = dict(fsspec.config.conf.get("s3", {}))
-    url = f"http://127.0.0.1:{port}"
-    yield {"endpoint_url": url, "key": "testing", "secret": "testing"}
-    fsspec.config.conf["s3"] = saved
-    server.stop()
-
-
-def _catalog(tmp_path, cube: str, options: dict):
-    doc = yaml.safe_load(catalog_path().read_text())
-    doc["sources"]["demo"]["cube"] = cube
-    doc["sources"]["demo"]["cube_options"] = options
-    path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    return path
+    yield from s3_server()
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +38,7 @@ def on_s3(endpoint, tmp_path_factory):
     s3://cubes/demo.zarr."""
     tmp = tmp_path_factory.mktemp("s3data")
     micro(tmp)
-    catalog = _catalog(tmp, URL, endpoint)
+    catalog = catalog_with_cube(tmp, URL, endpoint)
     source = get_source("demo", catalog, tmp)
     fs, _ = remote.filesystem(URL)
     fs.mkdir("cubes")
@@ -93,7 +68,7 @@ def test_cube_round_trip(on_s3):
 
 
 def test_precompute_writes_to_the_url(on_s3, endpoint, tmp_path, capsys):
-    catalog = _catalog(tmp_path, URL, endpoint)
+    catalog = catalog_with_cube(tmp_path, URL, endpoint)
     args = ["--catalog", str(catalog), "--data-root", str(on_s3.cube_path.parents[1])]
     main(["precompute", *args, "--models", "pmw_threshold", "--ablations", "none"])
     assert "pred_pmw_threshold: 4 days" in capsys.readouterr().out
@@ -105,6 +80,8 @@ def test_precompute_writes_to_the_url(on_s3, endpoint, tmp_path, capsys):
     lvl, lref = open_level(URL, 2), open_level(on_s3.cube_path, 2)
     ref = lref["pred_pmw_threshold"].values
     np.testing.assert_array_equal(lvl["pred_pmw_threshold"].values, ref)
+    for name in ("2019.nc", "onset_2019.nc"):  # the season summaries, beside the cube
+        assert remote.stamp(f"s3://cubes/demo.summary/{name}") is not None
 
 
 def test_failed_upload_keeps_the_old_cube(on_s3, endpoint, monkeypatch):
@@ -146,12 +123,12 @@ def test_failed_copy_leaves_no_cube_that_opens(on_s3, monkeypatch):
 
 
 def test_unreachable_url_is_a_clear_error(tmp_path):
-    port = _free_port()  # nobody listens there
+    port = free_port()  # nobody listens there
     options = {"endpoint_url": f"http://127.0.0.1:{port}", "key": "k", "secret": "s"}
     options["config_kwargs"] = {"connect_timeout": 1, "retries": {"max_attempts": 1}}
     options["retries"] = 1
     url = "s3://nowhere/demo.zarr"
-    source = get_source("demo", _catalog(tmp_path, url, {}), tmp_path)
+    source = get_source("demo", catalog_with_cube(tmp_path, url, {}), tmp_path)
     saved = dict(fsspec.config.conf.get("s3", {}))
     try:
         fsspec.config.conf["s3"] = options
@@ -159,3 +136,12 @@ def test_unreachable_url_is_a_clear_error(tmp_path):
             open_cube(source)
     finally:
         fsspec.config.conf["s3"] = saved
+
+
+def test_evaluate_uploads_results_beside_the_cube(on_s3, endpoint, tmp_path, capsys):
+    catalog = catalog_with_cube(tmp_path, URL, endpoint)
+    args = ["--catalog", str(catalog), "--data-root", str(tmp_path)]
+    main(["evaluate", *args, "--models", "pmw_threshold", "--split", "train", "--bootstrap", "1"])
+    assert "results uploaded to s3://cubes/results/demo_train.nc" in capsys.readouterr().out
+    local = read_netcdf(tmp_path / "results" / "demo_train.nc", "results")
+    xr.testing.assert_identical(read_netcdf("s3://cubes/results/demo_train.nc", "results"), local)

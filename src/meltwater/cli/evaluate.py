@@ -16,6 +16,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from meltwater.atomic import check_writable
     from meltwater.data.catalog import get_source
     from meltwater.data.cube import open_cube
+    from meltwater.data.remote import beside, upload
     from meltwater.evaluation.evaluate import (
         default_models,
         evaluate,
@@ -58,6 +59,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     nc, md = save_results(ds.assign_attrs(source=source.name), root)
     print(results_table(ds))
     print(f"results written to {nc} and {md} ({ds.attrs['elapsed_s']} s)")
+    if source.cube_url:  # the dashboard serving a remote cube reads them beside it
+        url = beside(source.cube_url, f"results/{nc.name}")
+        upload(nc, url)
+        print(f"results uploaded to {url}")
 
 
 def setup_evaluate(sub: argparse._SubParsersAction) -> None:

@@ -15,14 +15,15 @@ gets the same two checks without knowing about them:
   precompute that runs beside it; `current_attrs` gives those records as attributes (what
   `progress` counts and the season summaries are keyed by).
 
-`read_netcdf` opens a small netCDF file (summary, results) and names the file when it is
-damaged.
+`read_netcdf` opens a small netCDF file (summary, results), local or on object storage, and
+names the file when it is damaged.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from xarray.core import indexing
 
 from meltwater.data.chunk_files import ChunkFiles
 from meltwater.data.provenance import CHUNKS_ATTR, model_days, stored_model
-from meltwater.data.remote import is_url
+from meltwater.data.remote import download, is_url
 from meltwater.errors import CorruptDataError, MeltwaterError
 from meltwater.schema import is_pred_var, is_unc_var
 
@@ -230,12 +231,22 @@ def current_attrs(ds: xr.Dataset, var: str) -> dict:
 
 
 def read_netcdf(path: Path | str, what: str) -> xr.Dataset:
-    """The (small) netCDF file at ``path``, loaded into memory and closed.
+    """The (small) netCDF file at ``path`` (a path or an fsspec URL), loaded into memory and
+    closed.
 
     Raises:
+        FileNotFoundError: no file (object) at ``path``.
         CorruptDataError: the file is not a readable netCDF (names the file and ``what``).
     """
-    path = Path(path)
+    if is_url(path):
+        with tempfile.TemporaryDirectory(prefix="meltwater-") as tmp:
+            local = Path(tmp) / "object.nc"
+            download(str(path), local)
+            return _read_netcdf(local, what, str(path))
+    return _read_netcdf(Path(path), what, str(path))
+
+
+def _read_netcdf(path: Path, what: str, shown: str) -> xr.Dataset:
     try:
         with xr.open_dataset(path) as ds:
             return ds.load()
@@ -243,7 +254,7 @@ def read_netcdf(path: Path | str, what: str) -> xr.Dataset:
         raise
     except Exception as e:  # netCDF4/h5py/xarray raise many types for a damaged file
         raise CorruptDataError(
-            f"{what} {path} cannot be read, the file is damaged ({type(e).__name__}: {e}); "
+            f"{what} {shown} cannot be read, the file is damaged ({type(e).__name__}: {e}); "
             "delete it and write it again",
-            path=str(path),
+            path=shown,
         ) from None

@@ -15,18 +15,34 @@ metadata is missing: `CubeError` "no analysis cube", while a replacement is bein
 after a failed one), or the complete new cube — never a half-written one that opens. A failed
 upload leaves the old cube as it was. There is no lock on a remote store: one writer at a time
 (a build or a precompute) is the user's to ensure.
+
+Files that go with a cube (season summaries, evaluation results) live beside it (`beside`)
+as single objects: `upload` puts one whole (an S3 ``PUT`` is all or nothing) and `download`
+fetches one to read it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import posixpath
 import uuid
 from pathlib import Path
 from typing import Any
 
 from meltwater.errors import CubeError
 
-__all__ = ["configure", "filesystem", "has_cube", "is_url", "publish", "reachable"]
+__all__ = [
+    "beside",
+    "configure",
+    "download",
+    "filesystem",
+    "has_cube",
+    "is_url",
+    "publish",
+    "reachable",
+    "stamp",
+    "upload",
+]
 
 ROOT_META = "zarr.json"
 
@@ -52,6 +68,45 @@ def filesystem(url: str) -> tuple[Any, str]:
     from fsspec.core import url_to_fs
 
     return url_to_fs(url)
+
+
+def beside(url: str, name: str) -> str:
+    """The URL of ``name`` (a relative key such as ``results/demo_test.nc``) in the folder that
+    holds ``url`` (``s3://b/cubes/demo.zarr`` → ``s3://b/cubes/<name>``)."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{posixpath.join(posixpath.dirname(rest.rstrip('/')), name)}"
+
+
+def stamp(url: str) -> str | None:
+    """What changes when the object at ``url`` is replaced (its ETag, else time and size);
+    None when there is no such object."""
+    fs, path = filesystem(url)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError:
+        return None
+    if info.get("type") == "directory":
+        return None
+    tag = info.get("ETag") or f"{info.get('LastModified', info.get('mtime'))}:{info.get('size')}"
+    return str(tag)
+
+
+def download(url: str, dest: Path | str) -> None:
+    """Fetch the object at ``url`` into the local file ``dest``.
+
+    Raises:
+        FileNotFoundError: no object at ``url``.
+    """
+    fs, path = filesystem(url)
+    fs.invalidate_cache(path)  # a listing cached before the object was written hides it
+    fs.get_file(path, str(dest))
+
+
+def upload(local: Path | str, url: str) -> None:
+    """Put the local file ``local`` at ``url`` as one object (replaced whole or not at all)."""
+    fs, path = filesystem(url)
+    fs.put_file(str(local), path)
+    fs.invalidate_cache(path)
 
 
 def has_cube(url: str) -> bool:

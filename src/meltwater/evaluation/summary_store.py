@@ -13,6 +13,11 @@ one in memory: data flows one way, DESIGN.md).
 The season's melt onset / freeze-up maps (`onset.season_timing`, ~1 s a season: it reads every
 SAR day of the season) are kept the same way in ``<cube stem>.summary/onset_<year>.nc``
 (`season_onset`), so the dashboard's Onset tab only reads them.
+
+A cube on object storage (a URL, `meltwater.data.remote`) keeps them beside it the same way
+(``s3://b/cubes/demo.summary/2019.nc``), each uploaded as one object; a reader that must not
+compute (the dashboard over a remote cube, ``compute_missing=False``) gets a
+`DataNotFoundError` naming the missing or stale object and what writes it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +38,8 @@ from meltwater.atomic import atomic_path
 from meltwater.data.progress import progress as prediction_progress
 from meltwater.data.provenance import model_days
 from meltwater.data.reads import current_attrs, read_netcdf
-from meltwater.errors import CorruptDataError
+from meltwater.data.remote import beside, is_url, stamp, upload
+from meltwater.errors import CorruptDataError, DataNotFoundError
 from meltwater.evaluation.metrics import BINARY_THRESHOLD
 from meltwater.evaluation.onset import TIMING_VARS, season_timing
 from meltwater.evaluation.summaries import daily_summary, models_in
@@ -88,10 +95,19 @@ def season_complete(cube: xr.Dataset, year: int) -> bool:
     return prediction_progress(cube, variables, _season(cube, year)).complete
 
 
-def summary_path(cube_path: Path | str, year: int) -> Path:
-    """Where the summary of ``year`` of the cube at ``cube_path`` is kept."""
+def _beside_cube(cube_path: Path | str, name: str) -> Path | str:
+    """``<cube stem>.summary/<name>`` next to the cube (a path, or a URL for a remote cube)."""
+    if is_url(cube_path):
+        stem = str(cube_path).rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        return beside(str(cube_path), f"{stem}.summary/{name}")
     cube_path = Path(cube_path)
-    return cube_path.with_name(f"{cube_path.stem}.summary") / f"{int(year)}.nc"
+    return cube_path.with_name(f"{cube_path.stem}.summary") / name
+
+
+def summary_path(cube_path: Path | str, year: int) -> Path | str:
+    """Where the summary of ``year`` of the cube at ``cube_path`` is kept (a URL beside a
+    remote cube)."""
+    return _beside_cube(cube_path, f"{int(year)}.nc")
 
 
 def _season(cube: xr.Dataset, year: int) -> pd.DatetimeIndex:
@@ -99,19 +115,26 @@ def _season(cube: xr.Dataset, year: int) -> pd.DatetimeIndex:
     return times[times.year == int(year)]
 
 
+def _exists(path: Path | str) -> bool:
+    return stamp(str(path)) is not None if is_url(path) else Path(path).is_file()
+
+
 def _stored(
-    path: Path | None,
+    path: Path | str | None,
     key: str,
     compute: Callable[[], xr.Dataset],
     write: bool,
     what: str,
     encoding: dict[str, dict[str, Any]] | None = None,
+    compute_missing: bool = True,
 ) -> xr.Dataset:
     """The dataset stored at ``path`` when its key is ``key``, else ``compute()`` (written there
-    atomically with ``write``; a read-only data folder only costs the cache)."""
-    if path is not None and path.is_file():
+    atomically with ``write``; a read-only data folder only costs the cache); without
+    ``compute_missing`` a missing or stale one is a `DataNotFoundError`."""
+    found = path is not None and _exists(path)
+    if found:
         try:
-            stored = read_netcdf(path, what)
+            stored = read_netcdf(path, what)  # type: ignore[arg-type]  # found: not None
         except CorruptDataError:
             if not write:  # a reader names the damaged file; precompute writes it again
                 raise
@@ -119,15 +142,32 @@ def _stored(
         else:
             if stored.attrs.get("summary_key") == key:
                 return stored
+    if not compute_missing:
+        state = "is out of date for the cube (its predictions changed)" if found else "is missing"
+        raise DataNotFoundError(
+            f"{what} {path} {state}; `meltwater precompute` writes it beside the cube once "
+            "every model holds every day of the season"
+        )
     ds = compute()
     ds.attrs["summary_key"] = key
     if path is not None and write:
         try:
-            with atomic_path(path) as tmp:
-                ds.to_netcdf(tmp, encoding=encoding)
+            _write(ds, path, encoding)
         except OSError as e:
             log.warning("%s not stored at %s: %s", what, path, e)
     return ds
+
+
+def _write(ds: xr.Dataset, path: Path | str, encoding: dict | None) -> None:
+    """Write ``ds`` at ``path`` atomically: renamed into place, or uploaded as one object."""
+    if not is_url(path):
+        with atomic_path(Path(path)) as tmp:
+            ds.to_netcdf(tmp, encoding=encoding)
+        return
+    with tempfile.TemporaryDirectory(prefix="meltwater-") as d:
+        local = Path(d) / "object.nc"
+        ds.to_netcdf(local, encoding=encoding)
+        upload(local, str(path))
 
 
 def season_summary(
@@ -137,26 +177,29 @@ def season_summary(
     *,
     write: bool = False,
     progress: bool = False,
+    compute_missing: bool = True,
 ) -> xr.Dataset:
-    """`daily_summary` of the season ``year``: read from beside ``cube_path`` when current, else
-    computed, and with ``write`` stored there (atomically; a read-only data folder only costs
-    the cache).
+    """`daily_summary` of the season ``year``: read from beside ``cube_path`` (a path or a
+    URL) when current, else computed, and with ``write`` stored there (atomically; a read-only
+    data folder only costs the cache).
 
     Raises:
         CorruptDataError: the stored summary is damaged and ``write`` is off (with ``write`` it
             is computed and stored again).
+        DataNotFoundError: without ``compute_missing``, no current summary is stored.
     """
     path = summary_path(cube_path, year) if cube_path is not None else None
 
     def compute() -> xr.Dataset:
         return daily_summary(cube, dates=_season(cube, year), progress=progress)
 
-    return _stored(path, summary_key(cube, year), compute, write, "season summary")
+    key = summary_key(cube, year)
+    return _stored(path, key, compute, write, "season summary", None, compute_missing)
 
 
-def onset_path(cube_path: Path | str, year: int) -> Path:
+def onset_path(cube_path: Path | str, year: int) -> Path | str:
     """Where the onset / freeze-up timing of ``year`` of the cube at ``cube_path`` is kept."""
-    return summary_path(cube_path, year).with_name(f"onset_{int(year)}.nc")
+    return _beside_cube(cube_path, f"onset_{int(year)}.nc")
 
 
 def season_onset(
@@ -166,6 +209,7 @@ def season_onset(
     *,
     write: bool = False,
     threshold: float = BINARY_THRESHOLD,
+    compute_missing: bool = True,
 ) -> xr.Dataset:
     """`onset.season_timing` of every model of the cube in season ``year``: read from beside
     ``cube_path`` when current (same source, predictions and threshold), else computed, and
@@ -174,6 +218,8 @@ def season_onset(
     Raises:
         CubeError: the season has no SAR scene.
         CorruptDataError: the stored file is damaged and ``write`` is off.
+        DataNotFoundError: without ``compute_missing``, no current timing is stored for a
+            season with SAR scenes.
     """
     path = onset_path(cube_path, year) if cube_path is not None else None
     blob = json.dumps([summary_key(cube, year), "onset", ONSET_VERSION, threshold]).encode()
@@ -189,13 +235,20 @@ def season_onset(
         )
 
     encoding = {v: {"zlib": True, "complevel": 4} for v in TIMING_VARS}
-    return _stored(path, key, compute, write, "onset timing", encoding)
+    if not compute_missing and not _has_sar(cube, year):
+        return compute()  # raises: the season has no SAR scene (nothing is stored for it)
+    return _stored(path, key, compute, write, "onset timing", encoding, compute_missing)
 
 
-def write_season_summaries(cube_path: Path | str, *, progress: bool = True) -> list[Path]:
+def _has_sar(cube: xr.Dataset, year: int) -> bool:
+    times = pd.DatetimeIndex(cube.time.values)
+    return bool(np.asarray(cube["has_sar"].values, bool)[times.year == int(year)].any())
+
+
+def write_season_summaries(cube_path: Path | str, *, progress: bool = True) -> list[Path | str]:
     """Compute and store the summary and the onset timing (seasons with SAR scenes) of every
-    season of the cube at ``cube_path`` whose predictions are complete (`season_complete`; a
-    current stored one is only read); returns the paths."""
+    season of the cube at ``cube_path`` (a path or a URL) whose predictions are complete
+    (`season_complete`; a current stored one is only read); returns the paths."""
     from meltwater.data.cube import open_cube
 
     cube = open_cube(cube_path)
@@ -203,14 +256,14 @@ def write_season_summaries(cube_path: Path | str, *, progress: bool = True) -> l
         return []
     times = pd.DatetimeIndex(cube.time.values)
     years = sorted({int(y) for y in times.year})
-    paths = []
+    paths: list[Path | str] = []
     for year in years:
         if not season_complete(cube, year):
             log.info("season %d of %s: predictions incomplete, summary not stored", year, cube_path)
             continue
         season_summary(cube, year, cube_path, write=True, progress=progress)
         paths.append(summary_path(cube_path, year))
-        if np.asarray(cube["has_sar"].values, bool)[times.year == year].any():
+        if _has_sar(cube, year):
             season_onset(cube, year, cube_path, write=True)
             paths.append(onset_path(cube_path, year))
     return paths

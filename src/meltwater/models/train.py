@@ -344,8 +344,8 @@ def train(
         state["history"].append(
             {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), **metrics}
         )
-        loss = f"{cfg.loss.upper()} {np.mean(losses):.4f}"
-        log.info("epoch %d: train %s, val %s", epoch + 1, loss, _short(metrics))
+        train_loss = f"{cfg.loss.upper()} {np.mean(losses):.4f}"
+        log.info("epoch %d: train %s, val %s", epoch + 1, train_loss, _short(metrics))
         if metrics["mae"] < state["best_mae"]:
             state["best_mae"] = metrics["mae"]
             meta.metrics = {"val": metrics}
