@@ -54,7 +54,8 @@ TOUR: tuple[Step, ...] = (
     Step(
         "The seasonal bias curve",
         "Each line is a model's daily bias against SAR over the season. MAR sits above zero in "
-        "June (too much melt) and below it in September (too little); the UNet stays near zero. "
+        "June (too much melt) and below it in September (too little); the UNet's bias has the "
+        "same signs at a third to a half of MAR's size, except in July, when it melts more. "
         "Click a curve to jump to that day.",
         {"model": "mar_interp", "compare": "unet", "tab": "curves"},
     ),
