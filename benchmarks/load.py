@@ -52,9 +52,11 @@ ARGS = [
     "--disable-sync",
 ]
 
-# the options `make serve` adds: the app runs once at start (numba JIT, UNet preload), and a
-# page's session waits 2 min for its websocket (a busy server opens them late)
-SERVE_ARGS = ("--warm", "--unused-session-lifetime", "120000")
+# the options `make serve` adds: every process builds the page once at start (numba JIT, UNet
+# preload: dashboard/warm.py), and a page's session waits 2 min for its websocket (a busy server
+# opens them late)
+SERVE_ARGS = ("--setup", str(ROOT / "dashboard" / "warm.py"), "--unused-session-lifetime", "120000")
+WARMED = "meltwater: process "  # the line each process logs once warm.py has run
 
 
 def _pct(values: list[float]) -> str:
@@ -181,12 +183,14 @@ class PanelServer:
     def rss(self) -> float:
         return _rss_mb(psutil.Process(self.proc.pid))
 
-    def wait_ready(self, timeout: float = 90) -> None:
+    def wait_ready(self, procs: int = 1, timeout: float = 300) -> None:
+        """Wait until the server listens and each of its ``procs`` processes is warm."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("panel serve exited:\n" + "\n".join(self.log[-20:]))
-            if any("Bokeh app running at" in line for line in self.log):
+            warm = sum(line.startswith(WARMED) for line in self.log)
+            if warm >= procs and any("Bokeh app running at" in line for line in self.log):
                 return
             time.sleep(0.2)
         raise TimeoutError("panel serve did not start in time:\n" + "\n".join(self.log[-20:]))
@@ -310,7 +314,7 @@ def run_load(
     report = LoadReport(sessions, seconds, clients)
     start_load = os.getloadavg()[0]
     try:
-        server.wait_ready()
+        server.wait_ready(num_procs)
         url = server.url
         mark: list[int] = []
         if lone:
