@@ -83,6 +83,7 @@ class LoadReport:
     lone_page_s: list[float] = field(default_factory=list)
     lone_cpu_s: float = np.nan
     cpu_per_session: list[float] = field(default_factory=list)
+    cpu_to_interactive: list[float] = field(default_factory=list)
     peak_rss_mb: float = 0.0
     start_rss_mb: float = 0.0
     loadavg: tuple[float, float] = (np.nan, np.nan)
@@ -100,6 +101,10 @@ class LoadReport:
             f"{self.sessions} {self.clients} sessions opened at once: interactive map in "
             f"{_pct(self.load_s)}; whole opening view {_pct(self.page_s)}"
             + "".join(f"; server CPU {c:.2f} s per session" for c in self.cpu_per_session)
+            + "".join(
+                f" ({c:.2f} s of it until every session had its interactive map)"
+                for c in self.cpu_to_interactive
+            )
         )
         if self.lone_load_s and self.load_s:
             ratio = np.percentile(self.load_s, 95) / np.median(self.lone_load_s)
@@ -256,10 +261,12 @@ async def _drive(url: str, sessions: int, report: LoadReport, done) -> None:
         await browser.close()
 
 
-def _drive_ws(url: str, sessions: int, report: LoadReport, on_loaded=None) -> None:
+def _drive_ws(
+    url: str, sessions: int, report: LoadReport, on_loaded=None, on_interactive=None
+) -> None:
     from benchmarks.load_ws import run_clients  # imports panel: only the ws mode needs it
 
-    for r in run_clients(url, sessions, report.seconds, on_loaded):
+    for r in run_clients(url, sessions, report.seconds, on_loaded, on_interactive):
         report.steps += r.steps
         report.latencies_ms += r.latencies_ms
         report.errors += r.errors
@@ -270,10 +277,16 @@ def _drive_ws(url: str, sessions: int, report: LoadReport, on_loaded=None) -> No
 
 
 def _drive_any(
-    url: str, sessions: int, report: LoadReport, clients: str, done, on_loaded=None
+    url: str,
+    sessions: int,
+    report: LoadReport,
+    clients: str,
+    done,
+    on_loaded=None,
+    on_interactive=None,
 ) -> None:
     if clients == "ws":
-        _drive_ws(url, sessions, report, on_loaded)
+        _drive_ws(url, sessions, report, on_loaded, on_interactive)
         done()
         return
     # A thread of its own: the caller may already run an event loop (pytest-playwright).
@@ -326,8 +339,11 @@ def run_load(
             report.errors += [f"lone {e}" for e in alone.errors]
         cpu = server.cpu_s()
         loaded = lambda: report.cpu_per_session.append((server.cpu_s() - cpu) / sessions)  # noqa: E731
+        interactive = lambda: report.cpu_to_interactive.append(  # noqa: E731
+            (server.cpu_s() - cpu) / sessions
+        )
         done = lambda: mark.append(len(server.log))  # noqa: E731
-        _drive_any(url, sessions, report, clients, done, loaded)
+        _drive_any(url, sessions, report, clients, done, loaded, interactive)
         report.start_rss_mb = server.rss()
         report.peak_rss_mb = server.peak
     finally:

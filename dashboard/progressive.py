@@ -2,7 +2,8 @@
 
 A served session is built in one server thread before its page can show anything; 30 sessions
 opened together wait for each other's builds. `progressive` builds only the first view of a
-row (the prediction map) while the session is created and hands the others to the process's
+row (the prediction map; the sidebar's day control) while the session is created and hands the
+others to the process's
 `Backlog` once the browser has drawn the page (`pn.state.onload`). The backlog builds them one
 view at a time, and only while no session of the process is still waiting for its first view:
 a class sees every pupil's interactive map first, then the other maps. Outside a server (tests,
@@ -16,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import panel as pn
 from bokeh.document import Document
@@ -26,6 +28,7 @@ from tornado.ioloop import IOLoop
 __all__ = ["BACKLOG", "Backlog", "progressive"]
 
 Job = Callable[[], None]
+ListLike = TypeVar("ListLike", bound=pn.layout.ListLike)
 
 
 class Backlog:
@@ -152,30 +155,32 @@ BACKLOG = Backlog()
 def progressive(
     builders: Sequence[Callable[[], pn.viewable.Viewable]],
     height: int,
-    container: Callable[..., pn.GridBox],
-) -> pn.GridBox:
+    container: Callable[..., ListLike],
+) -> ListLike:
     """``container(*views)`` of ``builders``' views: the first built now, the others by the
     process's `BACKLOG` once the page has loaded, each shown meanwhile as a loading placeholder
-    ``height`` px high."""
+    ``height`` px high (``container`` may add views of its own around them)."""
     first, *rest = builders
-    box = container(
-        first(),
-        *[pn.Spacer(height=height, sizing_mode="stretch_width", loading=True) for _ in rest],
-    )
+    spacers = [pn.Spacer(height=height, sizing_mode="stretch_width", loading=True) for _ in rest]
+    box = container(first(), *spacers)
     doc = pn.state.curdoc
     served = doc is not None and doc.session_context is not None and not pn.state.loaded
 
-    def fill(i: int, build: Callable[[], pn.viewable.Viewable]) -> None:
+    def fill(spacer: pn.Spacer, build: Callable[[], pn.viewable.Viewable]) -> None:
         objects = list(box.objects)
-        objects[i] = build()
+        view = build()
+        objects[next(i for i, o in enumerate(objects) if o is spacer)] = view
         box.objects = objects
-        # Panel links the axes of HoloViews panes when a page is rendered; views added to a
-        # rendered page are linked here (shared pan/zoom), on this session's root only
-        for view, root, view_doc, _ in list(pn.state._views.values()):
+        if not view.select(pn.pane.HoloViews):
+            return
+        # Panel links the axes of HoloViews panes when a page is rendered; maps added to a
+        # rendered page are linked here with the others of this box (shared pan/zoom), on this
+        # session's root only
+        for _, root, view_doc, _ in list(pn.state._views.values()):
             if view_doc is pn.state.curdoc:
-                link_axes(view, root)
+                link_axes(box, root)
 
-    jobs: list[Job] = [functools.partial(fill, i, b) for i, b in enumerate(rest, start=1)]
+    jobs: list[Job] = [functools.partial(fill, sp, b) for sp, b in zip(spacers, rest, strict=True)]
 
     def fill_all() -> None:
         for job in jobs:

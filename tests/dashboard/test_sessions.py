@@ -148,12 +148,13 @@ def test_served_pages_get_their_other_maps_once_every_first_map_is_shown(state, 
     monkeypatch.setattr(progressive, "BACKLOG", backlog)
     state.compare = True
     docs = [Document(), Document()]
-    grids = []
+    grids, roots = [], []
     for doc in docs:
         context = SimpleNamespace(id=str(id(doc)), request=SimpleNamespace(arguments={}))
         doc._session_context = lambda context=context: context  # as a served session's
         with set_curdoc(doc):
             grids.append(result_maps(state))
+            roots.append(grids[-1].get_root(doc))
     assert backlog.waiting == 2
     with set_curdoc(docs[0]):
         pn.state._on_load(docs[0])  # the first browser has drawn its page
@@ -163,9 +164,11 @@ def test_served_pages_get_their_other_maps_once_every_first_map_is_shown(state, 
     with set_curdoc(docs[1]):
         pn.state._on_load(docs[1])
     loop.run()
-    for grid in grids:
+    for grid, root in zip(grids, roots, strict=True):
         titles = [m[0].object for m in grid]
         assert len(titles) == 5 and "Prediction" in titles[0] and "Error" in titles[-1]
+        figures = [m[1]._plots[root.ref["id"]][0].state for m in grid]
+        assert len({id(f.x_range) for f in figures}) == 1  # the added maps pan with the first
     assert backlog.done == 8
     for doc in docs:
         pn.state._loaded.pop(doc, None)
