@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["PredictFn", "Store", "TiledPredictor"]
 
 PredictFn = Callable[[xr.Dataset, pd.Timestamp, tuple[str, ...]], np.ndarray]
+SOURCES_TTL = 10.0  # seconds a list of the sources with a cube is reused
 
 
 class TiledPredictor(Protocol):
@@ -75,6 +77,7 @@ class Store(SeasonReads):
         self._cubes = dict(cubes or {})
         self._predictor = predictor
         self._lock = threading.Lock()
+        self._sources: tuple[float, tuple[str, ...]] = (-float("inf"), ())
         self._unet: Any = None
         self._unet_error: MeltwaterError | None = None
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
@@ -112,11 +115,17 @@ class Store(SeasonReads):
         return pn.state.as_cached("meltwater-store", cls)
 
     def available_sources(self) -> list[str]:
-        """In-memory cubes, then catalog sources whose cube exists on disk."""
+        """In-memory cubes, then catalog sources whose cube exists on disk (the catalog read
+        again after `SOURCES_TTL` seconds: every session asks, a cube built meanwhile shows)."""
+        now = time.monotonic()
+        checked, cached = self._sources
+        if now - checked < SOURCES_TTL:
+            return list(cached)
         names = list(self._cubes)
         for name in load_catalog()["sources"]:
             if name not in names and get_source(name).cube_path.exists():
                 names.append(name)
+        self._sources = (now, tuple(names))
         return names
 
     def get_cube(self, name: str) -> xr.Dataset:

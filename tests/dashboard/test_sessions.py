@@ -15,9 +15,11 @@ from bokeh.models import ColumnDataSource
 from panel.io.state import set_curdoc
 
 from meltwater_dashboard import progressive
+from meltwater_dashboard import store as store_module
 from meltwater_dashboard.app import build_app
 from meltwater_dashboard.progressive import Backlog
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.store import Store
 from meltwater_dashboard.views.context import locator_svg, map_context
 from meltwater_dashboard.views.maps import result_maps
 
@@ -172,3 +174,14 @@ def test_served_pages_get_their_other_maps_once_every_first_map_is_shown(state, 
     assert backlog.done == 8
     for doc in docs:
         pn.state._loaded.pop(doc, None)
+
+
+def test_sessions_opened_together_read_the_catalog_once(monkeypatch):
+    reads: list[int] = []
+    real = store_module.load_catalog
+    monkeypatch.setattr(store_module, "load_catalog", lambda: reads.append(1) or real())
+    fresh = Store()
+    first = fresh.available_sources()
+    assert fresh.available_sources() == first and len(reads) == 1  # reused within the TTL
+    monkeypatch.setattr(store_module, "SOURCES_TTL", 0.0)
+    assert fresh.available_sources() == first and len(reads) == 2  # then read again
