@@ -70,11 +70,15 @@ class Backlog:
     def opened(self, doc: Document) -> None:
         """``doc``'s session is building its first view (call it on the server's loop)."""
         now = time.monotonic()
+        loop = IOLoop.current() if self._later is None else None
         with self._lock:
+            if loop is not self._loop:  # another server (tests start several): its state goes
+                self._waiting.clear()
+                self._jobs.clear()
+                self._busy = False
+            self._loop = loop
             self._waiting[id(doc)] = now
             self._last_open = now
-        if self._later is None:
-            self._loop = IOLoop.current()
         if doc.session_context is not None:
             doc.on_session_destroyed(lambda _: self.closed(doc))
 
