@@ -2,8 +2,7 @@
 
 A served session is built in one server thread before its page can show anything; 30 sessions
 opened together wait for each other's builds. `progressive` builds only the first view of a
-row (the prediction map; the sidebar's day control) while the session is created and hands the
-others to the process's
+row (the prediction map) while the session is created and hands the others to the process's
 `Backlog` once the browser has drawn the page (`pn.state.onload`). The backlog builds them one
 view at a time, and only while no session of the process is still waiting for its first view:
 a class sees every pupil's interactive map first, then the other maps. Outside a server (tests,
@@ -21,6 +20,7 @@ from typing import TypeVar
 
 import panel as pn
 from bokeh.document import Document
+from panel.io.document import hold
 from panel.io.state import set_curdoc
 from panel.pane.holoviews import link_axes
 from tornado.ioloop import IOLoop
@@ -149,8 +149,14 @@ class Backlog:
 
 
 def _next_tick(doc: Document, job: Job) -> None:
+    def run() -> None:
+        # Panel's current document, as in an `onload` callback; the job's changes (a new map
+        # and its linked ranges) reach the browser as one patch, in order
+        with set_curdoc(doc), hold(doc):
+            job()
+
     with set_curdoc(doc):
-        pn.state.execute(job, schedule=True)
+        pn.state.execute(run, schedule=True)
 
 
 BACKLOG = Backlog()
@@ -175,13 +181,15 @@ def progressive(
         view = build()
         objects[next(i for i, o in enumerate(objects) if o is spacer)] = view
         box.objects = objects
-        if not view.select(pn.pane.HoloViews):
-            return
+        if view.select(pn.pane.HoloViews):
+            link()
+
+    def link() -> None:
         # Panel links the axes of HoloViews panes when a page is rendered; maps added to a
         # rendered page are linked here with the others of this box (shared pan/zoom), on this
         # session's root only
         for _, root, view_doc, _ in list(pn.state._views.values()):
-            if view_doc is pn.state.curdoc:
+            if view_doc is doc:
                 link_axes(box, root)
 
     jobs: list[Job] = [functools.partial(fill, sp, b) for sp, b in zip(spacers, rest, strict=True)]

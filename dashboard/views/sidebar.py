@@ -4,15 +4,13 @@ and what each input is), *Where* (values at the pointer, the level and window th
 the locator) and *Export*.
 
 Each group is a collapsible card whose header is a button (Tab reaches it; Enter or Space
-folds it) carrying the group's heading; *Export* starts folded. A served page shows *When* at
-once and builds the other groups once the browser has it (`progressive`).
+folds it) carrying the group's heading; *Export* starts folded.
 """
 
 from __future__ import annotations
 
 import panel as pn
 
-from meltwater_dashboard.progressive import progressive
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.views.ablation import ablation_panel
 from meltwater_dashboard.views.animation import animation_panel
@@ -67,38 +65,30 @@ def what_panel(state: DashboardState) -> pn.Column:
 
 
 def sidebar(state: DashboardState) -> pn.Column:
-    """The page's sidebar for one session: the title, the tour and *When* (the day control) at
-    once, the other groups once the page has loaded (`progressive`)."""
+    """The page's sidebar for one session."""
     w = pn.widgets
-
-    def first() -> pn.Column:
-        when = group(
-            "When",
-            w.Select.from_param(state.param.source, label="Source"),
-            w.Select.from_param(state.param.year, label="Season"),
-            DayPlayer(state).panel(),
-        )
-        title = pn.pane.Markdown(
+    when = group(
+        "When",
+        w.Select.from_param(state.param.source, label="Source"),
+        w.Select.from_param(state.param.year, label="Season"),
+        DayPlayer(state).panel(),
+    )
+    where = group(
+        "Where",
+        pn.pane.Markdown("**Values at the pointer**"),
+        pn.pane.HTML(pn.bind(lambda *_: readout(state), state.param.hover, state.param.tick_maps)),
+        pn.pane.Str(state.param.map_detail, styles={"font-size": "12px"}),
+        pn.pane.SVG(pn.bind(lambda *_: locator_svg(state), state.param.source), width=220),
+    )
+    return pn.Column(
+        pn.pane.Markdown(
             "## MeltwaterBench Explorer\nDaily 100 m surface meltwater, Helheim Glacier"
-        )
-        return pn.Column(title, tour_panel(state), when, sizing_mode="stretch_width", margin=0)
-
-    def where() -> pn.Card:
-        return group(
-            "Where",
-            pn.pane.Markdown("**Values at the pointer**"),
-            pn.pane.HTML(
-                pn.bind(lambda *_: readout(state), state.param.hover, state.param.tick_maps)
-            ),
-            pn.pane.Str(state.param.map_detail, styles={"font-size": "12px"}),
-            pn.pane.SVG(pn.bind(lambda *_: locator_svg(state), state.param.source), width=220),
-        )
-
-    builders = [
-        first,
-        lambda: group("What", what_panel(state)),
-        lambda: group("Inputs", ablation_panel(state), inputs_help()),
+        ),
+        tour_panel(state),
+        when,
+        group("What", what_panel(state)),
+        group("Inputs", ablation_panel(state), inputs_help()),
         where,
-        lambda: group("Export", export_panel(state), animation_panel(state), collapsed=True),
-    ]
-    return progressive(builders, 60, lambda *views: pn.Column(*views, width=WIDTH))
+        group("Export", export_panel(state), animation_panel(state), collapsed=True),
+        width=WIDTH,
+    )
