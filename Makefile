@@ -57,7 +57,7 @@ extras: rest
 serve: demo
 	@echo "the other seasons and the full results table are computed in the background (log: data/extras.log)"
 	@$(MAKE) --no-print-directory -o demo extras > data/extras.log 2>&1 &
-	$(BIN)/python -m panel serve dashboard/app.py --warm --unused-session-lifetime 120000 --num-procs $(PROCS) --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
+	$(BIN)/python -m panel serve dashboard/app.py --setup dashboard/warm.py --unused-session-lifetime 120000 --num-procs $(PROCS) --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
 
 # Debian's chromium for the browser tests (skipped with a reason when it is absent).
 browser:

@@ -52,9 +52,11 @@ ARGS = [
     "--disable-sync",
 ]
 
-# the options `make serve` adds: the app runs once at start (numba JIT, UNet preload), and a
-# page's session waits 2 min for its websocket (a busy server opens them late)
-SERVE_ARGS = ("--warm", "--unused-session-lifetime", "120000")
+# the options `make serve` adds: every process builds the page once at start (numba JIT, UNet
+# preload: dashboard/warm.py), and a page's session waits 2 min for its websocket (a busy server
+# opens them late)
+SERVE_ARGS = ("--setup", str(ROOT / "dashboard" / "warm.py"), "--unused-session-lifetime", "120000")
+WARMED = "meltwater: process "  # the line each process logs once warm.py has run
 
 
 def _pct(values: list[float]) -> str:
@@ -81,6 +83,8 @@ class LoadReport:
     lone_page_s: list[float] = field(default_factory=list)
     lone_cpu_s: float = np.nan
     cpu_per_session: list[float] = field(default_factory=list)
+    cpu_to_interactive: list[float] = field(default_factory=list)
+    client_cpu_to_interactive: list[float] = field(default_factory=list)
     peak_rss_mb: float = 0.0
     start_rss_mb: float = 0.0
     loadavg: tuple[float, float] = (np.nan, np.nan)
@@ -98,6 +102,14 @@ class LoadReport:
             f"{self.sessions} {self.clients} sessions opened at once: interactive map in "
             f"{_pct(self.load_s)}; whole opening view {_pct(self.page_s)}"
             + "".join(f"; server CPU {c:.2f} s per session" for c in self.cpu_per_session)
+            + "".join(
+                f" ({c:.2f} s of it until every session had its interactive map)"
+                for c in self.cpu_to_interactive
+            )
+            + "".join(
+                f"; the clients' own CPU until then {c:.2f} s per session (same machine)"
+                for c in self.client_cpu_to_interactive
+            )
         )
         if self.lone_load_s and self.load_s:
             ratio = np.percentile(self.load_s, 95) / np.median(self.lone_load_s)
@@ -181,12 +193,14 @@ class PanelServer:
     def rss(self) -> float:
         return _rss_mb(psutil.Process(self.proc.pid))
 
-    def wait_ready(self, timeout: float = 90) -> None:
+    def wait_ready(self, procs: int = 1, timeout: float = 300) -> None:
+        """Wait until the server listens and each of its ``procs`` processes is warm."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("panel serve exited:\n" + "\n".join(self.log[-20:]))
-            if any("Bokeh app running at" in line for line in self.log):
+            warm = sum(line.startswith(WARMED) for line in self.log)
+            if warm >= procs and any("Bokeh app running at" in line for line in self.log):
                 return
             time.sleep(0.2)
         raise TimeoutError("panel serve did not start in time:\n" + "\n".join(self.log[-20:]))
@@ -252,10 +266,12 @@ async def _drive(url: str, sessions: int, report: LoadReport, done) -> None:
         await browser.close()
 
 
-def _drive_ws(url: str, sessions: int, report: LoadReport, on_loaded=None) -> None:
+def _drive_ws(
+    url: str, sessions: int, report: LoadReport, on_loaded=None, on_interactive=None
+) -> None:
     from benchmarks.load_ws import run_clients  # imports panel: only the ws mode needs it
 
-    for r in run_clients(url, sessions, report.seconds, on_loaded):
+    for r in run_clients(url, sessions, report.seconds, on_loaded, on_interactive):
         report.steps += r.steps
         report.latencies_ms += r.latencies_ms
         report.errors += r.errors
@@ -266,10 +282,16 @@ def _drive_ws(url: str, sessions: int, report: LoadReport, on_loaded=None) -> No
 
 
 def _drive_any(
-    url: str, sessions: int, report: LoadReport, clients: str, done, on_loaded=None
+    url: str,
+    sessions: int,
+    report: LoadReport,
+    clients: str,
+    done,
+    on_loaded=None,
+    on_interactive=None,
 ) -> None:
     if clients == "ws":
-        _drive_ws(url, sessions, report, on_loaded)
+        _drive_ws(url, sessions, report, on_loaded, on_interactive)
         done()
         return
     # A thread of its own: the caller may already run an event loop (pytest-playwright).
@@ -310,7 +332,7 @@ def run_load(
     report = LoadReport(sessions, seconds, clients)
     start_load = os.getloadavg()[0]
     try:
-        server.wait_ready()
+        server.wait_ready(num_procs)
         url = server.url
         mark: list[int] = []
         if lone:
@@ -322,8 +344,14 @@ def run_load(
             report.errors += [f"lone {e}" for e in alone.errors]
         cpu = server.cpu_s()
         loaded = lambda: report.cpu_per_session.append((server.cpu_s() - cpu) / sessions)  # noqa: E731
+        own = time.process_time()  # the clients' CPU (this process) competes with the server
+
+        def interactive() -> None:
+            report.cpu_to_interactive.append((server.cpu_s() - cpu) / sessions)
+            report.client_cpu_to_interactive.append((time.process_time() - own) / sessions)
+
         done = lambda: mark.append(len(server.log))  # noqa: E731
-        _drive_any(url, sessions, report, clients, done, loaded)
+        _drive_any(url, sessions, report, clients, done, loaded, interactive)
         report.start_rss_mb = server.rss()
         report.peak_rss_mb = server.peak
     finally:

@@ -99,16 +99,38 @@ def _wait_for(session: ClientSession, done, timeout: float) -> bool:
     return done()
 
 
-def _client(url: str, seconds: float, start: threading.Barrier, result: ClientResult) -> None:
+class _Countdown:
+    """Calls ``action`` once ``n`` clients have ticked (without making any of them wait)."""
+
+    def __init__(self, n: int, action: Callable[[], None] | None) -> None:
+        self.n, self.action, self._lock = n, action, threading.Lock()
+
+    def tick(self) -> None:
+        with self._lock:
+            self.n -= 1
+            last = self.n == 0
+        if last and self.action is not None:
+            self.action()
+
+
+def _client(
+    url: str,
+    seconds: float,
+    start: threading.Barrier,
+    result: ClientResult,
+    interactive: _Countdown,
+) -> None:
     t0 = time.perf_counter()
     try:
         session = pull_session(url=url)
         models = find_models(session.document)
     except Exception as e:  # a client that cannot load still takes part in the start barrier
         result.errors.append(f"connect: {e!r}")
+        interactive.tick()
         start.wait()
         return
     result.load_s = time.perf_counter() - t0
+    interactive.tick()
     session.document.callbacks.send_event(DocumentReady())  # as BokehJS once it has drawn
 
     def complete() -> bool:
@@ -172,20 +194,26 @@ def _patient_connects(timeout: float) -> Iterator[None]:
 
 
 def run_clients(
-    url: str, sessions: int, seconds: float, on_loaded: Callable[[], None] | None = None
+    url: str,
+    sessions: int,
+    seconds: float,
+    on_loaded: Callable[[], None] | None = None,
+    on_interactive: Callable[[], None] | None = None,
 ) -> list[ClientResult]:
     """Pull ``sessions`` sessions of ``url`` at once; once all have loaded, each scrubs ``seconds``.
 
     Args:
         on_loaded: called once every client has its whole opening view, before the scrubbing.
+        on_interactive: called once every client has its interactive map (or failed to load).
 
     Returns:
         One `ClientResult` per session.
     """
     start = threading.Barrier(sessions, action=on_loaded)  # every client scrubs at once
+    interactive = _Countdown(sessions, on_interactive)
     results = [ClientResult() for _ in range(sessions)]
     threads = [
-        threading.Thread(target=_client, args=(url, seconds, start, r), daemon=True)
+        threading.Thread(target=_client, args=(url, seconds, start, r, interactive), daemon=True)
         for r in results
     ]
     with _patient_connects(CONNECT_TIMEOUT_S):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = ["PredictFn", "Store", "TiledPredictor"]
 
 PredictFn = Callable[[xr.Dataset, pd.Timestamp, tuple[str, ...]], np.ndarray]
+SOURCES_TTL = 10.0  # seconds a list of the sources with a cube is reused
 
 
 class TiledPredictor(Protocol):
@@ -83,6 +85,7 @@ class Store(SeasonReads):
         self._cubes = dict(cubes or {})
         self._predictor = predictor
         self._lock = threading.Lock()
+        self._sources: tuple[float, tuple[str, ...]] = (-float("inf"), ())
         self._unet: Any = None
         self._unet_error: MeltwaterError | None = None
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
@@ -121,11 +124,17 @@ class Store(SeasonReads):
 
     def available_sources(self) -> list[str]:
         """In-memory cubes, then catalog sources whose cube exists (on disk, or at its URL: a
-        URL that does not answer is listed, so that opening it names the error)."""
+        URL that does not answer is listed, so that opening it names the error); the catalog is
+        read again after `SOURCES_TTL` seconds: every session asks, a cube built meanwhile shows."""
+        now = time.monotonic()
+        checked, cached = self._sources
+        if now - checked < SOURCES_TTL:
+            return list(cached)
         names = list(self._cubes)
         for name in load_catalog()["sources"]:
             if name not in names and self._cube_exists(name):
                 names.append(name)
+        self._sources = (now, tuple(names))
         return names
 
     @staticmethod

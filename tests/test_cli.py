@@ -45,5 +45,7 @@ def test_serve_runs_panel_on_the_installed_app_bound_to_loopback():
     assert Path(cmd[4]).is_file()
     assert cmd[cmd.index("--address") + 1] == "127.0.0.1"
     assert "--allow-websocket-origin=localhost:5077" in cmd and "--num-procs" not in cmd
+    setup = Path(cmd[cmd.index("--setup") + 1])  # warms every process (dashboard/warm.py)
+    assert setup.name == "warm.py" and setup.is_file()
     many = serve_command(build_parser().parse_args(["serve", "--num-procs", "3"]))
     assert many[many.index("--num-procs") + 1] == "3"

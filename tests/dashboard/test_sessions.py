@@ -4,6 +4,9 @@ only its first map before the browser has loaded it (`meltwater_dashboard.progre
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import SimpleNamespace
+
 import numpy as np
 import panel as pn
 from bokeh.document import Document
@@ -11,8 +14,12 @@ from bokeh.model import Model
 from bokeh.models import ColumnDataSource
 from panel.io.state import set_curdoc
 
+from meltwater_dashboard import progressive
+from meltwater_dashboard import store as store_module
 from meltwater_dashboard.app import build_app
+from meltwater_dashboard.progressive import Backlog
 from meltwater_dashboard.state import DashboardState
+from meltwater_dashboard.store import Store
 from meltwater_dashboard.views.context import locator_svg, map_context
 from meltwater_dashboard.views.maps import result_maps
 
@@ -72,3 +79,109 @@ def test_a_served_page_builds_its_first_map_then_the_others_once_loaded(state):
         titles = [m[0].object for m in maps]
     pn.state._loaded.pop(doc, None)
     assert len(titles) == 5 and "Prediction" in titles[0] and "Error" in titles[-1]
+
+
+class _Loop:
+    """A stand-in server loop for `Backlog`: `run` runs what is due now (timers set for later,
+    e.g. the backlog's re-check while a page waits, are left out)."""
+
+    def __init__(self) -> None:
+        self.timers: list[Callable[[], None]] = []
+        self.ran: list[tuple[str, int]] = []
+
+    def later(self, delay: float, fn: Callable[[], None]) -> None:
+        if delay <= 0:
+            self.timers.append(fn)
+
+    def submit(self, doc: Document, job: Callable[[], None]) -> None:
+        job()
+
+    def run(self) -> None:
+        while self.timers:
+            self.timers.pop(0)()
+
+
+def _job(loop: _Loop, name: str, i: int) -> Callable[[], None]:
+    return lambda: loop.ran.append((name, i))
+
+
+def test_the_backlog_builds_no_deferred_view_while_a_session_waits_for_its_first():
+    loop = _Loop()
+    backlog = Backlog(quiet=0.0, submit=loop.submit, later=loop.later)
+    a, b, c = Document(), Document(), Document()
+    for doc in (a, b, c):
+        backlog.opened(doc)
+    backlog.loaded(a, [_job(loop, "a", 1), _job(loop, "a", 2)])
+    loop.run()
+    assert loop.ran == [] and backlog.waiting == 2 and backlog.pending == 2
+    backlog.loaded(b, [_job(loop, "b", 1)])
+    loop.run()
+    assert loop.ran == []  # c still waits for its first map
+    backlog.closed(c)  # a page that went away holds no one back
+    loop.run()
+    assert loop.ran == [("a", 1), ("a", 2), ("b", 1)]  # in the order the pages loaded
+    assert backlog.done == 3 and backlog.pending == 0
+
+
+def test_the_backlog_drops_a_closed_sessions_views_and_ignores_a_page_that_never_loads():
+    loop = _Loop()
+    backlog = Backlog(quiet=0.0, max_wait=0.0, submit=loop.submit, later=loop.later)
+    a, b, never = Document(), Document(), Document()
+    backlog.opened(a)
+    backlog.opened(b)
+    backlog.opened(never)
+    backlog.loaded(a, [_job(loop, "a", 1)])
+    backlog.loaded(b, [_job(loop, "b", 1)])
+    backlog.closed(a)
+    loop.run()  # `never` has waited longer than max_wait (0 s): it no longer counts
+    assert loop.ran == [("b", 1)]
+
+
+def _in_doc(doc: Document, job: Callable[[], None]) -> None:
+    with set_curdoc(doc):
+        job()
+
+
+def test_served_pages_get_their_other_maps_once_every_first_map_is_shown(state, monkeypatch):
+    """Served: each page's first map is built with it, the others by the backlog once no page
+    waits for its first map."""
+    loop = _Loop()
+    backlog = Backlog(quiet=0.0, submit=_in_doc, later=loop.later)
+    monkeypatch.setattr(progressive, "BACKLOG", backlog)
+    state.compare = True
+    docs = [Document(), Document()]
+    grids, roots = [], []
+    for doc in docs:
+        context = SimpleNamespace(id=str(id(doc)), request=SimpleNamespace(arguments={}))
+        doc._session_context = lambda context=context: context  # as a served session's
+        with set_curdoc(doc):
+            grids.append(result_maps(state))
+            roots.append(grids[-1].get_root(doc))
+    assert backlog.waiting == 2
+    with set_curdoc(docs[0]):
+        pn.state._on_load(docs[0])  # the first browser has drawn its page
+    loop.run()
+    kinds = [type(m).__name__ for m in grids[0]]
+    assert kinds == ["Column", "Spacer", "Spacer", "Spacer", "Spacer"]  # the second page waits
+    with set_curdoc(docs[1]):
+        pn.state._on_load(docs[1])
+    loop.run()
+    for grid, root in zip(grids, roots, strict=True):
+        titles = [m[0].object for m in grid]
+        assert len(titles) == 5 and "Prediction" in titles[0] and "Error" in titles[-1]
+        figures = [m[1]._plots[root.ref["id"]][0].state for m in grid]
+        assert len({id(f.x_range) for f in figures}) == 1  # the added maps pan with the first
+    assert backlog.done == 8
+    for doc in docs:
+        pn.state._loaded.pop(doc, None)
+
+
+def test_sessions_opened_together_read_the_catalog_once(monkeypatch):
+    reads: list[int] = []
+    real = store_module.load_catalog
+    monkeypatch.setattr(store_module, "load_catalog", lambda: reads.append(1) or real())
+    fresh = Store()
+    first = fresh.available_sources()
+    assert fresh.available_sources() == first and len(reads) == 1  # reused within the TTL
+    monkeypatch.setattr(store_module, "SOURCES_TTL", 0.0)
+    assert fresh.available_sources() == first and len(reads) == 2  # then read again
