@@ -52,10 +52,9 @@ ARGS = [
     "--disable-sync",
 ]
 
-# the options `make serve` adds: every process builds the page once at start (numba JIT, UNet
-# preload: dashboard/warm.py), and a page's session waits 2 min for its websocket (a busy server
-# opens them late)
-SERVE_ARGS = ("--setup", str(ROOT / "dashboard" / "warm.py"), "--unused-session-lifetime", "120000")
+# the other option `make serve` adds (besides the warm-up that `PanelServer` always gives): a
+# page's session waits 2 min for its websocket (a busy server opens them late)
+SERVE_ARGS = ("--unused-session-lifetime", "120000")
 WARMED = "meltwater: process "  # the line each process logs once warm.py has run
 
 
@@ -145,7 +144,8 @@ class PanelServer:
     Args:
         data_root: the data directory the app reads (``MELTWATER_DATA``).
         port: a free port on 127.0.0.1.
-        serve_args: further ``panel serve`` options.
+        serve_args: further ``panel serve`` options (``--setup dashboard/warm.py`` is always
+            given: each process logs `WARMED` once warm).
     """
 
     def __init__(self, data_root: Path, port: int, serve_args: tuple[str, ...] = ()):
@@ -163,6 +163,8 @@ class PanelServer:
             str(port),
             "--allow-websocket-origin",
             f"127.0.0.1:{port}",
+            "--setup",  # every process warmed, as `make serve` does: `wait_ready` waits for it
+            str(ROOT / "dashboard" / "warm.py"),
             *serve_args,
         ]
         self.proc = subprocess.Popen(
