@@ -11,7 +11,8 @@ import torch
 from meltwater.data.cube import split_dates
 from meltwater.data.preprocess import NormStats
 from meltwater.models.checkpoint import load_checkpoint
-from meltwater.models.train import TrainConfig, TrainData, masked_l1, masked_mse, train
+from meltwater.models.losses import masked_l1, masked_mse
+from meltwater.models.train import TrainConfig, TrainData, train
 
 SMALL = {"encoder_name": "resnet18", "encoder_depth": 3, "decoder_channels": [16, 8, 8]}
 
@@ -42,7 +43,7 @@ def test_the_loss_is_chosen_by_name(tmp_path):
 
 
 def test_training_steps_use_the_configured_loss(tiny_cube, tmp_path, monkeypatch):
-    from meltwater.models import train as training
+    from meltwater.models import losses
 
     steps: list[float] = []
 
@@ -50,7 +51,7 @@ def test_training_steps_use_the_configured_loss(tiny_cube, tmp_path, monkeypatch
         steps.append(1.0)
         return masked_mse(pred, target, mask)
 
-    monkeypatch.setitem(training.LOSSES, "mse", spy)
+    monkeypatch.setitem(losses.LOSSES, "mse", spy)
     train(_cfg(tmp_path, loss="mse", epochs=1, steps_per_epoch=3), cube=tiny_cube)
     assert len(steps) == 3
 

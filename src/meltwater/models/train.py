@@ -33,10 +33,11 @@ from meltwater.models.checkpoint import (
     save_train_state,
 )
 from meltwater.models.device import auto_device, configure_threads
+from meltwater.models.losses import LOSSES
 from meltwater.models.sliding import sliding_window
 from meltwater.models.unet import ModelConfig, build_model, get_model_config
 
-__all__ = ["TrainConfig", "TrainData", "evaluate_days", "masked_l1", "train"]
+__all__ = ["TrainConfig", "TrainData", "evaluate_days", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class TrainConfig:
         val_days: at most this many val days per validation (evenly spaced; 0 = all).
         max_minutes: stop after the epoch that passes this wall time (0 = no limit).
         loss: the training loss over valid pixels, ``l1`` (fits the median) or ``mse`` (fits
-            the mean; see `LOSSES`).
+            the mean; see `meltwater.models.losses`).
     """
 
     model: Any = "default"
@@ -108,23 +109,6 @@ class TrainConfig:
     def model_config(self) -> ModelConfig:
         """The architecture."""
         return get_model_config(self.model)
-
-
-def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean |pred − target| over the pixels where ``mask`` is True (0 when none is)."""
-    m = mask.to(pred.dtype)
-    return (torch.abs(pred - target) * m).sum() / m.sum().clamp_min(1.0)
-
-
-def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean (pred − target)² over the pixels where ``mask`` is True (0 when none is)."""
-    m = mask.to(pred.dtype)
-    return ((pred - target) ** 2 * m).sum() / m.sum().clamp_min(1.0)
-
-
-# L1 fits the conditional median: where melt is uncertain (sparse patches) it predicts 0; the
-# squared error fits the conditional mean, a fraction there (docs/model.md, "Loss")
-LOSSES = {"l1": masked_l1, "mse": masked_mse}
 
 
 class TrainData:
