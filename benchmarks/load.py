@@ -14,7 +14,7 @@ or off-machine requests, server tracebacks), the server's peak RSS and the laten
 round trip) at p50/p95.
 
 Usage: python -m benchmarks.load [--clients ws|browser] [--sessions 30] [--seconds 20]
-       [--num-procs N] [--num-threads N] [--no-lone] [--data-root DIR]
+       [--num-procs N] [--num-threads N] [--no-lone] [--pool N] [--data-root DIR]
 Prints the load average at the start and the end: the machine may be shared.
 """
 
@@ -38,6 +38,8 @@ from typing import Literal
 import numpy as np
 import psutil
 from playwright.async_api import async_playwright
+
+from meltwater_dashboard.session_pool import POOL_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = ("ws", "browser")
@@ -146,11 +148,17 @@ class PanelServer:
         port: a free port on 127.0.0.1.
         serve_args: further ``panel serve`` options (``--setup dashboard/warm.py`` is always
             given: each process logs `WARMED` once warm).
+        pool: sessions each process builds ahead of its pages (``$MELTWATER_SESSION_POOL``;
+            None: the app's default).
     """
 
-    def __init__(self, data_root: Path, port: int, serve_args: tuple[str, ...] = ()):
+    def __init__(
+        self, data_root: Path, port: int, serve_args: tuple[str, ...] = (), pool: int | None = None
+    ):
         self.url = f"http://127.0.0.1:{port}/app"
         env = {**os.environ, "MELTWATER_DATA": str(data_root), "HF_HUB_OFFLINE": "1"}
+        if pool is not None:
+            env[POOL_ENV] = str(pool)
         cmd = [
             sys.executable,
             "-m",
@@ -310,6 +318,7 @@ def run_load(
     num_procs: int = 1,
     num_threads: int = 0,
     lone: bool = False,
+    pool: int | None = None,
 ) -> LoadReport:
     """Serve the dashboard over ``data_root`` and drive ``sessions`` clients for ``seconds``.
 
@@ -321,6 +330,7 @@ def run_load(
         num_procs: ``panel serve --num-procs`` (server processes sharing the port).
         num_threads: ``panel serve --num-threads`` (0: none, callbacks on the event loop).
         lone: first open one session alone (after the server's warm-up) and time its load.
+        pool: sessions each server process builds before the first page (`session_pool`).
 
     Returns:
         The measured `LoadReport`; server tracebacks logged while scrubbing count as errors.
@@ -330,7 +340,7 @@ def run_load(
     port = free_port()
     extra = ("--num-procs", str(num_procs)) if num_procs > 1 else ()
     extra += ("--num-threads", str(num_threads)) if num_threads > 0 else ()
-    server = PanelServer(Path(data_root), port, serve_args=SERVE_ARGS + extra)
+    server = PanelServer(Path(data_root), port, serve_args=SERVE_ARGS + extra, pool=pool)
     report = LoadReport(sessions, seconds, clients)
     start_load = os.getloadavg()[0]
     try:
@@ -373,6 +383,12 @@ def main() -> None:
     p.add_argument("--num-procs", type=int, default=1, help="panel serve --num-procs")
     p.add_argument("--num-threads", type=int, default=0, help="panel serve --num-threads")
     p.add_argument("--no-lone", action="store_true", help="skip the lone session first")
+    p.add_argument(
+        "--pool",
+        type=int,
+        default=None,
+        help="sessions each process builds ahead (default: sessions / procs + 5; 0: none)",
+    )
     p.add_argument("--data-root", default=os.environ.get("MELTWATER_DATA", str(ROOT / "data")))
     args = p.parse_args()
     report = run_load(
@@ -383,6 +399,7 @@ def main() -> None:
         args.num_procs,
         args.num_threads,
         lone=not args.no_lone,
+        pool=args.sessions // args.num_procs + 5 if args.pool is None else args.pool,
     )
     print(report.summary())
     kinds = Counter(e.split(":")[0] for e in report.errors)

@@ -1,8 +1,10 @@
 """Bokeh websocket clients for the load test: each pulls a session and scrubs the day slider.
 
-A client is ``bokeh.client.pull_session`` on the app URL in a thread of its own (every
-``ClientConnection`` runs its own tornado IOLoop), so the server sees what a browser's
-websocket sends without a renderer per session on the client machine. A step sets the
+A client requests the page as a browser does (the server builds or hands out its session
+then, `meltwater_dashboard.session_pool`), then ``bokeh.client.pull_session`` with the session
+id of the token the page embeds, in a thread of its own (every ``ClientConnection`` runs its
+own tornado IOLoop), so the server sees what a browser sends without a renderer per session on
+the client machine. A step sets the
 "Day of season" slider's value and waits until the server's updates for that day have reached
 the client: the day heading's text and the prediction map's image data. Like BokehJS, a client
 tells the server when it has the page (a ``DocumentReady`` event: `pn.state.onload` callbacks
@@ -16,22 +18,25 @@ from __future__ import annotations
 import re
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import panel.models  # noqa: F401  (registers Panel's models so pulled documents deserialize)
 from bokeh.client import ClientSession, pull_session
+from bokeh.core.types import ID
 from bokeh.document import Document
 from bokeh.events import DocumentReady
 from bokeh.models import GlyphRenderer, Image, Plot, Slider
+from bokeh.util.token import get_session_id
 from panel.models.markup import HTML
 from tornado.httpclient import HTTPRequest
 
 import meltwater_dashboard.keys  # noqa: F401  (the page's own components: their models too)
 import meltwater_dashboard.url  # noqa: F401
 
-__all__ = ["ClientResult", "DocModels", "find_models", "run_clients"]
+__all__ = ["ClientResult", "DocModels", "find_models", "page_session_id", "run_clients"]
 
 STEP_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 600.0  # as long as the browser mode waits for a page
@@ -39,6 +44,7 @@ DAY_SLIDER = "Day of season"
 DAY_HEADING = re.compile(r"&lt;h3&gt;\d{2} \w{3} \d{4}")
 PRED_TITLE = "&lt;b&gt;Prediction"
 LAST_TITLE = "&lt;b&gt;Error"  # the opening view's last map
+PAGE_TOKEN = re.compile(r'"token":\s*"([^"]+)"')  # the session token a served page embeds
 
 
 @dataclass
@@ -85,6 +91,20 @@ def find_models(doc: Document) -> DocModels:
     return DocModels(sliders[0], headings[0], images[-1])
 
 
+def page_session_id(url: str) -> ID:
+    """GET the page at ``url`` as a browser does; the id of the session its token names.
+
+    Raises:
+        LookupError: when the page embeds no session token.
+    """
+    with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S) as response:
+        page = response.read().decode()
+    token = PAGE_TOKEN.search(page)
+    if token is None:
+        raise LookupError(f"the page at {url} embeds no session token")
+    return get_session_id(token.group(1))
+
+
 def _wait_for(session: ClientSession, done, timeout: float) -> bool:
     """Run the session's IOLoop, applying server patches, until ``done()`` or ``timeout``.
 
@@ -122,7 +142,7 @@ def _client(
 ) -> None:
     t0 = time.perf_counter()
     try:
-        session = pull_session(url=url)
+        session = pull_session(session_id=page_session_id(url), url=url)
         models = find_models(session.document)
     except Exception as e:  # a client that cannot load still takes part in the start barrier
         result.errors.append(f"connect: {e!r}")

@@ -6,7 +6,8 @@ row (the prediction map) while the session is created and hands the others to th
 `Backlog` once the browser has drawn the page (`pn.state.onload`). The backlog builds them one
 view at a time, and only while no session of the process is still waiting for its first view:
 a class sees every pupil's interactive map first, then the other maps. Outside a server (tests,
-notebooks) every view is built at once.
+notebooks) every view is built at once. A session built ahead of a class (`session_pool`) is
+*parked*: it holds no one back until it is handed to a page.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Backlog:
         self._loop: IOLoop | None = None
         self._lock = threading.Lock()
         self._waiting: dict[int, float] = {}  # id of a document → when it was opened
+        self._parked: set[int] = set()  # ids of documents built ahead of their page
         self._jobs: deque[tuple[Document, Job]] = deque()
         self._last_open = -float("inf")
         self._busy = False  # a job is submitted and has not finished
@@ -74,6 +76,7 @@ class Backlog:
         with self._lock:
             if loop is not self._loop:  # another server (tests start several): its state goes
                 self._waiting.clear()
+                self._parked.clear()
                 self._jobs.clear()
                 self._busy = False
             self._loop = loop
@@ -89,10 +92,27 @@ class Backlog:
             self._jobs.extend((doc, job) for job in jobs)
         self._wake(0.0)
 
+    def park(self, doc: Document) -> None:
+        """``doc``'s session was built ahead of time: it holds no one back until `resume`."""
+        with self._lock:
+            if self._waiting.pop(id(doc), None) is not None:
+                self._parked.add(id(doc))
+        self._wake(0.0)
+
+    def resume(self, doc: Document) -> None:
+        """A parked ``doc`` was handed to a page: it waits for its first view again."""
+        now = time.monotonic()
+        with self._lock:
+            if id(doc) in self._parked:
+                self._parked.discard(id(doc))
+                self._waiting[id(doc)] = now
+                self._last_open = now
+
     def closed(self, doc: Document) -> None:
         """``doc``'s session is gone: it waits no more and its jobs are dropped."""
         with self._lock:
             self._waiting.pop(id(doc), None)
+            self._parked.discard(id(doc))
             self._jobs = deque(item for item in self._jobs if item[0] is not doc)
         self._wake(0.0)
 

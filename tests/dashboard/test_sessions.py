@@ -137,6 +137,27 @@ def test_the_backlog_drops_a_closed_sessions_views_and_ignores_a_page_that_never
     assert loop.ran == [("b", 1)]
 
 
+def test_a_parked_session_holds_no_one_back_until_it_is_handed_to_a_page():
+    loop = _Loop()
+    backlog = Backlog(quiet=0.0, submit=loop.submit, later=loop.later)
+    pooled, other, unknown = Document(), Document(), Document()
+    backlog.opened(pooled)  # built ahead of a class (session_pool), then parked
+    backlog.park(pooled)
+    backlog.opened(other)
+    backlog.loaded(other, [_job(loop, "other", 1)])
+    loop.run()
+    assert loop.ran == [("other", 1)] and backlog.waiting == 0  # the pooled one did not block
+    backlog.resume(pooled)  # handed to a page: it waits for its first view again
+    backlog.resume(unknown)  # never parked: resuming it changes nothing
+    assert backlog.waiting == 1
+    backlog.loaded(other, [_job(loop, "other", 2)])
+    loop.run()
+    assert loop.ran == [("other", 1)]  # held back by the handed-out page
+    backlog.loaded(pooled, [_job(loop, "pooled", 1)])
+    loop.run()
+    assert loop.ran == [("other", 1), ("other", 2), ("pooled", 1)]
+
+
 def _in_doc(doc: Document, job: Callable[[], None]) -> None:
     with set_curdoc(doc):
         job()
