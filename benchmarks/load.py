@@ -5,15 +5,18 @@ given (default: the project's ``data/``, i.e. the demo after ``make demo``), ope
 alone (its time to an interactive map), then N sessions at once (a class at the start of a
 lesson: each one's time to an interactive map and to the whole opening view, p50/p95/max) and,
 when all have loaded, lets every session step the day for a fixed time. Sessions are
-Bokeh websocket clients by default (``--clients ws``, see `load_ws`: they load the server as
-browsers do without a renderer each on this machine) or headless pages in one Debian chromium
-(``--clients browser``: steps with the slider's arrow key). Reports steps, errors by kind
+protocol-level websocket clients by default (``--clients proto``, see `load_proto`: they send
+what BokehJS sends and keep the document as JSON, so the clients on this machine cost little
+next to the server, as a classroom's browsers on their own machines do), Bokeh client sessions
+(``--clients ws``, `load_ws`: each builds the document's models in Python, ~0.6 s of CPU a
+session in one process) or headless pages in one Debian chromium (``--clients browser``: steps
+with the slider's arrow key). Reports steps, errors by kind
 (client exceptions, disconnects, steps that never arrive, browser console/page errors, failed
 or off-machine requests, server tracebacks), the server's peak RSS and the latency of a step
-(new day → its heading, and for ws clients the prediction map's image, have arrived: a server
-round trip) at p50/p95.
+(new day → its heading, and for proto/ws clients the prediction map's image, have arrived: a
+server round trip) at p50/p95.
 
-Usage: python -m benchmarks.load [--clients ws|browser] [--sessions 30] [--seconds 20]
+Usage: python -m benchmarks.load [--clients proto|ws|browser] [--sessions 30] [--seconds 20]
        [--num-procs N] [--num-threads N] [--no-lone] [--pool N] [--data-root DIR]
 Prints the load average at the start and the end: the machine may be shared.
 """
@@ -42,7 +45,7 @@ from playwright.async_api import async_playwright
 from meltwater_dashboard.session_pool import POOL_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIENTS = ("ws", "browser")
+CLIENTS = ("proto", "ws", "browser")
 CHROMIUM = "/usr/bin/chromium"
 DAY_HEADING = re.compile(r"\d{2} \w{3} \d{4}")  # the shown day, e.g. "10 Jun 2019"
 ARGS = [
@@ -277,11 +280,13 @@ async def _drive(url: str, sessions: int, report: LoadReport, done) -> None:
 
 
 def _drive_ws(
-    url: str, sessions: int, report: LoadReport, on_loaded=None, on_interactive=None
+    url: str, sessions: int, report: LoadReport, on_loaded=None, on_interactive=None, proto=False
 ) -> None:
-    from benchmarks.load_ws import run_clients  # imports panel: only the ws mode needs it
+    from benchmarks.load_proto import run_proto_clients  # import panel: only these modes need it
+    from benchmarks.load_ws import run_clients
 
-    for r in run_clients(url, sessions, report.seconds, on_loaded, on_interactive):
+    run = run_proto_clients if proto else run_clients
+    for r in run(url, sessions, report.seconds, on_loaded, on_interactive):
         report.steps += r.steps
         report.latencies_ms += r.latencies_ms
         report.errors += r.errors
@@ -300,8 +305,8 @@ def _drive_any(
     on_loaded=None,
     on_interactive=None,
 ) -> None:
-    if clients == "ws":
-        _drive_ws(url, sessions, report, on_loaded, on_interactive)
+    if clients in ("ws", "proto"):
+        _drive_ws(url, sessions, report, on_loaded, on_interactive, proto=clients == "proto")
         done()
         return
     # A thread of its own: the caller may already run an event loop (pytest-playwright).
@@ -314,7 +319,7 @@ def run_load(
     data_root: Path,
     sessions: int = 30,
     seconds: float = 60,
-    clients: Literal["ws", "browser"] = "ws",
+    clients: Literal["proto", "ws", "browser"] = "proto",
     num_procs: int = 1,
     num_threads: int = 0,
     lone: bool = False,
@@ -326,7 +331,8 @@ def run_load(
         data_root: the data directory the server reads (``MELTWATER_DATA``).
         sessions: how many sessions load and scrub at once.
         seconds: how long every session scrubs once all have loaded.
-        clients: ``"ws"`` (Bokeh websocket clients) or ``"browser"`` (chromium pages).
+        clients: ``"proto"`` (protocol-level websocket clients, `load_proto`), ``"ws"``
+            (Bokeh client sessions, `load_ws`) or ``"browser"`` (chromium pages).
         num_procs: ``panel serve --num-procs`` (server processes sharing the port).
         num_threads: ``panel serve --num-threads`` (0: none, callbacks on the event loop).
         lone: first open one session alone (after the server's warm-up) and time its load.
@@ -377,7 +383,7 @@ def run_load(
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--clients", choices=CLIENTS, default="ws")
+    p.add_argument("--clients", choices=CLIENTS, default="proto")
     p.add_argument("--sessions", type=int, default=30)
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--num-procs", type=int, default=1, help="panel serve --num-procs")
