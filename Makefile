@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 PORT ?= 5006
 # server processes (`make serve PROCS=2`): the cores to give a class, docs/reliability.md
 PROCS ?= 1
+# sessions each process builds before its first page (`make serve PROCS=2 POOL=20` for a class
+# of 30); empty: the dashboard's default (2)
+POOL ?=
 SIZE ?= default
 
 .PHONY: install demo rest extras serve test browser lint bench notebooks clean-data
@@ -57,7 +60,7 @@ extras: rest
 serve: demo
 	@echo "the other seasons and the full results table are computed in the background (log: data/extras.log)"
 	@$(MAKE) --no-print-directory -o demo extras > data/extras.log 2>&1 &
-	$(BIN)/python -m panel serve dashboard/app.py --setup dashboard/warm.py --unused-session-lifetime 120000 --num-procs $(PROCS) --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
+	$(if $(POOL),MELTWATER_SESSION_POOL=$(POOL) )$(BIN)/python -m panel serve dashboard/app.py --setup dashboard/warm.py --unused-session-lifetime 120000 --num-procs $(PROCS) --address 127.0.0.1 --port $(PORT) --allow-websocket-origin=localhost:$(PORT) --allow-websocket-origin=127.0.0.1:$(PORT)
 
 # Debian's chromium for the browser tests (skipped with a reason when it is absent).
 browser:

@@ -42,7 +42,7 @@ import numpy as np
 import psutil
 from playwright.async_api import async_playwright
 
-from meltwater_dashboard.session_pool import POOL_ENV
+from meltwater.resources import POOL_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = ("proto", "ws", "browser")

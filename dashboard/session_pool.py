@@ -42,9 +42,10 @@ from panel.io.server import DocHandler
 from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 from tornado.ioloop import IOLoop
 
-__all__ = ["DEFAULT_SIZE", "POOL_ENV", "SessionPool", "pool_size", "served_apps"]
+from meltwater.resources import POOL_ENV
 
-POOL_ENV = "MELTWATER_SESSION_POOL"
+__all__ = ["DEFAULT_SIZE", "SessionPool", "pool_size", "served_apps"]
+
 DEFAULT_SIZE = 2
 
 

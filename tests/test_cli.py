@@ -49,3 +49,17 @@ def test_serve_runs_panel_on_the_installed_app_bound_to_loopback():
     assert setup.name == "warm.py" and setup.is_file()
     many = serve_command(build_parser().parse_args(["serve", "--num-procs", "3"]))
     assert many[many.index("--num-procs") + 1] == "3"
+
+
+def test_serve_sizes_the_session_pool_and_refuses_a_bad_size(capsys):
+    from meltwater.cli.entry import build_parser
+    from meltwater.cli.serve import serve_env
+    from meltwater.resources import POOL_ENV
+
+    args = build_parser().parse_args(["serve", "--num-procs", "2", "--pool", "20"])
+    assert serve_env(args, {"PATH": "/bin"}) == {"PATH": "/bin", POOL_ENV: "20"}
+    plain = build_parser().parse_args(["serve"])
+    assert POOL_ENV not in serve_env(plain, {})  # the dashboard's default
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--pool", "-3"])
+    assert "--pool: expected a whole number of sessions ≥ 0, got '-3'" in capsys.readouterr().err

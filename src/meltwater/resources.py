@@ -20,11 +20,20 @@ from pathlib import Path
 
 from meltwater.errors import DataNotFoundError
 
-__all__ = ["CATALOG_ENV", "DATA_ENV", "MODELS_ENV", "catalog_path", "data_dir", "models_dir"]
+__all__ = [
+    "CATALOG_ENV",
+    "DATA_ENV",
+    "MODELS_ENV",
+    "POOL_ENV",
+    "catalog_path",
+    "data_dir",
+    "models_dir",
+]
 
 CATALOG_ENV = "MELTWATER_CATALOG"
 MODELS_ENV = "MELTWATER_MODELS"
 DATA_ENV = "MELTWATER_DATA"
+POOL_ENV = "MELTWATER_SESSION_POOL"  # sessions a served dashboard process builds ahead
 
 
 def _package_dir(package: str) -> Path | None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["serve_command", "setup_serve"]
+__all__ = ["serve_command", "serve_env", "setup_serve"]
 
 
 def serve_command(args: argparse.Namespace) -> list[str]:
@@ -34,16 +34,29 @@ def serve_command(args: argparse.Namespace) -> list[str]:
     ]
 
 
+def serve_env(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, str]:
+    """The served processes' environment: the data root and the session pool's size."""
+    from meltwater.resources import DATA_ENV, POOL_ENV
+
+    env = dict(environ)
+    if args.data_root:
+        env[DATA_ENV] = str(Path(args.data_root).resolve())
+    if args.pool is not None:
+        env[POOL_ENV] = str(args.pool)
+    return env
+
+
 def _cmd_serve(args: argparse.Namespace) -> None:
     import os
     import subprocess
 
-    from meltwater.resources import DATA_ENV
+    raise SystemExit(subprocess.call(serve_command(args), env=serve_env(args, dict(os.environ))))
 
-    env = dict(os.environ)
-    if args.data_root:
-        env[DATA_ENV] = str(Path(args.data_root).resolve())
-    raise SystemExit(subprocess.call(serve_command(args), env=env))
+
+def _sessions(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of sessions ≥ 0, got {text!r}")
+    return int(text)
 
 
 def setup_serve(sub: argparse._SubParsersAction) -> None:
@@ -52,4 +65,11 @@ def setup_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=5006)
     p.add_argument("--num-procs", type=int, default=1, help="server processes (default 1)")
     p.add_argument("--data-root", default=None, help="data directory (sets $MELTWATER_DATA)")
+    p.add_argument(
+        "--pool",
+        type=_sessions,
+        default=None,
+        help="sessions each process builds before its first page, e.g. a class / --num-procs "
+        "+ 5 (sets $MELTWATER_SESSION_POOL; default 2)",
+    )
     p.set_defaults(func=_cmd_serve)
