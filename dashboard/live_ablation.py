@@ -1,12 +1,15 @@
 """A live ablation on a big grid: the UNet on the visible window first, the rest in the background.
 
 `AblationJob` wraps one day's `meltwater.models.tiles.TiledRun` (one ablated input set, one
-source). `compute` runs the tiles a window needs (all of each cell's tiles, so the values there
-equal the whole-day run's) and returns; `follow` runs the remaining tiles on the store's
-background thread, nearest to the shown view first, for as long as some session follows the
-job (`release` when its day or ablation changes: the last one leaving cancels the run between
-two batches; tiles already run are kept). `values` is the mosaic so far (NaN where a cell still
-lacks a tile). A job made from a whole map (a stand-in predictor, a precomputed ablation) is
+source). `compute` gives a window values at once: when the window needs more than one tile, one
+forward pass over the window and a `PREVIEW_MARGIN` px border (`TiledRun.preview`: provisional
+values, a few times fewer pixels than the window's tiles), else the window's tile itself (all
+of each cell's tiles, so the values there equal the whole-day run's); `follow` runs the
+remaining tiles on the store's background thread, nearest to the shown view first, for as long
+as some session follows the job (`release` when its day or ablation changes: the last one
+leaving cancels the run between two batches; tiles already run are kept). `values` is the
+mosaic so far (NaN where a cell still lacks a tile; the provisional window where it still lacks
+its tiles). A job made from a whole map (a stand-in predictor, a precomputed ablation) is
 complete at once.
 """
 
@@ -22,7 +25,9 @@ import numpy as np
 from meltwater.errors import InvalidArgumentError
 from meltwater.models.tiles import Box, TiledRun
 
-__all__ = ["AblationJob"]
+__all__ = ["PREVIEW_MARGIN", "AblationJob"]
+
+PREVIEW_MARGIN = 32  # px of context around a provisional window (the sliding window erodes 16)
 
 
 class AblationJob:
@@ -43,7 +48,8 @@ class AblationJob:
         self._cancel = threading.Event()
         self._running = False
         self._focus: Box | None = None
-        self._snapshot: tuple[int, np.ndarray] | None = None
+        self._snapshot: tuple[tuple[int, int], np.ndarray] | None = None
+        self._previews: list[tuple[Box, np.ndarray]] = []  # provisional windows, in order
         self.seconds: dict[str, float] = {}  # wall time of the window run and of the whole run
         self.error = ""  # why the background run stopped, if it failed
         self._t0 = time.perf_counter()
@@ -67,6 +73,8 @@ class AblationJob:
         done, total = self.progress
         shown = self.seconds.get("window")
         first = f"shown window in {shown:.1f} s, " if shown is not None else ""
+        if shown is not None and self._previews:
+            first = f"shown window in {shown:.1f} s (provisional until its tiles have run), "
         if self.complete:
             took = self.seconds.get("whole", 0.0)
             return f"{name}: {first}whole domain computed ({total} tiles, {took:.1f} s)."
@@ -82,26 +90,39 @@ class AblationJob:
         return [] if self.run is None else self.run.plan.pending(self.run.done)
 
     def compute(self, box: Box | None = None) -> None:
-        """Run the tiles ``box`` needs (None: every tile), in the calling thread."""
+        """Values for ``box`` now, in the calling thread: its one tile, or a provisional pass
+        over it when it needs several (None: every tile)."""
         if self.run is None:
             return
         t0 = time.perf_counter()
         plan = self.run.plan
         tiles = range(self.run.total) if box is None else plan.needed(box)
-        self.run.run(tiles)
+        preview = None
+        if box is not None and len(tiles) > 1:
+            preview = self.run.preview(box, PREVIEW_MARGIN)
+        if preview is not None and box is not None:
+            self._previews.append((box, preview))
+        else:
+            self.run.run(tiles)
         if box is not None and "window" not in self.seconds:
             self.seconds["window"] = time.perf_counter() - t0
         self._mark_complete()
 
     def values(self) -> np.ndarray:
-        """The map so far (rows as stored; NaN where a cell still lacks a tile)."""
+        """The map so far (rows as stored): the tiles' mosaic, provisional window values where
+        it still lacks a tile, NaN elsewhere."""
         if self.run is None:
             assert self._whole is not None
             return self._whole
-        n = len(self.run.done)
+        key = (len(self.run.done), len(self._previews))
         snap = self._snapshot
-        if snap is None or snap[0] != n:
-            snap = (n, self.run.result())
+        if snap is None or snap[0] != key:
+            values = self.run.result()
+            for (r0, r1, c0, c1), provisional in list(self._previews):
+                window = values[r0:r1, c0:c1]
+                missing = np.isnan(window)
+                window[missing] = provisional[missing]
+            snap = (key, values)
             self._snapshot = snap
         return snap[1]
 

@@ -15,6 +15,7 @@ from meltwater.data.cube import day_map
 from meltwater.data.overviews import LevelWindow
 from meltwater.models.sliding import sliding_window
 from meltwater.models.tiles import TiledRun, TilePlan
+from meltwater_dashboard import live_ablation
 from meltwater_dashboard.state import DashboardState
 from meltwater_dashboard.store import Store
 from meltwater_dashboard.views.ablation import ablation_panel
@@ -102,6 +103,24 @@ def test_view_first_equals_whole_domain_then_rest(live, standin):
     assert "whole domain computed (15 tiles" in live.ablation_status
     np.testing.assert_array_equal(live.prediction("unet"), np.where(live.cube.land, want, np.nan))
     assert live.day_metrics().index.tolist() == ["unet", "unet_no_dem"]
+
+
+def test_a_view_of_several_tiles_is_shown_provisionally_then_exactly(live, standin, monkeypatch):
+    monkeypatch.setattr(live_ablation, "PREVIEW_MARGIN", 2)  # the toy model sees 2 px around
+    zoom(live, (4, 10), (20, 30))
+    standin.gate.clear()
+    live.ablate = ["dem"]
+    job = live._job
+    assert job is not None and job.progress[0] == 0  # one pass over the view, no tile yet
+    assert "provisional until its tiles have run" in live.ablation_status
+    want = whole_day(live)
+    got = live.prediction("unet", LevelWindow(1, (3, 11), (19, 31)))
+    np.testing.assert_allclose(got, want[3:11, 19:31], atol=1e-6)
+    assert np.isnan(job.values()[20:, :]).all()  # the rest waits for its tiles
+    standin.gate.set()
+    assert job.wait(10) and job.complete
+    live.poll_ablation()
+    np.testing.assert_array_equal(live.prediction("unet"), np.where(live.cube.land, want, np.nan))
 
 
 def test_day_change_cancels_the_background_run(live, standin):

@@ -38,6 +38,25 @@ def test_plan_tiles_and_needed():
         TilePlan.build(100, 130, tile=64, stride=48, erode=9, multiple=32)
 
 
+def test_a_preview_is_one_pass_over_the_box_and_its_margin():
+    # the box grown by the margin, sides rounded up to 32 and shifted back inside the domain
+    assert PLAN.around((50, 51, 60, 61), 8) == (42, 74, 52, 84)
+    assert PLAN.around((0, 10, 120, 130), 8) == (0, 32, 98, 130)
+    assert PLAN.around((0, 100, 0, 130), 0) is None  # 128 rows do not fit in 100
+    x = np.random.default_rng(3).uniform(size=(2, 100, 130)).astype(np.float32)
+    whole = sliding_window(box_mean, x, tile=64, stride=48, erode=8, batch_size=1, multiple=32)
+    run = TiledRun(box_mean, x, PLAN, batch_size=1)
+    box = (30, 70, 40, 90)  # needs all 6 tiles
+    assert len(PLAN.needed(box)) == 6
+    # the model sees 4 px each side: with a margin of 4 the preview is the whole run's values
+    np.testing.assert_allclose(run.preview(box, 4), whole[30:70, 40:90], atol=1e-6)
+    assert run.done == frozenset()  # a preview is not part of the mosaic
+    # without a margin the box's border cells miss their context: provisional, not equal
+    bare = run.preview(box, 0)
+    assert bare.shape == (40, 50)
+    assert np.abs(bare - whole[30:70, 40:90]).max() > 1e-3
+
+
 def test_pending_boxes_shrink_to_nothing():
     assert PLAN.pending(range(6)) == []
     # only tile 0 run: rows [0, 44) × cols [0, 56) have no other tile; the rest is pending

@@ -77,6 +77,7 @@ class TilePlan:
         hp, wp: the padded domain.
         rows, cols: tile start offsets along each axis.
         erode: ignored interior border (px).
+        multiple: what a model input's sides must be a multiple of (px).
     """
 
     height: int
@@ -88,6 +89,7 @@ class TilePlan:
     rows: tuple[int, ...]
     cols: tuple[int, ...]
     erode: int
+    multiple: int = 1
 
     @classmethod
     def build(
@@ -109,7 +111,7 @@ class TilePlan:
         hp, wp = max(height, th), max(width, tw)
         rows = tuple(tile_starts(hp, th, min(stride, th)))
         cols = tuple(tile_starts(wp, tw, min(stride, tw)))
-        return cls(height, width, th, tw, hp, wp, rows, cols, erode)
+        return cls(height, width, th, tw, hp, wp, rows, cols, erode, multiple)
 
     @property
     def boxes(self) -> list[tuple[int, int]]:
@@ -129,6 +131,19 @@ class TilePlan:
             (self.rows, self.th, self.hp) if axis == 0 else (self.cols, self.tw, self.wp)
         )
         return [_used(s, tile, size, self.erode) for s in starts]
+
+    def around(self, box: Box, margin: int) -> Box | None:
+        """``box`` grown by ``margin`` px each side, its sides rounded up to `multiple` and kept
+        inside the domain (shifted back from an edge); None where the domain is too small."""
+        r0, r1, c0, c1 = box
+        out = []
+        for a, b, size in ((r0, r1, self.height), (c0, c1, self.width)):
+            side = _round_up(min(b + margin, size) - max(a - margin, 0), self.multiple)
+            if side > size:
+                return None
+            start = min(max(a - margin, 0), size - side)
+            out += [start, start + side]
+        return out[0], out[1], out[2], out[3]
 
     def needed(self, box: Box) -> list[int]:
         """The tiles that contribute to any cell of ``box`` (all of a cell's tiles)."""
@@ -278,6 +293,30 @@ class TiledRun:
             out = self._model(batch)
         probs = out[:, 0].float().cpu().numpy()
         return [probs[k] for k in range(len(chunk))]
+
+    def preview(self, box: Box, margin: int) -> np.ndarray | None:
+        """Provisional values of ``box``'s cells from one forward pass over the box grown by
+        ``margin`` px (`TilePlan.around`): not part of the mosaic, and equal to it only where
+        the model sees no further than ``margin``. None when the domain is too small for it.
+        """
+        import torch
+
+        window = self.plan.around(box, margin)
+        if window is None:
+            return None
+        w0, w1, v0, v1 = window
+        if self._x is not None:
+            x = self._x[:, w0:w1, v0:v1]
+        else:
+            assert self._read is not None
+            x = self._tensor(self._read(window), window)
+        batch = x[None].to(self._device)
+        if self._prepare is not None:
+            batch = self._prepare(batch)
+        with torch.inference_mode():
+            out = self._model(batch)[0, 0].float().cpu().numpy()
+        r0, r1, c0, c1 = box
+        return np.clip(out[r0 - w0 : r1 - w0, c0 - v0 : c1 - v0], 0.0, 1.0)
 
     def result(self) -> np.ndarray:
         """(H, W) float32 in [0, 1]: the mosaic of the tiles run so far, NaN on the cells that
