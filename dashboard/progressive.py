@@ -68,6 +68,7 @@ class Backlog:
         self._last_open = -float("inf")
         self._busy = False  # a job is submitted and has not finished
         self.done = 0  # jobs run so far (tests and benchmarks read it)
+        self._last_done = -float("inf")
 
     def opened(self, doc: Document) -> None:
         """``doc``'s session is building its first view (call it on the server's loop)."""
@@ -124,6 +125,11 @@ class Backlog:
             return sum(t >= oldest for t in self._waiting.values())
 
     @property
+    def idle_s(self) -> float:
+        """Seconds since the last job finished (infinite before the first)."""
+        return time.monotonic() - self._last_done
+
+    @property
     def pending(self) -> int:
         """Jobs not started yet."""
         with self._lock:
@@ -158,6 +164,7 @@ class Backlog:
                 with self._lock:
                     self._busy = False
                     self.done += 1
+                    self._last_done = time.monotonic()
                 self._wake(0.0)
 
         try:

@@ -72,8 +72,9 @@ class SessionPool:
 
     Args:
         size: sessions kept ready.
-        idle_s: seconds without a page request (and with no deferred work of other sessions)
-            before the pool builds a replacement.
+        idle_s: seconds without a page request or other activity (`touch`) and with no
+            deferred work of other sessions before the pool builds a replacement: a class
+            scrubbing days is not slowed down by it.
         max_age: seconds after which an unused session is replaced.
         busy: true while the process has other work first (the `Backlog`'s sessions waiting
             or jobs pending); the pool builds only when it is false.
@@ -84,7 +85,7 @@ class SessionPool:
     def __init__(
         self,
         size: int,
-        idle_s: float = 2.0,
+        idle_s: float = 10.0,
         max_age: float = 600.0,
         busy: Callable[[], bool] = lambda: False,
         on_built: Callable[[Document], None] = lambda doc: None,
@@ -95,7 +96,7 @@ class SessionPool:
         self._ready: deque[_Pooled] = deque()
         self._server: BokehTornado | None = None
         self._context: ApplicationContext | None = None
-        self._last_request = -float("inf")
+        self._last_activity = -float("inf")
         self._filling = False
         self.handed_out = 0  # sessions given to requests (tests and benchmarks read it)
 
@@ -121,7 +122,7 @@ class SessionPool:
 
     def take(self, handler: DocHandler) -> ServerSession | None:
         """A ready session for ``handler``'s request, or None (another link, an empty pool)."""
-        self._last_request = time.monotonic()
+        self._last_activity = time.monotonic()
         if (
             self._context is None
             or handler.application_context is not self._context
@@ -137,6 +138,10 @@ class SessionPool:
         self.handed_out += 1
         IOLoop.current().call_later(self.idle_s, self._refill)
         return session
+
+    def touch(self) -> None:
+        """Something happened in a session (e.g. Panel is busy with an event): not idle."""
+        self._last_activity = time.monotonic()
 
     async def _build(self) -> ServerSession:
         server, context = self._server, self._context
@@ -203,7 +208,7 @@ class SessionPool:
         """Build one session once the process has been idle ``idle_s``; again until full."""
         if len(self._ready) >= self.size and not self._has_old():
             return
-        if time.monotonic() - self._last_request < self.idle_s or self._busy():
+        if time.monotonic() - self._last_activity < self.idle_s or self._busy():
             IOLoop.current().call_later(self.idle_s, self._refill)
             return
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 
+import panel as pn
 from bokeh.document import Document
 from panel.io.state import set_curdoc
 from tornado.ioloop import IOLoop
@@ -56,10 +57,16 @@ def start_pool(size: int, t0: float) -> None:
     """Once this process's server runs: fill a pool of ``size`` sessions, then log `WARMED`."""
     pool = SessionPool(
         size,
-        busy=lambda: progressive.BACKLOG.waiting > 0 or progressive.BACKLOG.pending > 0,
+        busy=lambda: (
+            progressive.BACKLOG.waiting > 0
+            or progressive.BACKLOG.pending > 0
+            or progressive.BACKLOG.idle_s < pool.idle_s
+        ),
         on_built=lambda doc: progressive.BACKLOG.park(doc),
         on_handed_out=lambda doc: progressive.BACKLOG.resume(doc),
     )
+
+    pn.state.param.watch(lambda _: pool.touch(), "busy")  # a session's event: not idle
 
     async def start() -> None:
         if size:
