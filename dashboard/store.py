@@ -86,6 +86,7 @@ class Store(SeasonReads):
         self._predictor = predictor
         self._lock = threading.Lock()
         self._sources: tuple[float, tuple[str, ...]] = (-float("inf"), ())
+        self._locations: dict[str, tuple[float, Path | str]] = {}  # source → (when read, cube)
         self._unet: Any = None
         self._unet_error: MeltwaterError | None = None
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meltwater-prefetch")
@@ -182,8 +183,16 @@ class Store(SeasonReads):
 
     def cube_location(self, source: str) -> Path | str | None:
         """Where the source's cube is: its path on disk, its URL on object storage (None for
-        in-memory cubes)."""
-        return None if source in self._cubes else get_source(source).cube
+        in-memory cubes); the catalog is read again after `SOURCES_TTL` seconds (a day step
+        asks several times: parsing the catalog each time cost ~60 ms a step)."""
+        if source in self._cubes:
+            return None
+        now = time.monotonic()
+        checked, where = self._locations.get(source, (-float("inf"), ""))
+        if now - checked >= SOURCES_TTL:
+            where = get_source(source).cube
+            self._locations[source] = (now, where)
+        return where
 
     def remote(self, source: str) -> bool:
         """Whether the source's cube is on object storage (served read-only)."""
