@@ -16,7 +16,6 @@ import asyncio
 import json
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,10 +30,10 @@ from benchmarks.load_ws import (
     DAY_HEADING,
     DAY_SLIDER,
     LAST_TITLE,
-    PAGE_TOKEN,
     PRED_TITLE,
     STEP_TIMEOUT_S,
     ClientResult,
+    page_token,
 )
 
 __all__ = ["PageModels", "find_ids", "run_proto_clients"]
@@ -162,17 +161,12 @@ class _Client:
         self.complete = False
 
     async def open(self) -> PageModels:
-        page = await asyncio.to_thread(_read_page, self.url)
-        token = PAGE_TOKEN.search(page)
-        if token is None:
-            raise LookupError(f"the page at {self.url} embeds no session token")
+        token = await asyncio.to_thread(page_token, self.url)
         ws_url = self.url.replace("http://", "ws://", 1) + "/ws"
         request = HTTPRequest(
             ws_url, connect_timeout=CONNECT_TIMEOUT_S, request_timeout=CONNECT_TIMEOUT_S
         )
-        ws = await websocket_connect(
-            request, subprotocols=["bokeh", token.group(1)], max_message_size=2**30
-        )
+        ws = await websocket_connect(request, subprotocols=["bokeh", token], max_message_size=2**30)
         self.conn = _Connection(ws)
         await self._receive_until(lambda m: m.msgtype == "ACK", CONNECT_TIMEOUT_S)
         await self.protocol.create("PULL-DOC-REQ").send(self.conn)
@@ -241,11 +235,6 @@ class _Gate:
                 self.action()
             self.open.set()
         await self.open.wait()
-
-
-def _read_page(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_S) as response:
-        return response.read().decode()
 
 
 async def _run_one(

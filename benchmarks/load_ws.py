@@ -36,7 +36,14 @@ from tornado.httpclient import HTTPRequest
 import meltwater_dashboard.keys  # noqa: F401  (the page's own components: their models too)
 import meltwater_dashboard.url  # noqa: F401
 
-__all__ = ["ClientResult", "DocModels", "find_models", "page_session_id", "run_clients"]
+__all__ = [
+    "ClientResult",
+    "DocModels",
+    "find_models",
+    "page_session_id",
+    "page_token",
+    "run_clients",
+]
 
 STEP_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 600.0  # as long as the browser mode waits for a page
@@ -91,8 +98,8 @@ def find_models(doc: Document) -> DocModels:
     return DocModels(sliders[0], headings[0], images[-1])
 
 
-def page_session_id(url: str) -> ID:
-    """GET the page at ``url`` as a browser does; the id of the session its token names.
+def page_token(url: str) -> str:
+    """GET the page at ``url`` as a browser does; the session token it embeds.
 
     Raises:
         LookupError: when the page embeds no session token.
@@ -102,7 +109,12 @@ def page_session_id(url: str) -> ID:
     token = PAGE_TOKEN.search(page)
     if token is None:
         raise LookupError(f"the page at {url} embeds no session token")
-    return get_session_id(token.group(1))
+    return token.group(1)
+
+
+def page_session_id(url: str) -> ID:
+    """The id of the session that the page at ``url`` names (`page_token`)."""
+    return get_session_id(page_token(url))
 
 
 def _wait_for(session: ClientSession, done, timeout: float) -> bool:
