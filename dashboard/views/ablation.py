@@ -62,7 +62,7 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
 
     hint = pn.pane.Markdown(pn.bind(hint_text, state.param.ablate, state.param.ablation_error))
     status = pn.pane.Markdown(
-        pn.bind(markdown_text, state.param.ablation_status),
+        pn.bind(lambda text: markdown_text(text, limit=300), state.param.ablation_status),
         visible=pn.bind(bool, state.param.ablation_status),
         css_classes=["mw-ablation-status"],
         margin=(0, 10),
