@@ -60,9 +60,12 @@ def ablation_panel(state: DashboardState) -> pn.layout.Panel:
             return f"Input switches unavailable: {markdown_text(error, limit=300)}"
         return "" if off else "All inputs on. Switch one off to rerun the UNet on this day."
 
+    def status_text(text: str) -> str:  # the app's own line, longer than a user value's cut
+        return markdown_text(text, limit=300)
+
     hint = pn.pane.Markdown(pn.bind(hint_text, state.param.ablate, state.param.ablation_error))
     status = pn.pane.Markdown(
-        pn.bind(lambda text: markdown_text(text, limit=300), state.param.ablation_status),
+        pn.bind(status_text, state.param.ablation_status),
         visible=pn.bind(bool, state.param.ablation_status),
         css_classes=["mw-ablation-status"],
         margin=(0, 10),
