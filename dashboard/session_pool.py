@@ -126,8 +126,7 @@ class SessionPool:
         if (
             self._context is None
             or handler.application_context is not self._context
-            or handler.request.arguments
-            or handler.get_argument("bokeh-token", None) is not None
+            or handler.request.arguments  # a link with values, or a page's own token
         ):
             return None
         self._drop_old()

@@ -66,10 +66,9 @@ def start_pool(size: int, t0: float) -> None:
         on_handed_out=lambda doc: progressive.BACKLOG.resume(doc),
     )
 
-    pn.state.param.watch(lambda _: pool.touch(), "busy")  # a session's event: not idle
-
     async def start() -> None:
         if size:
+            pn.state.param.watch(lambda _: pool.touch(), "busy")  # a session's event: not idle
             servers = served_apps()
             if len(servers) != 1:
                 raise RuntimeError(f"session pool: {len(servers)} Bokeh servers in this process")

@@ -263,17 +263,31 @@ class TiledRun:
         return ran
 
     def _region(self, tiles: list[int]) -> tuple[int, int, torch.Tensor]:
-        """(row, column, inputs) of the box holding ``tiles``: the whole padded domain when the
-        inputs were given, else the box's inputs read now."""
-        if self._x is not None:
-            return 0, 0, self._x
-        assert self._read is not None
+        """(row, column, inputs) of the box holding ``tiles`` (`_inputs`)."""
         plan, boxes = self.plan, self.plan.boxes
         starts = [boxes[k] for k in tiles]
         r0, c0 = min(i for i, _ in starts), min(j for _, j in starts)
         r1, c1 = max(i for i, _ in starts) + plan.th, max(j for _, j in starts) + plan.tw
-        box = (r0, r1, c0, c1)
-        return r0, c0, self._tensor(self._read(box), box)
+        return self._inputs((r0, r1, c0, c1))
+
+    def _inputs(self, box: Box) -> tuple[int, int, torch.Tensor]:
+        """(row, column, inputs) holding ``box``: the whole padded domain when the inputs were
+        given, else the box's inputs read now."""
+        if self._x is not None:
+            return 0, 0, self._x
+        assert self._read is not None
+        return box[0], box[2], self._tensor(self._read(box), box)
+
+    def _infer(self, batch: torch.Tensor) -> np.ndarray:
+        """(B, h, w) model output of a (B, C, h, w) input batch."""
+        import torch
+
+        batch = batch.to(self._device)
+        if self._prepare is not None:
+            batch = self._prepare(batch)
+        with torch.inference_mode():
+            out = self._model(batch)
+        return out[:, 0].float().cpu().numpy()
 
     def _forward(self, chunk: list[int], region: tuple[int, int, torch.Tensor]) -> list[np.ndarray]:
         import torch
@@ -286,12 +300,7 @@ class TiledRun:
                 for i, j in map(boxes.__getitem__, chunk)
             ]
         )
-        batch = batch.to(self._device)
-        if self._prepare is not None:
-            batch = self._prepare(batch)
-        with torch.inference_mode():
-            out = self._model(batch)
-        probs = out[:, 0].float().cpu().numpy()
+        probs = self._infer(batch)
         return [probs[k] for k in range(len(chunk))]
 
     def preview(self, box: Box, margin: int) -> np.ndarray | None:
@@ -299,22 +308,12 @@ class TiledRun:
         ``margin`` px (`TilePlan.around`): not part of the mosaic, and equal to it only where
         the model sees no further than ``margin``. None when the domain is too small for it.
         """
-        import torch
-
         window = self.plan.around(box, margin)
         if window is None:
             return None
         w0, w1, v0, v1 = window
-        if self._x is not None:
-            x = self._x[:, w0:w1, v0:v1]
-        else:
-            assert self._read is not None
-            x = self._tensor(self._read(window), window)
-        batch = x[None].to(self._device)
-        if self._prepare is not None:
-            batch = self._prepare(batch)
-        with torch.inference_mode():
-            out = self._model(batch)[0, 0].float().cpu().numpy()
+        r, c, x = self._inputs(window)
+        out = self._infer(x[None, :, w0 - r : w1 - r, v0 - c : v1 - c])[0]
         r0, r1, c0, c1 = box
         return np.clip(out[r0 - w0 : r1 - w0, c0 - v0 : c1 - v0], 0.0, 1.0)
 
